@@ -1,0 +1,56 @@
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./env";
+import { ApiError } from "./errors";
+import { adminRoutes } from "./routes/admin";
+import { INGEST_PATHS, ingestRoutes } from "./routes/ingest";
+import { ingestReadRoutes } from "./routes/read";
+
+const INGEST = new Set(INGEST_PATHS);
+
+/** The API. Sub-apps per resource; the chained type is exported for a typed `hc` client. */
+export const app = new Hono<AppEnv>()
+	// CORS for browser ingestion. Preflights carry no key, so they are answered for any origin;
+	// the real request is then checked against the key's allowed origins by the tenant hub.
+	.use("/v1/*", async (c, next) => {
+		const origin = c.req.header("origin");
+		if (!INGEST.has(c.req.path)) return next();
+		if (c.req.method === "OPTIONS") {
+			return c.body(null, 204, {
+				"Access-Control-Allow-Origin": origin ?? "*",
+				"Access-Control-Allow-Methods": "POST, OPTIONS",
+				"Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
+				"Access-Control-Max-Age": "86400",
+				Vary: "Origin",
+			});
+		}
+		await next();
+		if (origin) {
+			c.res.headers.set("Access-Control-Allow-Origin", origin);
+			c.res.headers.append("Vary", "Origin");
+		}
+	})
+	.get("/healthz", (c) => c.json({ ok: true }))
+	.route("/v1", ingestRoutes)
+	.route("/v1", ingestReadRoutes)
+	.route("/v1/admin", adminRoutes);
+
+app.notFound((c) =>
+	c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${c.req.path}.`, details: { method: c.req.method, path: c.req.path } } }, 404),
+);
+
+app.onError((err, c) => {
+	if (err instanceof ApiError) {
+		for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+		return c.json({ error: { code: err.code, message: err.message, details: err.details } }, err.status);
+	}
+	if (err instanceof HTTPException) {
+		const status = err.status;
+		return c.json({ error: { code: status === 404 ? "not_found" : "http_error", message: err.message || "Request failed.", details: {} } }, status);
+	}
+	// Never leak internals: log the stack for operators, send a stable shape to clients.
+	console.error("unhandled error", c.req.method, c.req.path, err);
+	return c.json({ error: { code: "internal_error", message: "Something went wrong on our side; the request can be retried.", details: {} } }, 500);
+});
+
+export type AppType = typeof app;

@@ -1,0 +1,17 @@
+import type { TenantHub } from "./hub/tenant-hub";
+
+/** Bindings and vars of the Edgewise worker (see wrangler.toml). */
+export interface Env {
+	DB: D1Database;
+	ARCHIVE: R2Bucket;
+	AE: AnalyticsEngineDataset;
+	TENANT_HUB: DurableObjectNamespace<TenantHub>;
+	/** Self service binding to the AeWriter entrypoint: one invocation per 25 AE points. */
+	AE_WRITER?: Service<import("./hub/ae-writer").AeWriter>;
+	ASSETS?: Fetcher;
+	ENVIRONMENT?: string;
+	/** Secret in production (`wrangler secret put ADMIN_TOKEN`); `ew_dev_admin` locally. */
+	ADMIN_TOKEN?: string;
+}
+
+export type AppEnv = { Bindings: Env; Variables: { auth: import("./auth/keys").AuthContext } };

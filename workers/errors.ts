@@ -1,0 +1,38 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The one error type the API throws; `onError` renders it as {"error":{code,message,details}}. */
+export class ApiError extends Error {
+	constructor(
+		readonly status: ContentfulStatusCode,
+		readonly code: string,
+		message: string,
+		readonly details: unknown = {},
+		readonly headers: Record<string, string> = {},
+	) {
+		super(message);
+	}
+}
+
+export const badRequest = (code: string, message: string, details: unknown = {}) =>
+	new ApiError(400, code, message, details);
+
+/** zod issues → [{ path: "events[3].timestamp", message }] for error details. */
+export function formatIssues(
+	issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[],
+	prefix = "",
+): { path: string; code: string; message: string }[] {
+	return issues.map((i) => ({
+		path: joinPath(prefix, i.path),
+		code: i.code ?? "invalid",
+		message: i.message,
+	}));
+}
+
+export function joinPath(prefix: string, path: readonly PropertyKey[]): string {
+	let out = prefix;
+	for (const p of path) {
+		if (typeof p === "number") out += `[${p}]`;
+		else out += out ? `.${String(p)}` : String(p);
+	}
+	return out;
+}

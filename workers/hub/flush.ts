@@ -1,0 +1,50 @@
+import type { CanonicalEvent } from "../ingest/event";
+
+/**
+ * Column list shared by the insert statement and the JSON rows it reads.
+ * NOTE: D1 allows 100 bound parameters per statement, so a multi-row VALUES list fits only
+ * four 22-column rows. Instead each statement binds two parameters (tenant id and a JSON array
+ * of up to ~1 MB) and expands it with json_each: hundreds of rows per statement.
+ */
+const COLUMNS = [
+	"message_id",
+	"type",
+	"event",
+	"user_id",
+	"anonymous_id",
+	"group_id",
+	"previous_id",
+	"timestamp",
+	"sent_at",
+	"received_at",
+	"properties",
+	"traits",
+	"context",
+	"country",
+	"region",
+	"city",
+	"colo",
+	"browser",
+	"os",
+	"device",
+	"is_bot",
+] as const satisfies readonly (keyof CanonicalEvent)[];
+
+const JSON_COLUMNS = new Set<string>(["properties", "traits", "context"]);
+
+export const INSERT_EVENTS_SQL = `INSERT OR IGNORE INTO events (tenant_id, ${COLUMNS.join(", ")})
+SELECT ?1, ${COLUMNS.map((c) => (JSON_COLUMNS.has(c) ? `json_extract(value, '$.${c}')` : `value ->> '$.${c}'`)).join(", ")}
+FROM json_each(?2)`;
+
+export const INSERT_REJECTED_SQL = `INSERT INTO rejected_events (tenant_id, received_at, code, message, details, payload)
+SELECT ?1, value ->> '$.received_at', value ->> '$.code', value ->> '$.message', json_extract(value, '$.details'), value ->> '$.payload'
+FROM json_each(?2)`;
+
+/** A stored rejection as it travels from the hub buffer to D1. */
+export interface RejectedRow {
+	received_at: number;
+	code: string;
+	message: string;
+	details: { index: number; path: string; issues?: unknown };
+	payload: string;
+}

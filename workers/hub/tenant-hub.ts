@@ -1,0 +1,333 @@
+import { DurableObject } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { activeKey } from "../auth/keys";
+import { tenants } from "../db/schema";
+import type { Env } from "../env";
+import type { CanonicalEvent, Rejection } from "../ingest/event";
+import { type AnalyticsSink, analyticsSink } from "./analytics";
+import { INSERT_EVENTS_SQL, INSERT_REJECTED_SQL, type RejectedRow } from "./flush";
+import { HUB_SCHEMA, type IngestStats, readStats } from "./storage";
+
+/** What the API worker hands the hub for one request. */
+export interface IngestBatch {
+	tenantId: string;
+	keyHash: string;
+	origin: string | null;
+	receivedAt: number;
+	events: CanonicalEvent[];
+	rejections: Rejection[];
+}
+
+export type IngestOutcome =
+	| { ok: true; accepted: number; rejected: number; duplicates: number; duplicate_indexes: number[] }
+	| { ok: false; status: 401 | 403 | 429; code: string; message: string; retryAfter?: number };
+
+interface KeyState {
+	scope: string;
+	allowedOrigins: string[] | null;
+	lastUsed: number;
+	lastUsedWritten: number;
+}
+
+/** Delay between the first buffered write and the flush that follows it. */
+export const FLUSH_DELAY_MS = 200;
+/** One D1 batch: at most this many events / bytes of JSON (D1 caps a value at 2 MB). */
+const FLUSH_MAX_EVENTS = 5000;
+const FLUSH_MAX_BYTES = 1_500_000;
+/** One alarm run flushes at most this much, then re-arms at once (bounded work per invocation). */
+const ALARM_MAX_EVENTS = 25_000;
+/** How long message_ids are remembered here for exact dedupe; D1's primary key backs it up after. */
+export const DEDUPE_WINDOW_MS = 7 * 24 * 3600_000;
+const KEY_REFRESH_MS = 60_000;
+
+/**
+ * One per tenant. The durable write-ahead buffer of ingest: a request is acknowledged only once
+ * its events are committed to this object's SQLite storage (the output gate holds the response
+ * until then). An alarm then flushes the buffer to D1 in large idempotent chunks.
+ * It is also the authority on the tenant's keys for ingest, so a revoked key stops at once.
+ */
+export class TenantHub extends DurableObject<Env> {
+	private readonly sql: SqlStorage;
+	private tenantId: string | null = null;
+	private keys = new Map<string, KeyState>();
+	private keysLoadedAt = 0;
+	private rateLimitEps = 0;
+	private tokens = 0;
+	private tokensAt = 0;
+	private alarmArmed = false;
+	/** Highest buffer seq known to be in D1 (read from hub_flushes once per instance). */
+	private flushedSeq: number | null = null;
+	/** Where accepted events go after D1; tests swap it for a recorder. */
+	sink: AnalyticsSink;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.sql = ctx.storage.sql;
+		this.sql.exec(HUB_SCHEMA);
+		this.sink = analyticsSink(env);
+		const meta = this.sql.exec<{ tenant_id: string | null }>("SELECT tenant_id FROM stats WHERE id = 1").one();
+		this.tenantId = meta.tenant_id;
+	}
+
+	private bindTenant(tenantId: string) {
+		if (this.tenantId === tenantId) return;
+		if (this.tenantId && this.tenantId !== tenantId) throw new Error(`hub of ${this.tenantId} asked to serve ${tenantId}`);
+		this.tenantId = tenantId;
+		this.sql.exec("UPDATE stats SET tenant_id = ? WHERE id = 1", tenantId);
+	}
+
+	private async loadTenant(now: number) {
+		if (this.rateLimitEps && now - this.keysLoadedAt < KEY_REFRESH_MS) return;
+		const row = await drizzle(this.env.DB).select().from(tenants).where(eq(tenants.id, this.tenantId!)).get();
+		this.rateLimitEps = row?.rateLimitEps ?? 0;
+		if (!this.tokensAt) {
+			this.tokens = this.rateLimitEps;
+			this.tokensAt = now;
+		}
+		// Periodic re-check of cached keys: a backstop for a revoke notification that failed.
+		this.keys.clear();
+		this.keysLoadedAt = now;
+	}
+
+	private async key(keyHash: string, now: number): Promise<KeyState | null> {
+		const cached = this.keys.get(keyHash);
+		if (cached) return cached;
+		const row = await activeKey(this.env.DB, this.tenantId!, keyHash);
+		if (!row) return null;
+		const state = { scope: row.scope, allowedOrigins: row.allowedOrigins ?? null, lastUsed: now, lastUsedWritten: 0 };
+		this.keys.set(keyHash, state);
+		return state;
+	}
+
+	/** Token bucket on events per second; returns seconds to wait, or 0 when admitted. */
+	private admit(n: number, now: number): number {
+		const rate = this.rateLimitEps;
+		if (rate <= 0) return 1;
+		this.tokens = Math.min(rate, this.tokens + ((now - this.tokensAt) / 1000) * rate);
+		this.tokensAt = now;
+		const need = Math.min(n, rate);
+		if (this.tokens >= need) {
+			this.tokens -= n;
+			return 0;
+		}
+		return Math.max(1, Math.ceil((need - this.tokens) / rate));
+	}
+
+	/** Durably buffers a request's events and rejections; resolves only after they are committed. */
+	async ingest(batch: IngestBatch): Promise<IngestOutcome> {
+		const now = Date.now();
+		this.bindTenant(batch.tenantId);
+		await this.loadTenant(now);
+		const key = await this.key(batch.keyHash, now);
+		if (!key) return { ok: false, status: 401, code: "unauthorized", message: "This API key has been revoked." };
+		if (key.scope !== "ingest")
+			return { ok: false, status: 403, code: "forbidden", message: `This key has the '${key.scope}' scope; ingest needs an 'ingest' key.` };
+		if (batch.origin && key.allowedOrigins && !key.allowedOrigins.includes(batch.origin))
+			return { ok: false, status: 403, code: "origin_not_allowed", message: `Origin '${batch.origin}' is not allowed for this key.` };
+		const wait = this.admit(batch.events.length + batch.rejections.length, now);
+		if (wait)
+			return {
+				ok: false,
+				status: 429,
+				code: "rate_limited",
+				message: `Tenant is over its limit of ${this.rateLimitEps} events per second; retry after ${wait} s.`,
+				retryAfter: wait,
+			};
+		key.lastUsed = now;
+
+		const { fresh, duplicateIndexes } = this.dedupe(batch.events, now);
+		if (fresh.length) this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES ('events', ?, ?)", fresh.length, JSON.stringify(fresh));
+		if (batch.rejections.length) {
+			const rows: RejectedRow[] = batch.rejections.map((r) => ({
+				received_at: batch.receivedAt,
+				code: r.code,
+				message: r.message,
+				details: { index: r.index, path: r.path, ...(r.issues ? { issues: r.issues } : {}) },
+				payload: r.payload,
+			}));
+			this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES ('rejected', ?, ?)", rows.length, JSON.stringify(rows));
+		}
+		const received = batch.events.length + batch.rejections.length;
+		this.sql.exec(
+			`UPDATE stats SET received = received + ?, accepted = accepted + ?, rejected = rejected + ?,
+			 duplicates = duplicates + ?, buffered = buffered + ?, last_ingest_at = ? WHERE id = 1`,
+			received,
+			fresh.length,
+			batch.rejections.length,
+			duplicateIndexes.length,
+			fresh.length + batch.rejections.length,
+			now,
+		);
+		if (fresh.length || batch.rejections.length) await this.armAlarm(now);
+		return {
+			ok: true,
+			accepted: fresh.length,
+			rejected: batch.rejections.length,
+			duplicates: duplicateIndexes.length,
+			duplicate_indexes: duplicateIndexes,
+		};
+	}
+
+	/** Exact dedupe against the ids seen in the window, and within the batch itself. */
+	private dedupe(events: CanonicalEvent[], now: number) {
+		const duplicateIndexes: number[] = [];
+		if (!events.length) return { fresh: events, duplicateIndexes };
+		const ids = events.map((e) => e.message_id);
+		const seen = new Set(
+			this.sql
+				.exec<{ id: string }>(
+					"SELECT j.value AS id FROM json_each(?) j WHERE EXISTS (SELECT 1 FROM seen s WHERE s.message_id = j.value)",
+					JSON.stringify(ids),
+				)
+				.toArray()
+				.map((r) => r.id),
+		);
+		const fresh: CanonicalEvent[] = [];
+		const freshIds: string[] = [];
+		events.forEach((e, i) => {
+			if (seen.has(e.message_id)) duplicateIndexes.push(i);
+			else {
+				seen.add(e.message_id);
+				fresh.push(e);
+				freshIds.push(e.message_id);
+			}
+		});
+		if (freshIds.length) this.sql.exec("INSERT INTO seen (message_id, at) SELECT value, ? FROM json_each(?)", now, JSON.stringify(freshIds));
+		return { fresh, duplicateIndexes };
+	}
+
+	private async armAlarm(now: number) {
+		if (this.alarmArmed) return;
+		this.alarmArmed = true;
+		const current = await this.ctx.storage.getAlarm();
+		if (current == null) await this.ctx.storage.setAlarm(now + FLUSH_DELAY_MS);
+	}
+
+	/** Flushes buffered events to D1; at-least-once, and idempotent thanks to INSERT OR IGNORE. */
+	override async alarm(): Promise<void> {
+		this.alarmArmed = false;
+		let done = 0;
+		try {
+			while (done < ALARM_MAX_EVENTS) {
+				const n = await this.flushOnce();
+				if (!n) break;
+				done += n;
+			}
+			this.pruneSeen(Date.now());
+		} catch (err) {
+			this.sql.exec("UPDATE stats SET last_flush_error = ? WHERE id = 1", String((err as Error)?.message ?? err));
+			throw err; // the runtime retries the alarm with backoff
+		}
+		const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n;
+		if (left) await this.ctx.storage.setAlarm(Date.now());
+	}
+
+	/** One D1 batch: returns the number of buffered items it moved. */
+	private async flushOnce(): Promise<number> {
+		const rows = this.sql
+			.exec<{ seq: number; kind: string; n: number; body: string }>("SELECT seq, kind, n, body FROM buffer ORDER BY seq LIMIT 200")
+			.toArray();
+		if (!rows.length || !this.tenantId) return 0;
+		const db = this.env.DB;
+		const hubId = this.ctx.id.toString();
+		if (this.flushedSeq == null) {
+			const row = await db.prepare("SELECT max_seq FROM hub_flushes WHERE hub_id = ?").bind(hubId).first<{ max_seq: number }>();
+			this.flushedSeq = row?.max_seq ?? 0;
+		}
+		if (rows[0]!.seq <= this.flushedSeq) return this.dropFlushed(this.flushedSeq);
+		const take: typeof rows = [];
+		let events = 0;
+		let bytes = 0;
+		for (const r of rows) {
+			if (take.length && (events + r.n > FLUSH_MAX_EVENTS || bytes + r.body.length > FLUSH_MAX_BYTES)) break;
+			take.push(r);
+			events += r.n;
+			bytes += r.body.length;
+		}
+		const maxSeq = take[take.length - 1]!.seq;
+		const statements = take.map((r) => db.prepare(r.kind === "events" ? INSERT_EVENTS_SQL : INSERT_REJECTED_SQL).bind(this.tenantId, r.body));
+		const now = Date.now();
+		for (const [hash, k] of this.keys) {
+			if (k.lastUsed > k.lastUsedWritten && now - k.lastUsedWritten > 60_000) {
+				statements.push(db.prepare("UPDATE api_keys SET last_used_at = ? WHERE hash = ? AND tenant_id = ?").bind(k.lastUsed, hash, this.tenantId));
+				k.lastUsedWritten = now;
+			}
+		}
+		statements.push(
+			db
+				.prepare(
+					`INSERT INTO hub_flushes (hub_id, tenant_id, max_seq, flushed_at) VALUES (?, ?, ?, ?)
+					 ON CONFLICT (hub_id) DO UPDATE SET max_seq = excluded.max_seq, flushed_at = excluded.flushed_at`,
+				)
+				.bind(hubId, this.tenantId, maxSeq, now),
+		);
+		// NOTE: D1's batch() is one transaction: all chunks and the flush marker land or none do.
+		const results = await db.batch(statements);
+		let ignored = 0;
+		let flushedEvents = 0;
+		take.forEach((r, i) => {
+			if (r.kind !== "events") return;
+			flushedEvents += r.n;
+			ignored += r.n - (results[i]?.meta.changes ?? r.n);
+		});
+		this.flushedSeq = maxSeq;
+		this.sql.exec("DELETE FROM buffer WHERE seq <= ?", maxSeq);
+		// Ids already in D1 (older than the dedupe window here) turn out to be duplicates after all.
+		this.sql.exec(
+			`UPDATE stats SET buffered = buffered - ?, flushed = flushed + ?, accepted = accepted - ?, duplicates = duplicates + ?,
+			 last_flush_at = ?, last_flush_error = NULL WHERE id = 1`,
+			events,
+			flushedEvents - ignored,
+			ignored,
+			ignored,
+			now,
+		);
+		const written = take.filter((r) => r.kind === "events").flatMap((r) => JSON.parse(r.body) as CanonicalEvent[]);
+		if (written.length) await this.sink.write(this.tenantId, written);
+		return events;
+	}
+
+	/**
+	 * Rows a previous run committed to D1 but crashed before deleting here: drop them without
+	 * re-inserting. NOTE: their analytics-engine points may be lost or doubled (AE is sampled anyway).
+	 */
+	private dropFlushed(upTo: number): number {
+		const r = this.sql
+			.exec<{ items: number; events: number }>(
+				"SELECT coalesce(sum(n), 0) AS items, coalesce(sum(CASE WHEN kind = 'events' THEN n END), 0) AS events FROM buffer WHERE seq <= ?",
+				upTo,
+			)
+			.one();
+		this.sql.exec("DELETE FROM buffer WHERE seq <= ?", upTo);
+		this.sql.exec("UPDATE stats SET buffered = buffered - ?, flushed = flushed + ? WHERE id = 1", r.items, r.events);
+		return r.items;
+	}
+
+	private pruneSeen(now: number) {
+		this.sql.exec("DELETE FROM seen WHERE at < ?", now - DEDUPE_WINDOW_MS);
+	}
+
+	/** Counters for GET /v1/ingest/stats. */
+	async stats(): Promise<IngestStats> {
+		return readStats(this.sql);
+	}
+
+	/** Forget a key at once (revoked or changed); the next request re-reads it from D1. */
+	async forgetKey(keyHash: string): Promise<void> {
+		this.keys.delete(keyHash);
+	}
+
+	/** Re-read the tenant's settings (rate limit) on the next request. */
+	async tenantChanged(): Promise<void> {
+		this.rateLimitEps = 0;
+		this.tokensAt = 0;
+	}
+
+	/** Cron safety net: make sure a non-empty buffer has an alarm. */
+	async ensureFlushing(): Promise<number> {
+		const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n;
+		if (left && (await this.ctx.storage.getAlarm()) == null) await this.ctx.storage.setAlarm(Date.now());
+		return left;
+	}
+}

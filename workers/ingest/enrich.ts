@@ -1,0 +1,39 @@
+import type { CanonicalEvent } from "./event";
+import { parseUserAgent } from "./useragent";
+
+/** The parts of `request.cf` we use (absent locally unless the runtime fills them in). */
+export interface GeoFacts {
+	country: string | null;
+	region: string | null;
+	city: string | null;
+	colo: string | null;
+}
+
+export function geoFromCf(cf: unknown): GeoFacts {
+	const o = (cf && typeof cf === "object" ? cf : {}) as Record<string, unknown>;
+	const str = (v: unknown) => (typeof v === "string" && v ? v : null);
+	return { country: str(o.country), region: str(o.region), city: str(o.city), colo: str(o.colo) };
+}
+
+function str(v: unknown): string | null {
+	return typeof v === "string" && v ? v : null;
+}
+
+/**
+ * Adds geo and device facts. An event's own `context.userAgent` / `context.location` win over
+ * the request's (server-side SDKs forward the end user's), then `request.cf` and the header.
+ */
+export function enrich(event: CanonicalEvent, geo: GeoFacts, headerUserAgent: string | null): CanonicalEvent {
+	const ctx = event.context;
+	const loc = ctx && typeof ctx.location === "object" && ctx.location ? (ctx.location as Record<string, unknown>) : null;
+	const ua = parseUserAgent(str(ctx?.userAgent) ?? headerUserAgent);
+	event.country = str(loc?.country) ?? geo.country;
+	event.region = str(loc?.region) ?? geo.region;
+	event.city = str(loc?.city) ?? geo.city;
+	event.colo = geo.colo;
+	event.browser = ua.browser;
+	event.os = ua.os;
+	event.device = ua.device;
+	event.is_bot = ua.isBot ? 1 : 0;
+	return event;
+}

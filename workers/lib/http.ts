@@ -1,0 +1,37 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { ApiError, formatIssues } from "../errors";
+
+/** Parses a JSON request body against a zod schema; 400 with the offending fields otherwise. */
+export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
+	const text = await c.req.text();
+	let value: unknown = {};
+	if (text.trim()) {
+		try {
+			value = JSON.parse(text);
+		} catch (err) {
+			throw new ApiError(400, "malformed_json", `Request body is not valid JSON: ${(err as Error).message}`);
+		}
+	}
+	const parsed = schema.safeParse(value);
+	if (!parsed.success) {
+		const issues = formatIssues(parsed.error.issues);
+		throw new ApiError(400, "invalid_request", `${issues[0]!.path || "body"}: ${issues[0]!.message}`, { issues });
+	}
+	return parsed.data;
+}
+
+/** Parses query-string parameters against a zod schema. */
+export function queryParams<T extends z.ZodType>(c: Context, schema: T): z.infer<T> {
+	const parsed = schema.safeParse(c.req.query());
+	if (!parsed.success) {
+		const issues = formatIssues(parsed.error.issues);
+		throw new ApiError(400, "invalid_query", `${issues[0]!.path}: ${issues[0]!.message}`, { issues });
+	}
+	return parsed.data;
+}
+
+/** The stub of a tenant's hub Durable Object. */
+export function hubOf(env: { TENANT_HUB: DurableObjectNamespace<import("../hub/tenant-hub").TenantHub> }, tenantId: string) {
+	return env.TENANT_HUB.get(env.TENANT_HUB.idFromName(tenantId));
+}

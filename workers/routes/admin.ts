@@ -1,0 +1,204 @@
+import { and, desc, eq } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { authorize, generateKey, hashKey, keyFromHeaders, keyPrefix } from "../auth/keys";
+import { apiKeys, KEY_SCOPES, tenants } from "../db/schema";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { hubOf, jsonBody } from "../lib/http";
+
+type AdminEnv = AppEnv & { Variables: { admin: { global: true } | { global: false; tenantId: string } } };
+
+/** Constant-time comparison of two secrets (compare their hashes, so lengths leak nothing). */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+	const [x, y] = await Promise.all([hashKey(a), hashKey(b)]);
+	let diff = 0;
+	for (let i = 0; i < x.length; i++) diff |= x.charCodeAt(i) ^ y.charCodeAt(i);
+	return diff === 0;
+}
+
+/** The admin token (all tenants) or a tenant's own `admin`-scoped key (that tenant only). */
+const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
+	const presented = keyFromHeaders(c.req.raw);
+	if (presented && c.env.ADMIN_TOKEN && (await sameSecret(presented, c.env.ADMIN_TOKEN))) c.set("admin", { global: true });
+	else {
+		const auth = await authorize(c.env.DB, presented, ["admin"]);
+		c.set("admin", { global: false, tenantId: auth.tenantId });
+	}
+	await next();
+};
+
+const validTimezone = (tz: string) => {
+	try {
+		new Intl.DateTimeFormat("en-US", { timeZone: tz });
+		return true;
+	} catch {
+		return false;
+	}
+};
+
+const origin = z
+	.string()
+	.regex(/^https?:\/\/[^/\s]+$/, "must be an origin like https://app.example.com (scheme and host, no path)");
+
+const tenantFields = {
+	name: z.string().trim().min(1).max(200),
+	timezone: z.string().refine(validTimezone, "must be an IANA time zone such as Europe/Paris"),
+	retention_days: z.number().int().min(1).max(3650),
+	rate_limit_eps: z.number().int().min(1).max(10_000_000),
+};
+const createTenant = z
+	.object({
+		id: z
+			.string()
+			.regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 characters of a-z, 0-9, '_' or '-', starting with a letter or digit")
+			.optional(),
+		...tenantFields,
+		timezone: tenantFields.timezone.default("UTC"),
+		retention_days: tenantFields.retention_days.default(90),
+		rate_limit_eps: tenantFields.rate_limit_eps.default(100_000),
+	})
+	.strict();
+const nonEmpty = (o: object) => Object.keys(o).length > 0;
+const updateTenant = z.object(tenantFields).partial().strict().refine(nonEmpty, `send at least one of ${Object.keys(tenantFields).join(", ")}`);
+const createKey = z
+	.object({
+		scope: z.enum(KEY_SCOPES, { error: `must be one of ${KEY_SCOPES.join(", ")}` }),
+		name: z.string().max(200).default(""),
+		allowed_origins: z.array(origin).max(50).nullable().default(null),
+	})
+	.strict();
+const updateKey = z
+	.object({ name: z.string().max(200), allowed_origins: z.array(origin).max(50).nullable() })
+	.partial()
+	.strict()
+	.refine(nonEmpty, "send at least one of name, allowed_origins");
+
+type TenantRow = typeof tenants.$inferSelect;
+type KeyRow = typeof apiKeys.$inferSelect;
+
+const tenantJson = (t: TenantRow) => ({
+	id: t.id,
+	name: t.name,
+	timezone: t.timezone,
+	retention_days: t.retentionDays,
+	rate_limit_eps: t.rateLimitEps,
+	created_at: new Date(t.createdAt).toISOString(),
+});
+const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
+const keyJson = (k: KeyRow) => ({
+	id: k.id,
+	tenant_id: k.tenantId,
+	name: k.name,
+	prefix: k.prefix,
+	scope: k.scope,
+	allowed_origins: k.allowedOrigins ?? null,
+	created_at: iso(k.createdAt),
+	last_used_at: iso(k.lastUsedAt),
+	revoked_at: iso(k.revokedAt),
+});
+
+const notFound = (what: string, id: string) => new ApiError(404, "not_found", `No ${what} '${id}'.`, { [what]: id });
+
+/** Admin API: tenants and their keys. */
+export const adminRoutes = new Hono<AdminEnv>()
+	.use("*", requireAdmin)
+	.use("/tenants/:id/*", async (c, next) => {
+		const admin = c.get("admin");
+		// A tenant admin key manages its own tenant only; answer 404 so other tenants stay invisible.
+		if (!admin.global && admin.tenantId !== c.req.param("id")) throw notFound("tenant", c.req.param("id") ?? "");
+		await next();
+	})
+	.post("/tenants", async (c) => {
+		if (!c.get("admin").global) throw new ApiError(403, "forbidden", "Creating tenants needs the admin token.");
+		const body = await jsonBody(c, createTenant);
+		const row: TenantRow = {
+			id: body.id ?? crypto.randomUUID().slice(0, 8),
+			name: body.name,
+			timezone: body.timezone,
+			retentionDays: body.retention_days,
+			rateLimitEps: body.rate_limit_eps,
+			createdAt: Date.now(),
+		};
+		const db = drizzle(c.env.DB);
+		const inserted = await db.insert(tenants).values(row).onConflictDoNothing().returning().get();
+		if (!inserted) throw new ApiError(409, "conflict", `Tenant '${row.id}' already exists.`, { id: row.id });
+		return c.json(tenantJson(inserted), 201);
+	})
+	.get("/tenants", async (c) => {
+		const admin = c.get("admin");
+		const db = drizzle(c.env.DB);
+		const rows = admin.global ? await db.select().from(tenants).orderBy(tenants.id).all() : await db.select().from(tenants).where(eq(tenants.id, admin.tenantId)).all();
+		return c.json({ tenants: rows.map(tenantJson) });
+	})
+	.get("/tenants/:id", async (c) => {
+		const row = await drizzle(c.env.DB).select().from(tenants).where(eq(tenants.id, c.req.param("id"))).get();
+		if (!row) throw notFound("tenant", c.req.param("id"));
+		return c.json(tenantJson(row));
+	})
+	.patch("/tenants/:id", async (c) => {
+		const body = await jsonBody(c, updateTenant);
+		const id = c.req.param("id");
+		const row = await drizzle(c.env.DB)
+			.update(tenants)
+			.set({ name: body.name, timezone: body.timezone, retentionDays: body.retention_days, rateLimitEps: body.rate_limit_eps })
+			.where(eq(tenants.id, id))
+			.returning()
+			.get();
+		if (!row) throw notFound("tenant", id);
+		await hubOf(c.env, id).tenantChanged();
+		return c.json(tenantJson(row));
+	})
+	.post("/tenants/:id/keys", async (c) => {
+		const id = c.req.param("id");
+		const body = await jsonBody(c, createKey);
+		const db = drizzle(c.env.DB);
+		const tenant = await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, id)).get();
+		if (!tenant) throw notFound("tenant", id);
+		const key = generateKey(body.scope);
+		const row = await db
+			.insert(apiKeys)
+			.values({
+				id: `key_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`,
+				tenantId: id,
+				name: body.name,
+				hash: await hashKey(key),
+				prefix: keyPrefix(key),
+				scope: body.scope,
+				allowedOrigins: body.allowed_origins,
+				createdAt: Date.now(),
+			})
+			.returning()
+			.get();
+		// The full key is shown once, here; only its hash is stored.
+		return c.json({ ...keyJson(row), key }, 201);
+	})
+	.get("/tenants/:id/keys", async (c) => {
+		const rows = await drizzle(c.env.DB).select().from(apiKeys).where(eq(apiKeys.tenantId, c.req.param("id"))).orderBy(desc(apiKeys.createdAt)).all();
+		return c.json({ keys: rows.map(keyJson) });
+	})
+	.patch("/tenants/:id/keys/:keyId", async (c) => {
+		const body = await jsonBody(c, updateKey);
+		const { id, keyId } = c.req.param();
+		const row = await drizzle(c.env.DB)
+			.update(apiKeys)
+			.set({ name: body.name, allowedOrigins: body.allowed_origins })
+			.where(and(eq(apiKeys.id, keyId), eq(apiKeys.tenantId, id)))
+			.returning()
+			.get();
+		if (!row) throw notFound("key", keyId);
+		await hubOf(c.env, id).forgetKey(row.hash);
+		return c.json(keyJson(row));
+	})
+	.delete("/tenants/:id/keys/:keyId", async (c) => {
+		const { id, keyId } = c.req.param();
+		const db = drizzle(c.env.DB);
+		const existing = await db.select().from(apiKeys).where(and(eq(apiKeys.id, keyId), eq(apiKeys.tenantId, id))).get();
+		if (!existing) throw notFound("key", keyId);
+		const row = existing.revokedAt != null ? existing : await db.update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).returning().get();
+		// Tell the hub before answering: from this response on, the key is refused everywhere.
+		await hubOf(c.env, id).forgetKey(existing.hash);
+		return c.json(keyJson(row ?? existing));
+	});

@@ -1,0 +1,174 @@
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { type AuthContext, keyFromHeaders, lookupKey, unauthorized } from "../auth/keys";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { bodyFormat, LIMITS, parseBody, readBody } from "../ingest/body";
+import { enrich, geoFromCf } from "../ingest/enrich";
+import { type CanonicalEvent, type EventType, type Rejection, segmentBatchSchema } from "../ingest/event";
+import { type Normalised, normaliseNative, normaliseSegment, payloadSample, type RequestFacts } from "../ingest/normalise";
+import { hubOf } from "../lib/http";
+
+type Mode = { kind: "native" } | { kind: "segment"; type: EventType } | { kind: "segment-batch" };
+
+const MAX_ERRORS_LISTED = 100;
+
+/**
+ * Key hash → tenant and scope: both never change for a key, so this isolate-level cache is safe.
+ * Revocation is enforced by the tenant's hub, which is authoritative and told at once.
+ */
+const keyCache = new Map<string, Pick<AuthContext, "tenantId" | "scope" | "keyHash">>();
+
+async function resolveIngestKey(db: D1Database, key: string) {
+	const hit = keyCache.get(key);
+	if (hit) return hit;
+	const found = await lookupKey(db, key);
+	if (!found) throw unauthorized("Unknown API key.");
+	if (found.revokedAt != null) throw unauthorized("This API key has been revoked.");
+	if (keyCache.size > 10_000) keyCache.clear();
+	const entry = { tenantId: found.tenantId, scope: found.scope, keyHash: found.keyHash };
+	keyCache.set(key, entry);
+	return entry;
+}
+
+function bodyKey(value: unknown): string | null {
+	if (!value || typeof value !== "object" || Array.isArray(value)) return null;
+	const o = value as Record<string, unknown>;
+	const k = o.writeKey ?? o.write_key ?? o.key;
+	return typeof k === "string" && k ? k : null;
+}
+
+/** Splits a parsed body into the raw items to validate, per endpoint. */
+function items(mode: Mode, values: unknown, ndjson: boolean): { raw: unknown[]; prefix: (i: number) => string; facts: Partial<RequestFacts>; single: boolean } {
+	if (ndjson) return { raw: values as unknown[], prefix: (i) => `[${i}]`, facts: {}, single: false };
+	if (mode.kind === "segment-batch") {
+		const parsed = segmentBatchSchema.safeParse(values);
+		if (!parsed.success)
+			throw new ApiError(400, "invalid_batch", "Body must be {\"batch\": [message, ...]}.", {
+				issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+			});
+		return {
+			raw: parsed.data.batch,
+			prefix: (i) => `batch[${i}]`,
+			facts: { batchSentAt: parsed.data.sentAt ?? null, batchContext: parsed.data.context ?? null },
+			single: false,
+		};
+	}
+	if (mode.kind === "native") {
+		if (Array.isArray(values)) return { raw: values, prefix: (i) => `[${i}]`, facts: {}, single: false };
+		if (values && typeof values === "object" && "events" in values) {
+			const list = (values as { events: unknown }).events;
+			if (!Array.isArray(list)) throw new ApiError(400, "invalid_batch", "'events' must be an array of events.", { path: "events" });
+			return { raw: list, prefix: (i) => `events[${i}]`, facts: {}, single: false };
+		}
+	}
+	if (!values || typeof values !== "object" || Array.isArray(values))
+		throw new ApiError(400, "invalid_event", "Body must be a JSON object.", { path: "" });
+	return { raw: [values], prefix: () => "", facts: {}, single: true };
+}
+
+async function ingest(c: Context<AppEnv>, mode: Mode) {
+	const receivedAt = Date.now();
+	const req = c.req.raw;
+	const limit = mode.kind === "native" ? LIMITS.nativeBodyBytes : mode.kind === "segment" ? LIMITS.eventBytes : LIMITS.segmentBatchBytes;
+	const format = bodyFormat(req.headers.get("content-type") ?? undefined);
+	if (format === "ndjson" && mode.kind !== "native")
+		throw new ApiError(415, "unsupported_content_type", "Segment endpoints take application/json; NDJSON goes to POST /v1/events.", {
+			supported: ["application/json", "text/plain"],
+		});
+	const text = await readBody(req, limit);
+	const headerKey = keyFromHeaders(req);
+	const origin = req.headers.get("origin");
+	let parsed: ReturnType<typeof parseBody>;
+	try {
+		parsed = parseBody(text, format);
+	} catch (err) {
+		// Keep the unparseable body with its reason when we know whose it is.
+		if (err instanceof ApiError && headerKey) await storeRefusedBody(c, headerKey, origin, receivedAt, err, text);
+		throw err;
+	}
+	const key = headerKey ?? bodyKey(parsed.values);
+	if (!key) throw unauthorized("Missing write key: send 'Authorization: Bearer <key>', HTTP Basic auth with the key as user name, or \"writeKey\" in the body.");
+	const auth = await resolveIngestKey(c.env.DB, key);
+	if (auth.scope !== "ingest")
+		throw new ApiError(403, "forbidden", `This key has the '${auth.scope}' scope; ingest needs an 'ingest' key.`, { scope: auth.scope, required: ["ingest"] });
+
+	const { raw, prefix, facts, single } = items(mode, parsed.values, format === "ndjson");
+	if (raw.length > LIMITS.maxEventsPerRequest)
+		throw new ApiError(413, "too_many_events", `At most ${LIMITS.maxEventsPerRequest} events per request; got ${raw.length}.`, {
+			limit: LIMITS.maxEventsPerRequest,
+			count: raw.length,
+		});
+	const requestFacts: RequestFacts = { receivedAt, ...facts };
+	const geo = geoFromCf((req as { cf?: unknown }).cf);
+	const ua = req.headers.get("user-agent");
+	const badLines = new Map(parsed.badLines.map((b) => [b.index, b]));
+	// Only a body over the per-event limit can hold an event over it: skip the re-serialisation otherwise.
+	const checkSize = text.length > LIMITS.eventBytes;
+	const events: CanonicalEvent[] = [];
+	const eventIndexes: number[] = [];
+	const rejections: Rejection[] = [];
+	raw.forEach((item, index) => {
+		const path = prefix(index);
+		const bad = badLines.get(index);
+		let result: Normalised;
+		if (bad) result = { ok: false, rejection: { path, code: "malformed_json", message: `${path}: not valid JSON: ${bad.message}` } };
+		else if (checkSize && JSON.stringify(item).length > LIMITS.eventBytes)
+			result = { ok: false, rejection: { path, code: "event_too_large", message: `${path || "event"}: larger than ${LIMITS.eventBytes} bytes` } };
+		else result = mode.kind === "native" ? normaliseNative(item, path, requestFacts) : normaliseSegment(item, path, requestFacts, mode.kind === "segment" ? mode.type : undefined);
+		if (result.ok) {
+			events.push(enrich(result.event, geo, ua));
+			eventIndexes.push(index);
+		}
+		else rejections.push({ index, ...result.rejection, payload: payloadSample(bad ? bad.raw : item) });
+	});
+
+	const outcome = await hubOf(c.env, auth.tenantId).ingest({ tenantId: auth.tenantId, keyHash: auth.keyHash, origin, receivedAt, events, rejections });
+	if (!outcome.ok)
+		throw new ApiError(outcome.status, outcome.code, outcome.message, {}, outcome.retryAfter ? { "Retry-After": String(outcome.retryAfter) } : {});
+
+	const errors = rejections.slice(0, MAX_ERRORS_LISTED).map(({ index, path, code, message, issues }) => ({ index, path, code, message, ...(issues ? { issues } : {}) }));
+	const summary = {
+		accepted: outcome.accepted,
+		rejected: outcome.rejected,
+		duplicates: outcome.duplicates,
+		...(outcome.duplicate_indexes.length ? { duplicate_indexes: outcome.duplicate_indexes.slice(0, MAX_ERRORS_LISTED).map((i) => eventIndexes[i]!) } : {}),
+		errors,
+		...(rejections.length > MAX_ERRORS_LISTED ? { errors_truncated: true } : {}),
+	};
+	if (rejections.length && !events.length) {
+		// Nothing usable: a 400 the sender can act on. The rejections are stored all the same.
+		const first = errors[0]!;
+		throw new ApiError(400, single ? first.code : "invalid_events", single ? first.message : `All ${rejections.length} events were rejected; first: ${first.message}`, summary);
+	}
+	return c.json(mode.kind === "native" ? summary : { success: true, ...summary }, 200);
+}
+
+/** A body we could not parse, from a known key: stored as one rejected item, then the 400 goes out. */
+async function storeRefusedBody(c: Context<AppEnv>, key: string, origin: string | null, receivedAt: number, err: ApiError, text: string) {
+	const auth = await resolveIngestKey(c.env.DB, key).catch(() => null);
+	if (!auth || auth.scope !== "ingest") return;
+	await hubOf(c.env, auth.tenantId).ingest({
+		tenantId: auth.tenantId,
+		keyHash: auth.keyHash,
+		origin,
+		receivedAt,
+		events: [],
+		rejections: [{ index: 0, path: "", code: err.code, message: err.message, payload: payloadSample(text) }],
+	});
+}
+
+const SEGMENT_TYPES: EventType[] = ["track", "identify", "page", "screen", "group", "alias"];
+
+/** Ingest endpoints: native and Segment-compatible. */
+export const ingestRoutes = SEGMENT_TYPES.reduce(
+	(app, type) => app.post(`/${type}`, (c) => ingest(c, { kind: "segment", type })),
+	new Hono<AppEnv>()
+		.post("/events", (c) => ingest(c, { kind: "native" }))
+		.post("/batch", (c) => ingest(c, { kind: "segment-batch" }))
+		// analytics.js and some SDKs post to /v1/import for historical batches.
+		.post("/import", (c) => ingest(c, { kind: "segment-batch" })),
+);
+
+/** Paths that take browser traffic: CORS is answered for these. */
+export const INGEST_PATHS = ["/v1/events", "/v1/batch", "/v1/import", ...SEGMENT_TYPES.map((t) => `/v1/${t}`)];

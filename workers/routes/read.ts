@@ -1,0 +1,42 @@
+import { and, desc, eq, lt } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { Hono } from "hono";
+import { z } from "zod";
+import { requireKey } from "../auth/keys";
+import { rejectedEvents } from "../db/schema";
+import type { AppEnv } from "../env";
+import { hubOf, queryParams } from "../lib/http";
+
+const rejectedQuery = z
+	.object({
+		limit: z.coerce.number().int().min(1).max(1000).default(100),
+		before: z.coerce.number().int().positive().optional(),
+	})
+	.strict();
+
+/** Read endpoints about ingestion; the tenant always comes from the key. */
+export const ingestReadRoutes = new Hono<AppEnv>()
+	.use("*", requireKey("read", "admin"))
+	.get("/ingest/stats", async (c) => {
+		const { tenantId } = c.get("auth");
+		const stats = await hubOf(c.env, tenantId).stats();
+		return c.json({ tenant_id: tenantId, ...stats });
+	})
+	.get("/rejected", async (c) => {
+		const { tenantId } = c.get("auth");
+		const q = queryParams(c, rejectedQuery);
+		const where = q.before ? and(eq(rejectedEvents.tenantId, tenantId), lt(rejectedEvents.id, q.before)) : eq(rejectedEvents.tenantId, tenantId);
+		const rows = await drizzle(c.env.DB).select().from(rejectedEvents).where(where).orderBy(desc(rejectedEvents.id)).limit(q.limit).all();
+		const last = rows[rows.length - 1];
+		return c.json({
+			rejected: rows.map((r) => ({
+				id: r.id,
+				received_at: new Date(r.receivedAt).toISOString(),
+				code: r.code,
+				message: r.message,
+				details: JSON.parse(r.details) as unknown,
+				payload: r.payload,
+			})),
+			next_before: rows.length === q.limit && last ? last.id : null,
+		});
+	});
