@@ -10,6 +10,8 @@ export interface Env {
 	AE_WRITER?: Service<import("./hub/ae-writer").AeWriter>;
 	ASSETS?: Fetcher;
 	ENVIRONMENT?: string;
+	/** Delay from the first buffered write to its flush (ms); tests raise it to drive alarms by hand. */
+	FLUSH_DELAY_MS?: string;
 	/** Secret in production (`wrangler secret put ADMIN_TOKEN`); `ew_dev_admin` locally. */
 	ADMIN_TOKEN?: string;
 }

@@ -57,7 +57,9 @@ export function analyticsSink(env: Env): AnalyticsSink {
 		async write(tenantId, events) {
 			const groups = chunk(events.map((e) => toDataPoint(tenantId, e)));
 			if (env.AE_WRITER) {
-				await Promise.all(groups.map((g) => env.AE_WRITER!.write(g)));
+				const results = await Promise.all(groups.map((g) => env.AE_WRITER!.write(g)));
+				const failed = results.find((r) => r.error);
+				if (failed) throw new Error(`analytics engine write refused: ${failed.error}`);
 				return;
 			}
 			for (const p of groups.flat()) env.AE.writeDataPoint(p);

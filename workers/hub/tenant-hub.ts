@@ -201,7 +201,7 @@ export class TenantHub extends DurableObject<Env> {
 		if (this.alarmArmed) return;
 		this.alarmArmed = true;
 		const current = await this.ctx.storage.getAlarm();
-		if (current == null) await this.ctx.storage.setAlarm(now + FLUSH_DELAY_MS);
+		if (current == null) await this.ctx.storage.setAlarm(now + (Number(this.env.FLUSH_DELAY_MS) || FLUSH_DELAY_MS));
 	}
 
 	/** Flushes buffered events to D1; at-least-once, and idempotent thanks to INSERT OR IGNORE. */
@@ -324,9 +324,9 @@ export class TenantHub extends DurableObject<Env> {
 		this.tokensAt = 0;
 	}
 
-	/** Cron safety net: make sure a non-empty buffer has an alarm. */
+	/** Cron safety net: make sure a non-empty buffer has an alarm. Returns the buffered item count. */
 	async ensureFlushing(): Promise<number> {
-		const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n;
+		const left = this.sql.exec<{ n: number }>("SELECT coalesce(sum(n), 0) AS n FROM buffer").one().n;
 		if (left && (await this.ctx.storage.getAlarm()) == null) await this.ctx.storage.setAlarm(Date.now());
 		return left;
 	}

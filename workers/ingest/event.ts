@@ -94,6 +94,8 @@ export const nativeEventSchema = z
 		message_id: optionalId,
 		properties: flatProperties.optional(),
 		context: freeForm.nullish(),
+		/** The key may travel in the body (sendBeacon cannot set headers); it is not stored. */
+		writeKey: z.string().optional(),
 	})
 	.strict()
 	.refine((e) => e.user_id != null || e.anonymous_id != null, {

@@ -34,7 +34,7 @@ async function resolveIngestKey(db: D1Database, key: string) {
 function bodyKey(value: unknown): string | null {
 	if (!value || typeof value !== "object" || Array.isArray(value)) return null;
 	const o = value as Record<string, unknown>;
-	const k = o.writeKey ?? o.write_key ?? o.key;
+	const k = o.writeKey;
 	return typeof k === "string" && k ? k : null;
 }
 

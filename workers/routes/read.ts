@@ -14,15 +14,19 @@ const rejectedQuery = z
 	})
 	.strict();
 
-/** Read endpoints about ingestion; the tenant always comes from the key. */
+const readKey = requireKey("read", "admin");
+
+/**
+ * Read endpoints about ingestion; the tenant always comes from the key.
+ * NOTE: middleware is per route, not `use("*")`: this app is mounted at /v1 beside others.
+ */
 export const ingestReadRoutes = new Hono<AppEnv>()
-	.use("*", requireKey("read", "admin"))
-	.get("/ingest/stats", async (c) => {
+	.get("/ingest/stats", readKey, async (c) => {
 		const { tenantId } = c.get("auth");
 		const stats = await hubOf(c.env, tenantId).stats();
 		return c.json({ tenant_id: tenantId, ...stats });
 	})
-	.get("/rejected", async (c) => {
+	.get("/rejected", readKey, async (c) => {
 		const { tenantId } = c.get("auth");
 		const q = queryParams(c, rejectedQuery);
 		const where = q.before ? and(eq(rejectedEvents.tenantId, tenantId), lt(rejectedEvents.id, q.before)) : eq(rejectedEvents.tenantId, tenantId);

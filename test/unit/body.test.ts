@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../../workers/errors";
+import { bodyFormat, parseBody, readBody } from "../../workers/ingest/body";
+
+async function gzip(text: string, format: "gzip" | "deflate" = "gzip"): Promise<ArrayBuffer> {
+	const stream = new Blob([text]).stream().pipeThrough(new CompressionStream(format) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
+	return new Response(stream).arrayBuffer();
+}
+
+async function caught(p: Promise<unknown> | (() => unknown)): Promise<ApiError> {
+	try {
+		await (typeof p === "function" ? p() : p);
+	} catch (err) {
+		if (err instanceof ApiError) return err;
+		throw err;
+	}
+	throw new Error("expected an ApiError");
+}
+
+describe("readBody", () => {
+	it("reads plain, gzip and deflate bodies", async () => {
+		const text = JSON.stringify({ event: "é✓", n: 1 });
+		expect(await readBody(new Request("http://x", { method: "POST", body: text }), 1000)).toBe(text);
+		for (const enc of ["gzip", "deflate"] as const) {
+			const req = new Request("http://x", { method: "POST", body: await gzip(text, enc), headers: { "content-encoding": enc } });
+			expect(await readBody(req, 1000)).toBe(text);
+		}
+	});
+	it("refuses bodies over the limit by Content-Length and while streaming (gzip bomb)", async () => {
+		const big = "x".repeat(5000);
+		const e1 = await caught(readBody(new Request("http://x", { method: "POST", body: big }), 1000));
+		expect([e1.status, e1.code]).toEqual([413, "payload_too_large"]);
+		const bomb = await gzip("0".repeat(2_000_000));
+		expect(bomb.byteLength).toBeLessThan(10_000);
+		const e2 = await caught(readBody(new Request("http://x", { method: "POST", body: bomb, headers: { "content-encoding": "gzip" } }), 100_000));
+		expect([e2.status, e2.code]).toEqual([413, "payload_too_large"]);
+	});
+	it("rejects unknown encodings, corrupt gzip and invalid UTF-8", async () => {
+		const e1 = await caught(readBody(new Request("http://x", { method: "POST", body: "x", headers: { "content-encoding": "br" } }), 100));
+		expect([e1.status, e1.code]).toEqual([415, "unsupported_content_encoding"]);
+		const e2 = await caught(readBody(new Request("http://x", { method: "POST", body: "not gzip", headers: { "content-encoding": "gzip" } }), 100));
+		expect([e2.status, e2.code]).toEqual([400, "malformed_body"]);
+		const e3 = await caught(readBody(new Request("http://x", { method: "POST", body: new Uint8Array([0xff, 0xfe, 0x7b]) }), 100));
+		expect([e3.status, e3.code]).toEqual([400, "malformed_body"]);
+	});
+});
+
+describe("bodyFormat and parseBody", () => {
+	it("accepts JSON, text/plain (sendBeacon) and NDJSON; 415 otherwise", async () => {
+		expect(bodyFormat("application/json; charset=utf-8")).toBe("json");
+		expect(bodyFormat("text/plain;charset=UTF-8")).toBe("json");
+		expect(bodyFormat(undefined)).toBe("json");
+		expect(bodyFormat("application/x-ndjson")).toBe("ndjson");
+		const e = await caught(() => bodyFormat("application/x-www-form-urlencoded"));
+		expect([e.status, e.code]).toEqual([415, "unsupported_content_type"]);
+		expect(e.message).toContain("curl -d");
+	});
+	it("parses NDJSON line by line, keeping bad lines with their index", () => {
+		const { values, badLines } = parseBody('{"a":1}\n\n{oops\n{"b":2}\n', "ndjson");
+		expect(values).toEqual([{ a: 1 }, undefined, { b: 2 }]);
+		expect(badLines.map((b) => [b.index, b.raw])).toEqual([[1, "{oops"]]);
+	});
+	it("400s malformed or empty JSON", async () => {
+		expect((await caught(() => parseBody("{", "json"))).code).toBe("malformed_json");
+		expect((await caught(() => parseBody("  ", "json"))).code).toBe("empty_body");
+	});
+});

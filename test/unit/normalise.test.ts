@@ -1,0 +1,133 @@
+import { describe, expect, it } from "vitest";
+import { MAX_FUTURE_MS } from "../../workers/ingest/event";
+import { correctSkew, flattenProperties, normaliseNative, normaliseSegment, payloadSample } from "../../workers/ingest/normalise";
+
+const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
+const facts = { receivedAt: NOW };
+
+describe("correctSkew", () => {
+	it("shifts the client timestamp by the client clock's error (receivedAt - sentAt)", () => {
+		// Client clock is 1 h behind: it says it sent at 11:00:05 what happened at 11:00:00.
+		const ts = NOW - 3600_000;
+		expect(correctSkew(ts, ts + 5000, NOW)).toBe(NOW - 5000);
+	});
+	it("keeps the timestamp without sentAt, and uses receivedAt without a timestamp", () => {
+		expect(correctSkew(123_000_000_000, null, NOW)).toBe(123_000_000_000);
+		expect(correctSkew(undefined, NOW - 10, NOW)).toBe(NOW);
+	});
+});
+
+describe("normaliseNative", () => {
+	it("accepts a valid event and fills defaults", () => {
+		const r = normaliseNative({ event: "signup", user_id: 42, properties: { plan: "pro", seats: 3, trial: false, note: null } }, "", facts);
+		expect(r.ok).toBe(true);
+		if (!r.ok) return;
+		expect(r.event).toMatchObject({ type: "track", event: "signup", user_id: "42", anonymous_id: null, timestamp: NOW, received_at: NOW });
+		expect(r.event.properties).toEqual({ plan: "pro", seats: 3, trial: false, note: null });
+		expect(r.event.message_id).toMatch(/^[0-9a-f-]{36}$/);
+	});
+	it("parses ISO 8601 and epoch-ms timestamps, and applies sent_at skew", () => {
+		const r = normaliseNative({ event: "e", anonymous_id: "a", timestamp: "2026-11-22T11:00:00Z", sent_at: "2026-11-22T11:00:10.000Z" }, "", facts);
+		expect(r.ok && r.event.timestamp).toBe(NOW - 10_000);
+		const ms = normaliseNative({ event: "e", anonymous_id: "a", timestamp: NOW - 1 }, "", facts);
+		expect(ms.ok && ms.event.timestamp).toBe(NOW - 1);
+	});
+	it.each([
+		[{ user_id: "u" }, "events[2].event", "expected string"],
+		[{ event: "", user_id: "u" }, "events[2].event", "must not be empty"],
+		[{ event: "x" }, "events[2].user_id", "user_id or anonymous_id"],
+		[{ event: "x", user_id: "u", timestamp: 1_700_000_000 }, "events[2].timestamp", "looks like seconds"],
+		[{ event: "x", user_id: "u", timestamp: "yesterday" }, "events[2].timestamp", "ISO 8601"],
+		[{ event: "x", user_id: "u", properties: { cart: { total: 3 } } }, "events[2].properties.cart", "flatten"],
+		[{ event: "x", user_id: "u", properties: { list: [1] } }, "events[2].properties.list", "flatten"],
+		[{ event: "x", user_id: "u", propertes: {} }, "events[2]", "propertes"],
+		[{ event: "x".repeat(201), user_id: "u" }, "events[2].event", "at most 200"],
+	])("rejects %j at %s", (input, path, message) => {
+		const r = normaliseNative(input, "events[2]", facts);
+		expect(r.ok).toBe(false);
+		if (r.ok) return;
+		expect(r.rejection.path).toBe(path);
+		expect(JSON.stringify(r.rejection)).toContain(message);
+	});
+	it("rejects timestamps more than 24 h in the future, accepts just under", () => {
+		const far = normaliseNative({ event: "x", user_id: "u", timestamp: NOW + MAX_FUTURE_MS + 1000 }, "", facts);
+		expect(far.ok ? null : far.rejection.code).toBe("timestamp_in_future");
+		const near = normaliseNative({ event: "x", user_id: "u", timestamp: NOW + MAX_FUTURE_MS - 1000 }, "", facts);
+		expect(near.ok).toBe(true);
+	});
+});
+
+describe("normaliseSegment", () => {
+	it("maps each call type to its event name and keeps traits", () => {
+		const base = { userId: "u1", timestamp: "2026-11-22T11:59:00Z" };
+		const cases = [
+			[{ ...base, type: "track", event: "Order Completed" }, "Order Completed"],
+			[{ ...base, type: "page", name: "Home", category: "Docs" }, "page_view"],
+			[{ ...base, type: "screen", name: "Inbox" }, "screen_view"],
+			[{ ...base, type: "identify", traits: { email: "a@b.c", plan: "pro" } }, "identify"],
+			[{ ...base, type: "group", groupId: "g1", traits: { employees: 12 } }, "group"],
+			[{ ...base, type: "alias", previousId: "anon-1" }, "alias"],
+		] as const;
+		for (const [msg, name] of cases) {
+			const r = normaliseSegment(msg, "", facts);
+			expect(r.ok, JSON.stringify(r)).toBe(true);
+			if (!r.ok) continue;
+			expect(r.event.type).toBe(msg.type);
+			expect(r.event.event).toBe(name);
+			expect(r.event.timestamp).toBe(Date.parse("2026-11-22T11:59:00Z"));
+		}
+		const page = normaliseSegment(cases[1][0], "", facts);
+		expect(page.ok && page.event.properties).toEqual({ name: "Home", category: "Docs" });
+		const identify = normaliseSegment(cases[3][0], "", facts);
+		expect(identify.ok && identify.event.traits).toEqual({ email: "a@b.c", plan: "pro" });
+		const group = normaliseSegment(cases[4][0], "", facts);
+		expect(group.ok && [group.event.group_id, group.event.traits]).toEqual(["g1", { employees: 12 }]);
+		const alias = normaliseSegment(cases[5][0], "", facts);
+		expect(alias.ok && alias.event.previous_id).toBe("anon-1");
+	});
+	it("forces the type from the endpoint and applies batch sentAt and context", () => {
+		const r = normaliseSegment(
+			{ type: "identify", event: "Signed Up", anonymousId: "a", timestamp: "2026-11-22T10:00:00Z", context: { app: "x" } },
+			"batch[0]",
+			{ receivedAt: NOW, batchSentAt: Date.parse("2026-11-22T10:00:30Z"), batchContext: { library: { name: "analytics-node" }, app: "y" } },
+			"track",
+		);
+		expect(r.ok).toBe(true);
+		if (!r.ok) return;
+		expect(r.event.type).toBe("track");
+		expect(r.event.timestamp).toBe(NOW - 30_000);
+		expect(r.event.context).toEqual({ library: { name: "analytics-node" }, app: "x" });
+	});
+	it.each([
+		[{ type: "track", userId: "u" }, "batch[1].event"],
+		[{ type: "group", userId: "u" }, "batch[1].groupId"],
+		[{ type: "alias", userId: "u" }, "batch[1].previousId"],
+		[{ type: "page" }, "batch[1].userId"],
+		[{ type: "frobnicate", userId: "u" }, "batch[1].type"],
+	])("rejects %j at %s", (msg, path) => {
+		const r = normaliseSegment(msg, "batch[1]", facts);
+		expect(r.ok ? null : r.rejection.path).toBe(path);
+	});
+});
+
+describe("flattenProperties", () => {
+	it("flattens nested objects to dotted keys and keeps arrays as JSON", () => {
+		expect(flattenProperties({ a: 1, b: { c: "x", d: { e: true } }, f: [1, 2], g: null, h: Number.NaN })).toEqual({
+			a: 1,
+			"b.c": "x",
+			"b.d.e": true,
+			f: "[1,2]",
+			g: null,
+			h: null,
+		});
+	});
+});
+
+describe("payloadSample", () => {
+	it("truncates large payloads and says so", () => {
+		const s = payloadSample({ big: "x".repeat(20_000) });
+		expect(s.length).toBeLessThan(8300);
+		expect(s).toMatch(/…\[truncated \d+ chars\]$/);
+		expect(payloadSample("abc")).toBe("abc");
+	});
+});
