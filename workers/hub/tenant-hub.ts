@@ -52,6 +52,8 @@ export class TenantHub extends DurableObject<Env> {
 	private tenantId: string | null = null;
 	private keys = new Map<string, KeyState>();
 	private keysLoadedAt = 0;
+	/** Bumped by every key change notification, so a D1 read that raced one is not cached. */
+	private keyEpoch = 0;
 	private rateLimitEps = 0;
 	private tokens = 0;
 	private tokensAt = 0;
@@ -93,9 +95,12 @@ export class TenantHub extends DurableObject<Env> {
 	private async key(keyHash: string, now: number): Promise<KeyState | null> {
 		const cached = this.keys.get(keyHash);
 		if (cached) return cached;
+		const epoch = this.keyEpoch;
 		const row = await activeKey(this.env.DB, this.tenantId!, keyHash);
 		if (!row) return null;
 		const state = { scope: row.scope, allowedOrigins: row.allowedOrigins ?? null, lastUsed: now, lastUsedWritten: 0 };
+		// A revoke that arrived while D1 answered may have read the row before its update: re-check.
+		if (epoch !== this.keyEpoch) return this.key(keyHash, now);
 		this.keys.set(keyHash, state);
 		return state;
 	}
@@ -315,6 +320,7 @@ export class TenantHub extends DurableObject<Env> {
 
 	/** Forget a key at once (revoked or changed); the next request re-reads it from D1. */
 	async forgetKey(keyHash: string): Promise<void> {
+		this.keyEpoch++;
 		this.keys.delete(keyHash);
 	}
 

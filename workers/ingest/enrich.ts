@@ -11,7 +11,6 @@ export interface GeoFacts {
 
 export function geoFromCf(cf: unknown): GeoFacts {
 	const o = (cf && typeof cf === "object" ? cf : {}) as Record<string, unknown>;
-	const str = (v: unknown) => (typeof v === "string" && v ? v : null);
 	return { country: str(o.country), region: str(o.region), city: str(o.city), colo: str(o.colo) };
 }
 
@@ -27,9 +26,11 @@ export function enrich(event: CanonicalEvent, geo: GeoFacts, headerUserAgent: st
 	const ctx = event.context;
 	const loc = ctx && typeof ctx.location === "object" && ctx.location ? (ctx.location as Record<string, unknown>) : null;
 	const ua = parseUserAgent(str(ctx?.userAgent) ?? headerUserAgent);
-	event.country = str(loc?.country) ?? geo.country;
-	event.region = str(loc?.region) ?? geo.region;
-	event.city = str(loc?.city) ?? geo.city;
+	// Never mix sources: a forwarded location replaces the request's geo as a whole.
+	const own = loc && (str(loc.country) || str(loc.region) || str(loc.city)) ? { country: str(loc.country), region: str(loc.region), city: str(loc.city) } : geo;
+	event.country = own.country;
+	event.region = own.region;
+	event.city = own.city;
 	event.colo = geo.colo;
 	event.browser = ua.browser;
 	event.os = ua.os;
