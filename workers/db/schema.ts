@@ -69,6 +69,8 @@ export const events = sqliteTable(
 		primaryKey({ columns: [t.tenantId, t.messageId] }),
 		index("events_tenant_time").on(t.tenantId, t.timestamp),
 		index("events_tenant_event_time").on(t.tenantId, t.event, t.timestamp),
+		// Arrival order: the live window's rebuild and the rollups' watermark read by it.
+		index("events_tenant_received").on(t.tenantId, t.receivedAt),
 	],
 );
 

@@ -5,6 +5,8 @@ import { activeKey } from "../auth/keys";
 import { tenants } from "../db/schema";
 import type { Env } from "../env";
 import type { CanonicalEvent, Rejection } from "../ingest/event";
+import type { LiveEvent, LiveView } from "../live/counters";
+import { LiveChannel, type SocketState } from "../live/channel";
 import { type AnalyticsSink, analyticsSink } from "./analytics";
 import { INSERT_EVENTS_SQL, INSERT_REJECTED_SQL, type RejectedRow } from "./flush";
 import { HUB_SCHEMA, type IngestStats, readStats } from "./storage";
@@ -62,12 +64,26 @@ export class TenantHub extends DurableObject<Env> {
 	private flushedSeq: number | null = null;
 	/** Where accepted events go after D1; tests swap it for a recorder. */
 	sink: AnalyticsSink;
+	readonly live: LiveChannel;
+	/** Serialises D1 flushes with live-counter rebuilds (see LiveChannel.ready). */
+	private flushLock: Promise<unknown> = Promise.resolve();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
 		this.sql.exec(HUB_SCHEMA);
 		this.sink = analyticsSink(env);
+		// Viewers' keep-alive pings are answered by the runtime without waking the object.
+		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+		this.live = new LiveChannel(ctx, {
+			bufferedEvents: () =>
+				this.sql
+					.exec<{ seq: number; body: string }>("SELECT seq, body FROM buffer WHERE kind = 'events' ORDER BY seq")
+					.toArray()
+					.map((r) => ({ seq: r.seq, events: JSON.parse(r.body) as LiveEvent[] })),
+			history: (since, usersSince) => this.history(since, usersSince),
+			pauseFlush: (fn) => this.withFlushLock(fn),
+		});
 		const meta = this.sql.exec<{ tenant_id: string | null }>("SELECT tenant_id FROM stats WHERE id = 1").one();
 		this.tenantId = meta.tenant_id;
 	}
@@ -164,6 +180,7 @@ export class TenantHub extends DurableObject<Env> {
 			fresh.length + batch.rejections.length,
 			now,
 		);
+		this.live.record(fresh);
 		if (fresh.length || batch.rejections.length) await this.armAlarm(now);
 		return {
 			ok: true,
@@ -205,27 +222,101 @@ export class TenantHub extends DurableObject<Env> {
 	private async armAlarm(now: number) {
 		if (this.alarmArmed) return;
 		this.alarmArmed = true;
+		const at = now + (Number(this.env.FLUSH_DELAY_MS) || FLUSH_DELAY_MS);
 		const current = await this.ctx.storage.getAlarm();
-		if (current == null) await this.ctx.storage.setAlarm(now + (Number(this.env.FLUSH_DELAY_MS) || FLUSH_DELAY_MS));
+		// An alarm may already be set for the viewers' next minute tick: flush sooner than that.
+		if (current == null || current > at) await this.ctx.storage.setAlarm(at);
 	}
 
 	/** Flushes buffered events to D1; at-least-once, and idempotent thanks to INSERT OR IGNORE. */
 	override async alarm(): Promise<void> {
 		this.alarmArmed = false;
-		let done = 0;
-		try {
-			while (done < ALARM_MAX_EVENTS) {
-				const n = await this.flushOnce();
-				if (!n) break;
-				done += n;
+		await this.withFlushLock(async () => {
+			let done = 0;
+			try {
+				while (done < ALARM_MAX_EVENTS) {
+					const n = await this.flushOnce();
+					if (!n) break;
+					done += n;
+				}
+				this.pruneSeen(Date.now());
+			} catch (err) {
+				this.sql.exec("UPDATE stats SET last_flush_error = ? WHERE id = 1", String((err as Error)?.message ?? err));
+				throw err; // the runtime retries the alarm with backoff
 			}
-			this.pruneSeen(Date.now());
-		} catch (err) {
-			this.sql.exec("UPDATE stats SET last_flush_error = ? WHERE id = 1", String((err as Error)?.message ?? err));
-			throw err; // the runtime retries the alarm with backoff
-		}
+		});
+		const now = Date.now();
+		// The live window slides each minute: viewers get a fresh snapshot at the boundary.
+		this.live.broadcast(now);
 		const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n;
-		if (left) await this.ctx.storage.setAlarm(Date.now());
+		const next = left ? now : this.live.nextTick(now);
+		if (next != null) await this.ctx.storage.setAlarm(next);
+	}
+
+	private withFlushLock<T>(fn: () => Promise<T>): Promise<T> {
+		const run = this.flushLock.then(fn, fn);
+		this.flushLock = run.catch(() => {});
+		return run;
+	}
+
+	/** D1 history of the live window, for rebuilding counters after the object restarted. */
+	private async history(since: number, usersSince: number) {
+		const db = this.env.DB;
+		const tenant = this.tenantId;
+		if (!tenant) return { maxSeq: 0, counts: [], users: [], latest: [] };
+		// NOTE: one batch = one D1 transaction, so the marker and the rows agree.
+		const [marker, counts, users, latest] = await db.batch<Record<string, unknown>>([
+			db.prepare("SELECT max_seq FROM hub_flushes WHERE hub_id = ?").bind(this.ctx.id.toString()),
+			db.prepare("SELECT received_at / 60000 AS m, event, count(*) AS n FROM events WHERE tenant_id = ? AND received_at >= ? GROUP BY m, event").bind(tenant, since),
+			db
+				.prepare(
+					`SELECT CASE WHEN user_id IS NOT NULL THEN 'u:' || user_id ELSE 'a:' || anonymous_id END AS u, event, max(received_at) / 60000 AS m
+					 FROM events WHERE tenant_id = ? AND received_at >= ? AND (user_id IS NOT NULL OR anonymous_id IS NOT NULL) GROUP BY u, event`,
+				)
+				.bind(tenant, usersSince),
+			db
+				.prepare("SELECT event, user_id, anonymous_id, timestamp, received_at, country, device FROM events WHERE tenant_id = ? AND received_at >= ? ORDER BY received_at DESC LIMIT 20")
+				.bind(tenant, since),
+		]);
+		return {
+			maxSeq: Number(marker!.results[0]?.max_seq ?? 0),
+			counts: counts!.results as { m: number; event: string; n: number }[],
+			users: users!.results as { u: string; event: string; m: number }[],
+			latest: (latest!.results as LiveEvent[]).reverse(),
+		};
+	}
+
+	/** WebSocket upgrades for GET /v1/live, already authenticated by the API worker. */
+	override async fetch(request: Request): Promise<Response> {
+		const tenantId = request.headers.get("x-edgewise-tenant");
+		const keyHash = request.headers.get("x-edgewise-key");
+		if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !tenantId || !keyHash)
+			return new Response("expected an authenticated WebSocket upgrade", { status: 400 });
+		this.bindTenant(tenantId);
+		const view = JSON.parse(request.headers.get("x-edgewise-view") ?? "{}") as Partial<LiveView>;
+		const state: SocketState = { keyHash, view: { event: view.event ?? null } };
+		const response = await this.live.connect(state, request.headers.get("x-edgewise-protocol") || null);
+		const next = this.live.nextTick(Date.now());
+		if (next != null && (await this.ctx.storage.getAlarm()) == null) await this.ctx.storage.setAlarm(next);
+		return response;
+	}
+
+	override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+		await this.live.message(ws, message);
+	}
+
+	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+		try {
+			ws.close(code, reason);
+		} catch {
+			// already closed
+		}
+	}
+
+	/** The live snapshot over plain HTTP. */
+	async liveSnapshot(tenantId: string, view: LiveView) {
+		this.bindTenant(tenantId);
+		return this.live.snapshot(view);
 	}
 
 	/** One D1 batch: returns the number of buffered items it moved. */
@@ -318,10 +409,16 @@ export class TenantHub extends DurableObject<Env> {
 		return readStats(this.sql);
 	}
 
-	/** Forget a key at once (revoked or changed); the next request re-reads it from D1. */
+	/** Forget a key at once (changed); the next request re-reads it from D1. */
 	async forgetKey(keyHash: string): Promise<void> {
 		this.keyEpoch++;
 		this.keys.delete(keyHash);
+	}
+
+	/** A key was revoked: refuse it from now on and close the live sockets opened with it. */
+	async revokeKey(keyHash: string): Promise<void> {
+		await this.forgetKey(keyHash);
+		this.live.closeKey(keyHash);
 	}
 
 	/** Re-read the tenant's settings (rate limit) on the next request. */

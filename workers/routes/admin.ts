@@ -199,6 +199,6 @@ export const adminRoutes = new Hono<AdminEnv>()
 		if (!existing) throw notFound("key", keyId);
 		const row = existing.revokedAt != null ? existing : await db.update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).returning().get();
 		// Tell the hub before answering: from this response on, the key is refused everywhere.
-		await hubOf(c.env, id).forgetKey(existing.hash);
+		await hubOf(c.env, id).revokeKey(existing.hash);
 		return c.json(keyJson(row ?? existing));
 	});
