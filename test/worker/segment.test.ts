@@ -92,6 +92,20 @@ describe("Segment HTTP Tracking API", () => {
 		expect(mixed).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 0, code: "event_too_large" }] });
 	});
 
+	it("takes batches of any count within 500 KB (SDK flushAt has no cap) and flushes them to D1", async () => {
+		const t = await makeTenant("seg-count");
+		const batch = Array.from({ length: 7500 }, (_, i) => ({ type: "track", userId: "u", event: "e", messageId: `k${i}` }));
+		const body = JSON.stringify({ batch });
+		expect(body.length).toBeLessThan(500 * 1024);
+		const res = await call("/v1/batch", { method: "POST", headers: { authorization: basic(t.ingestKey), "content-type": "application/json" }, body });
+		expect(await json(res)).toMatchObject({ accepted: 7500, rejected: 0 });
+		// Enriched, 9,000 events outgrow one D1 value (2 MB): the hub splits them into rows that fit.
+		await flush(t.id);
+		const n = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
+		expect(n!.n).toBe(7500);
+		expect(await stats(t.readKey)).toMatchObject({ accepted: 7500, flushed: 7500, last_flush_error: null });
+	});
+
 	it("refuses a malformed batch envelope and NDJSON on Segment paths", async () => {
 		const t = await makeTenant("seg-envelope");
 		const res = await seg("batch", t.ingestKey, { messages: [] });

@@ -37,6 +37,8 @@ export const FLUSH_DELAY_MS = 200;
 /** One D1 batch: at most this many events / bytes of JSON (D1 caps a value at 2 MB). */
 const FLUSH_MAX_EVENTS = 5000;
 const FLUSH_MAX_BYTES = 1_500_000;
+/** One buffer row's JSON stays under this, so it fits one D1 bound value (D1 caps them at 2 MB). */
+const MAX_ROW_BYTES = 900_000;
 /** One alarm run flushes at most this much, then re-arms at once (bounded work per invocation). */
 const ALARM_MAX_EVENTS = 25_000;
 /** How long message_ids are remembered here for exact dedupe; D1's primary key backs it up after. */
@@ -158,7 +160,7 @@ export class TenantHub extends DurableObject<Env> {
 		key.lastUsed = now;
 
 		const { fresh, duplicateIndexes } = this.dedupe(batch.events, now);
-		if (fresh.length) this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES ('events', ?, ?)", fresh.length, JSON.stringify(fresh));
+		if (fresh.length) this.bufferRows("events", fresh);
 		if (batch.rejections.length) {
 			const rows: RejectedRow[] = batch.rejections.map((r) => ({
 				received_at: batch.receivedAt,
@@ -167,7 +169,7 @@ export class TenantHub extends DurableObject<Env> {
 				details: { index: r.index, path: r.path, ...(r.issues ? { issues: r.issues } : {}) },
 				payload: r.payload,
 			}));
-			this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES ('rejected', ?, ?)", rows.length, JSON.stringify(rows));
+			this.bufferRows("rejected", rows);
 		}
 		const received = batch.events.length + batch.rejections.length;
 		this.sql.exec(
@@ -189,6 +191,18 @@ export class TenantHub extends DurableObject<Env> {
 			duplicates: duplicateIndexes.length,
 			duplicate_indexes: duplicateIndexes,
 		};
+	}
+
+	/** Appends items to the buffer, split into rows small enough to flush as one D1 value each. */
+	private bufferRows(kind: "events" | "rejected", items: unknown[]) {
+		const body = JSON.stringify(items);
+		if (body.length > MAX_ROW_BYTES && items.length > 1) {
+			const half = Math.ceil(items.length / 2);
+			this.bufferRows(kind, items.slice(0, half));
+			this.bufferRows(kind, items.slice(half));
+			return;
+		}
+		this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES (?, ?, ?)", kind, items.length, body);
 	}
 
 	/** Exact dedupe against the ids seen in the window, and within the batch itself. */
