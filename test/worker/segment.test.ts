@@ -1,6 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, flush, json, makeTenant, stats } from "../helpers";
+import { call, flush, hub, json, makeTenant, stats } from "../helpers";
 
 const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
 const seg = (path: string, key: string | null, body: unknown) =>
@@ -99,7 +100,13 @@ describe("Segment HTTP Tracking API", () => {
 		expect(body.length).toBeLessThan(500 * 1024);
 		const res = await call("/v1/batch", { method: "POST", headers: { authorization: basic(t.ingestKey), "content-type": "application/json" }, body });
 		expect(await json(res)).toMatchObject({ accepted: 7500, rejected: 0 });
-		// Enriched, 9,000 events outgrow one D1 value (2 MB): the hub splits them into rows that fit.
+		// Enriched, 7,500 events outgrow one D1 value (2 MB): the hub splits them into rows that fit.
+		const rows = await runInDurableObject(hub(t.id), (_i, state) =>
+			state.storage.sql.exec<{ n: number; bytes: number }>("SELECT n, length(body) AS bytes FROM buffer").toArray(),
+		);
+		expect(rows.length).toBeGreaterThan(2);
+		expect(rows.reduce((a, r) => a + r.n, 0)).toBe(7500);
+		expect(Math.max(...rows.map((r) => r.bytes))).toBeLessThan(900_000);
 		await flush(t.id);
 		const n = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
 		expect(n!.n).toBe(7500);
