@@ -62,6 +62,8 @@ export class TenantHub extends DurableObject<Env> {
 	private tokens = 0;
 	private tokensAt = 0;
 	private alarmArmed = false;
+	/** Ingest calls and the requests they carried since this instance started (coalescing factor). */
+	private calls = { calls: 0, requests: 0, since: Date.now() };
 	/** Highest buffer seq known to be in D1 (read from hub_flushes once per instance). */
 	private flushedSeq: number | null = null;
 	/** Where accepted events go after D1; tests swap it for a recorder. */
@@ -139,10 +141,55 @@ export class TenantHub extends DurableObject<Env> {
 
 	/** Durably buffers a request's events and rejections; resolves only after they are committed. */
 	async ingest(batch: IngestBatch): Promise<IngestOutcome> {
+		return (await this.ingestMany([batch]))[0]!;
+	}
+
+	/**
+	 * Several requests' batches in one call (the API worker coalesces concurrent requests): each is
+	 * checked and counted on its own, but all are written in one synchronous block, hence one
+	 * storage transaction and one commit for the lot (group commit).
+	 */
+	async ingestMany(batches: IngestBatch[]): Promise<IngestOutcome[]> {
 		const now = Date.now();
-		this.bindTenant(batch.tenantId);
+		this.calls.calls++;
+		this.calls.requests += batches.length;
+		for (const b of batches) this.bindTenant(b.tenantId);
 		await this.loadTenant(now);
-		const key = await this.key(batch.keyHash, now);
+		const hashes = [...new Set(batches.map((b) => b.keyHash))];
+		const found = await Promise.all(hashes.map((h) => this.key(h, now)));
+		const keys = new Map(hashes.map((h, i) => [h, found[i] ?? null]));
+		// NOTE: no await below this line: every write lands in the same implicit transaction.
+		const fresh: CanonicalEvent[] = [];
+		const rejected: RejectedRow[] = [];
+		const totals = { received: 0, duplicates: 0 };
+		const outcomes = batches.map((batch) => this.admitOne(batch, keys.get(batch.keyHash) ?? null, now, fresh, rejected, totals));
+		if (fresh.length) this.bufferRows("events", fresh);
+		if (rejected.length) this.bufferRows("rejected", rejected);
+		if (totals.received)
+			this.sql.exec(
+				`UPDATE stats SET received = received + ?, accepted = accepted + ?, rejected = rejected + ?,
+				 duplicates = duplicates + ?, buffered = buffered + ?, last_ingest_at = ? WHERE id = 1`,
+				totals.received,
+				fresh.length,
+				rejected.length,
+				totals.duplicates,
+				fresh.length + rejected.length,
+				now,
+			);
+		this.live.record(fresh);
+		if (fresh.length || rejected.length) await this.armAlarm(now);
+		return outcomes;
+	}
+
+	/** Checks one request's batch (key, origin, rate) and stages what it adds. */
+	private admitOne(
+		batch: IngestBatch,
+		key: KeyState | null,
+		now: number,
+		fresh: CanonicalEvent[],
+		rejected: RejectedRow[],
+		totals: { received: number; duplicates: number },
+	): IngestOutcome {
 		if (!key) return { ok: false, status: 401, code: "unauthorized", message: "This API key has been revoked." };
 		if (key.scope !== "ingest")
 			return { ok: false, status: 403, code: "forbidden", message: `This key has the '${key.scope}' scope; ingest needs an 'ingest' key.` };
@@ -158,39 +205,19 @@ export class TenantHub extends DurableObject<Env> {
 				retryAfter: wait,
 			};
 		key.lastUsed = now;
-
-		const { fresh, duplicateIndexes } = this.dedupe(batch.events, now);
-		if (fresh.length) this.bufferRows("events", fresh);
-		if (batch.rejections.length) {
-			const rows: RejectedRow[] = batch.rejections.map((r) => ({
+		const { fresh: accepted, duplicateIndexes } = this.dedupe(batch.events, now);
+		for (const e of accepted) fresh.push(e);
+		for (const r of batch.rejections)
+			rejected.push({
 				received_at: batch.receivedAt,
 				code: r.code,
 				message: r.message,
 				details: { index: r.index, path: r.path, ...(r.issues ? { issues: r.issues } : {}) },
 				payload: r.payload,
-			}));
-			this.bufferRows("rejected", rows);
-		}
-		const received = batch.events.length + batch.rejections.length;
-		this.sql.exec(
-			`UPDATE stats SET received = received + ?, accepted = accepted + ?, rejected = rejected + ?,
-			 duplicates = duplicates + ?, buffered = buffered + ?, last_ingest_at = ? WHERE id = 1`,
-			received,
-			fresh.length,
-			batch.rejections.length,
-			duplicateIndexes.length,
-			fresh.length + batch.rejections.length,
-			now,
-		);
-		this.live.record(fresh);
-		if (fresh.length || batch.rejections.length) await this.armAlarm(now);
-		return {
-			ok: true,
-			accepted: fresh.length,
-			rejected: batch.rejections.length,
-			duplicates: duplicateIndexes.length,
-			duplicate_indexes: duplicateIndexes,
-		};
+			});
+		totals.received += batch.events.length + batch.rejections.length;
+		totals.duplicates += duplicateIndexes.length;
+		return { ok: true, accepted: accepted.length, rejected: batch.rejections.length, duplicates: duplicateIndexes.length, duplicate_indexes: duplicateIndexes };
 	}
 
 	/** Appends items to the buffer, split into rows small enough to flush as one D1 value each. */
@@ -419,8 +446,8 @@ export class TenantHub extends DurableObject<Env> {
 	}
 
 	/** Counters for GET /v1/ingest/stats. */
-	async stats(): Promise<IngestStats> {
-		return readStats(this.sql);
+	async stats(): Promise<IngestStats & { hub: { ingest_calls: number; requests: number; since: string } }> {
+		return { ...readStats(this.sql), hub: { ingest_calls: this.calls.calls, requests: this.calls.requests, since: new Date(this.calls.since).toISOString() } };
 	}
 
 	/** Forget a key at once (changed); the next request re-reads it from D1. */

@@ -7,6 +7,7 @@ import { bodyFormat, LIMITS, parseBody, readBody } from "../ingest/body";
 import { enrich, geoFromCf } from "../ingest/enrich";
 import { type CanonicalEvent, type EventType, type Rejection, segmentBatchSchema } from "../ingest/event";
 import { type Normalised, normaliseNative, normaliseSegment, payloadSample, type RequestFacts } from "../ingest/normalise";
+import { submitToHub } from "../ingest/coalesce";
 import { hubOf } from "../lib/http";
 
 type Mode = { kind: "native" } | { kind: "segment"; type: EventType } | { kind: "segment-batch" };
@@ -139,7 +140,7 @@ async function ingestBody(c: Context<AppEnv>, mode: Mode, seen: Seen) {
 		} else rejections.push({ index, ...result.rejection, payload: payloadSample(bad ? bad.raw : item) });
 	});
 
-	const outcome = await hubOf(c.env, auth.tenantId).ingest({ tenantId: auth.tenantId, keyHash: auth.keyHash, origin: seen.origin, receivedAt: seen.receivedAt, events, rejections });
+	const outcome = await submitToHub(c.env, { tenantId: auth.tenantId, keyHash: auth.keyHash, origin: seen.origin, receivedAt: seen.receivedAt, events, rejections });
 	if (!outcome.ok) {
 		if (outcome.status === 401) throw unauthorized(outcome.message);
 		throw new ApiError(outcome.status, outcome.code, outcome.message, {}, outcome.retryAfter ? { "Retry-After": String(outcome.retryAfter) } : {});
