@@ -84,13 +84,16 @@ describe("GET /v1/live", () => {
 		const elapsed = Date.now() - started;
 		const updates = live.messages.slice(1);
 		expect(updates.length).toBeGreaterThan(0);
-		// At most one broadcast per 250 ms (plus a minute-boundary snapshot, should one fall inside).
-		expect(updates.length).toBeLessThanOrEqual(Math.ceil(elapsed / 250) + 2);
+		// At most one broadcast per 200 ms (plus a minute-boundary snapshot, should one fall inside).
+		expect(updates.length).toBeLessThanOrEqual(Math.ceil(elapsed / 200) + 2);
 		expect(updates.length).toBeLessThan(41);
 		const last = updates.at(-1);
 		expect(last.last_60m).toBe(401);
 		// u0..u36, and the duplicate's user (u1) is one of them.
 		expect(last.uniques.last_5m).toBe(37);
+		const hubStats = await json(await call("/v1/ingest/stats", { key: t.readKey }));
+		expect(hubStats.hub.live_viewers).toBe(1);
+		expect(hubStats.hub.live_messages).toBe(updates.length);
 		const seqs = updates.map((m: { seq: number }) => m.seq);
 		expect(seqs).toEqual(seqs.map((_: number, i: number) => snap.seq + 1 + i));
 	});

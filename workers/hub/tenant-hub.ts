@@ -9,7 +9,7 @@ import type { LiveEvent, LiveView } from "../live/counters";
 import { LiveChannel, type SocketState } from "../live/channel";
 import { type AnalyticsSink, analyticsSink } from "./analytics";
 import { INSERT_EVENTS_SQL, INSERT_REJECTED_SQL, type RejectedRow } from "./flush";
-import { HUB_SCHEMA, type IngestStats, readStats } from "./storage";
+import { HUB_SCHEMA, readStats } from "./storage";
 
 /** What the API worker hands the hub for one request. */
 export interface IngestBatch {
@@ -34,8 +34,11 @@ interface KeyState {
 
 /** Delay between the first buffered write and the flush that follows it. */
 export const FLUSH_DELAY_MS = 200;
-/** One D1 batch: at most this many events / bytes of JSON (D1 caps a value at 2 MB). */
-const FLUSH_MAX_EVENTS = 5000;
+/**
+ * One D1 batch: at most this many events / bytes of JSON (D1 caps a value at 2 MB). Modest
+ * batches keep each D1 call short, so ingest and broadcasts interleave with flushing.
+ */
+const FLUSH_MAX_EVENTS = 2000;
 const FLUSH_MAX_BYTES = 1_500_000;
 /** One buffer row's JSON stays under this, so it fits one D1 bound value (D1 caps them at 2 MB). */
 const MAX_ROW_BYTES = 900_000;
@@ -446,8 +449,19 @@ export class TenantHub extends DurableObject<Env> {
 	}
 
 	/** Counters for GET /v1/ingest/stats. */
-	async stats(): Promise<IngestStats & { hub: { ingest_calls: number; requests: number; since: string } }> {
-		return { ...readStats(this.sql), hub: { ingest_calls: this.calls.calls, requests: this.calls.requests, since: new Date(this.calls.since).toISOString() } };
+	async stats() {
+		return {
+			...readStats(this.sql),
+			// This instance's activity since it started (in memory): coalescing and live fan-out.
+			hub: {
+				since: new Date(this.calls.since).toISOString(),
+				ingest_calls: this.calls.calls,
+				requests: this.calls.requests,
+				live_viewers: this.live.viewers,
+				live_broadcasts: this.live.metrics.broadcasts,
+				live_messages: this.live.metrics.messages,
+			},
+		};
 	}
 
 	/** Forget a key at once (changed); the next request re-reads it from D1. */

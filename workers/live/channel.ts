@@ -5,7 +5,7 @@ export const PROTOCOL_VERSION = 1;
 /** Sub-protocol a browser may offer (with `bearer.<key>`); echoed back when offered. */
 export const SUBPROTOCOL = "edgewise.live.v1";
 /** At most one broadcast per this interval, however high the ingest rate. */
-export const BROADCAST_INTERVAL_MS = 250;
+export const BROADCAST_INTERVAL_MS = 200;
 
 /** Close codes (4000-4999 are application codes); the reason says more. */
 export const CLOSE = { badRequest: 4400, unauthorized: 4401, forbidden: 4403, revoked: 4401 } as const;
