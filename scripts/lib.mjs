@@ -27,7 +27,8 @@ export function ensureDevVars() {
 /** Runs wrangler synchronously; throws with its output on failure. */
 export function wrangler(args, { persistTo, quiet = true } = {}) {
 	const full = persistTo ? [...args, "--persist-to", persistTo] : args;
-	const r = spawnSync(join(BIN, "wrangler"), full, { cwd: ROOT, env: wranglerEnv(), encoding: "utf8", stdio: quiet ? "pipe" : "inherit" });
+	// NOTE: below the "log" level wrangler prints nothing at all for --json commands.
+	const r = spawnSync(join(BIN, "wrangler"), full, { cwd: ROOT, env: wranglerEnv({ WRANGLER_LOG: "log" }), encoding: "utf8", stdio: quiet ? "pipe" : "inherit" });
 	if (r.status !== 0) throw new Error(`wrangler ${full.join(" ")} failed:\n${r.stdout ?? ""}${r.stderr ?? ""}`);
 	return r.stdout;
 }

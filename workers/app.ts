@@ -4,6 +4,7 @@ import type { AppEnv } from "./env";
 import { ApiError } from "./errors";
 import { adminRoutes } from "./routes/admin";
 import { INGEST_PATHS, ingestRoutes } from "./routes/ingest";
+import { liveRoutes } from "./routes/live";
 import { ingestReadRoutes } from "./routes/read";
 
 const INGEST = new Set(INGEST_PATHS);
@@ -33,6 +34,7 @@ export const app = new Hono<AppEnv>()
 	.get("/healthz", (c) => c.json({ ok: true }))
 	.route("/v1", ingestRoutes)
 	.route("/v1", ingestReadRoutes)
+	.route("/v1", liveRoutes)
 	.route("/v1/admin", adminRoutes);
 
 app.notFound((c) =>

@@ -11,6 +11,8 @@ export class ApiError extends Error {
 	) {
 		super(message);
 	}
+	/** Set when the refused events were already kept (rejected_events), so nobody stores them twice. */
+	stored = false;
 }
 
 export const badRequest = (code: string, message: string, details: unknown = {}) =>

@@ -20,16 +20,18 @@ async function caught(p: Promise<unknown> | (() => unknown)): Promise<ApiError> 
 describe("readBody", () => {
 	it("reads plain, gzip and deflate bodies", async () => {
 		const text = JSON.stringify({ event: "é✓", n: 1 });
-		expect(await readBody(new Request("http://x", { method: "POST", body: text }), 1000)).toBe(text);
+		expect(await readBody(new Request("http://x", { method: "POST", body: text }), 1000)).toEqual({ text, bytes: new TextEncoder().encode(text).byteLength });
 		for (const enc of ["gzip", "deflate"] as const) {
 			const req = new Request("http://x", { method: "POST", body: await gzip(text, enc), headers: { "content-encoding": enc } });
-			expect(await readBody(req, 1000)).toBe(text);
+			expect((await readBody(req, 1000)).text).toBe(text);
 		}
 	});
 	it("refuses bodies over the limit by Content-Length and while streaming (gzip bomb)", async () => {
 		const big = "x".repeat(5000);
 		const e1 = await caught(readBody(new Request("http://x", { method: "POST", body: big }), 1000));
 		expect([e1.status, e1.code]).toEqual([413, "payload_too_large"]);
+		expect(e1.details).toMatchObject({ limit_bytes: 1000 });
+		expect((e1.details as { received_bytes: number }).received_bytes).toBeGreaterThan(1000);
 		const bomb = await gzip("0".repeat(2_000_000));
 		expect(bomb.byteLength).toBeLessThan(10_000);
 		const e2 = await caught(readBody(new Request("http://x", { method: "POST", body: bomb, headers: { "content-encoding": "gzip" } }), 100_000));

@@ -25,6 +25,7 @@ describe("admin API", () => {
 		expect(patched).toMatchObject({ name: "Acme Inc", rate_limit_eps: 500, timezone: "America/New_York" });
 		expect(await json(await admin("/tenants/adm-a"))).toMatchObject({ name: "Acme Inc" });
 		expect((await admin("/tenants/nope")).status).toBe(404);
+		expect((await admin("/tenants/nope/keys")).status).toBe(404);
 	});
 
 	it.each([
@@ -86,6 +87,10 @@ describe("admin API", () => {
 		expect((await admin(`/tenants/adm-own-b/keys`, "GET", undefined, k)).status).toBe(404);
 		expect((await admin(`/tenants/adm-own-b`, "PATCH", { name: "pwned" }, k)).status).toBe(404);
 		expect((await admin("/tenants", "POST", { name: "new" }, k)).status).toBe(403);
+		expect(await json(await admin(`/tenants/${a.id}`, "PATCH", { timezone: "Asia/Tokyo" }, k))).toMatchObject({ timezone: "Asia/Tokyo" });
+		const limit = await admin(`/tenants/${a.id}`, "PATCH", { rate_limit_eps: 10_000_000 }, k);
+		expect(limit.status).toBe(403);
+		expect((await json(limit)).error.details.fields).toEqual(["rate_limit_eps"]);
 		const listed = await json(await admin("/tenants", "GET", undefined, k));
 		expect(listed.tenants.map((t: { id: string }) => t.id)).toEqual([a.id]);
 	});

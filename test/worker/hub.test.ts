@@ -5,7 +5,7 @@ import { AE_POINTS_PER_INVOCATION, analyticsSink, chunk, toDataPoint } from "../
 import type { TenantHub } from "../../workers/hub/tenant-hub";
 import type { CanonicalEvent } from "../../workers/ingest/event";
 import { scheduled } from "../../workers/scheduled";
-import { call, d1Count, ev, flush, hub, json, makeTenant, stats } from "../helpers";
+import { ADMIN, call, d1Count, ev, flush, hub, json, makeTenant, stats } from "../helpers";
 
 const send = (key: string, events: unknown[]) => call("/v1/events", { method: "POST", key, json: { events } });
 
@@ -133,11 +133,38 @@ describe("cron", () => {
 	});
 });
 
+describe("group commit", () => {
+	it("coalesces concurrent requests into few hub calls, each request keeping its own outcome", async () => {
+		const t = await makeTenant("hub-coalesce");
+		const other = await json(await call(`/v1/admin/tenants/${t.id}/keys`, { method: "POST", key: ADMIN, json: { scope: "ingest", allowed_origins: ["https://ok.example"] } }));
+		const requests = Array.from({ length: 40 }, (_, i) => {
+			if (i === 7) return call("/v1/events", { method: "POST", key: other.key, headers: { origin: "https://bad.example" }, json: ev("x") });
+			const events = [ev("c", { message_id: `g${i}` }), ev("c", { message_id: `g${i % 5}` })];
+			return send(t.ingestKey, i === 9 ? [{ event: "nouser" }] : events);
+		});
+		const responses = await Promise.all(requests);
+		const bodies = await Promise.all(responses.map((r) => r.json() as Promise<any>));
+		expect(responses[7]!.status).toBe(403);
+		expect(bodies[7].error.code).toBe("origin_not_allowed");
+		expect(responses[9]!.status).toBe(400);
+		const ok = bodies.filter((_, i) => i !== 7 && i !== 9);
+		expect(ok.every((b) => b.accepted + b.duplicates === 2)).toBe(true);
+		// g0..g39 minus g7, g9 are new once each; the second event of each request repeats g0..g4.
+		expect(ok.reduce((n, b) => n + b.accepted, 0)).toBe(38);
+		const s = await stats(t.readKey);
+		expect(s).toMatchObject({ received: 77, accepted: 38, rejected: 1, duplicates: 38 });
+		expect(s.hub.requests).toBe(40);
+		expect(s.hub.ingest_calls).toBeLessThan(40);
+		await flush(t.id);
+		expect(await d1Count(t.id)).toBe(38);
+	});
+});
+
 describe("stats endpoint", () => {
 	it("needs a read key of the tenant", async () => {
 		const t = await makeTenant("hub-stats");
 		expect((await call("/v1/ingest/stats")).status).toBe(401);
 		const s = await json(await call("/v1/ingest/stats", { key: t.readKey }));
-		expect(Object.keys(s).sort()).toEqual(["accepted", "buffered", "duplicates", "flushed", "last_flush_at", "last_flush_error", "last_ingest_at", "received", "rejected", "tenant_id"]);
+		expect(Object.keys(s).sort()).toEqual(["accepted", "buffered", "duplicates", "flushed", "hub", "last_flush_at", "last_flush_error", "last_ingest_at", "received", "rejected", "tenant_id"]);
 	});
 });

@@ -173,7 +173,9 @@ describe("errors", () => {
 		expect((await post("/v1/events", t.ingestKey, ev("a"))).status).toBe(200);
 		const del = await call(`/v1/admin/tenants/${t.id}/keys/${t.ingestKeyId}`, { method: "DELETE", key: ADMIN });
 		expect(del.status).toBe(200);
-		const err = await expectError(await post("/v1/events", t.ingestKey, ev("b")), 401, "unauthorized");
+		const revoked = await post("/v1/events", t.ingestKey, ev("b"));
+		expect(revoked.headers.get("www-authenticate")).toContain("Bearer");
+		const err = await expectError(revoked, 401, "unauthorized");
 		expect(err.message).toContain("revoked");
 	});
 
@@ -199,9 +201,14 @@ describe("errors", () => {
 		expect(e1.details.limit_bytes).toBe(1024 * 1024);
 		await expectError(await post("/v1/events", t.ingestKey, { events: Array.from({ length: 1001 }, () => ev("a")) }), 413, "too_many_events");
 		const big = { ...ev("big"), context: { blob: "y".repeat(40_000) } };
-		const res = await json(await post("/v1/events", t.ingestKey, { events: [ev("small"), big] }));
-		expect(res).toMatchObject({ accepted: 1, rejected: 1 });
-		expect(res.errors[0]).toMatchObject({ index: 1, code: "event_too_large" });
+		// 12,000 characters but 36,000 bytes of UTF-8: the limit is in bytes.
+		const wide = { ...ev("wide"), context: { blob: "€".repeat(12_000) } };
+		const res = await json(await post("/v1/events", t.ingestKey, { events: [ev("small"), big, wide] }));
+		expect(res).toMatchObject({ accepted: 1, rejected: 2 });
+		expect(res.errors.map((e: { index: number; code: string }) => [e.index, e.code])).toEqual([
+			[1, "event_too_large"],
+			[2, "event_too_large"],
+		]);
 	});
 
 	it("415: unsupported content type and encoding", async () => {
@@ -220,6 +227,23 @@ describe("errors", () => {
 		await flush(t.id);
 		expect(await d1Count(t.id)).toBe(10);
 		expect(await stats(t.readKey)).toMatchObject({ received: 10, accepted: 10 });
+	});
+
+	it("keeps every request refused as a whole (400/413/415) from a known key, with its reason", async () => {
+		const t = await makeTenant("refusals");
+		await expectError(await post("/v1/events", t.ingestKey, "<x/>", { "content-type": "application/xml" }), 415, "unsupported_content_type");
+		await expectError(await post("/v1/events", t.ingestKey, "[1] [2]"), 400, "malformed_json");
+		await expectError(await post("/v1/events", t.ingestKey, '"just a string"'), 400, "invalid_event");
+		await expectError(await post("/v1/events", t.ingestKey, { events: "nope" }), 400, "invalid_batch");
+		await expectError(await post("/v1/events", t.ingestKey, { events: Array.from({ length: 1001 }, () => ev("a")) }), 413, "too_many_events");
+		// Refusals before a key is known, or of the key itself, are not stored anywhere.
+		await expectError(await post("/v1/events", undefined, "<x/>", { "content-type": "application/xml" }), 415, "unsupported_content_type");
+		await flush(t.id);
+		const listed = await json(await call("/v1/rejected", { key: t.readKey }));
+		expect(listed.rejected.map((r: { code: string }) => r.code).sort()).toEqual(["invalid_batch", "invalid_event", "malformed_json", "too_many_events", "unsupported_content_type"]);
+		const xml = listed.rejected.find((r: { code: string }) => r.code === "unsupported_content_type");
+		expect(xml.payload).toContain("application/xml");
+		expect(await stats(t.readKey)).toMatchObject({ received: 5, rejected: 5, accepted: 0 });
 	});
 
 	it("404 for unknown routes, as JSON", async () => {

@@ -1,6 +1,7 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, flush, json, makeTenant, stats } from "../helpers";
+import { call, flush, hub, json, makeTenant, stats } from "../helpers";
 
 const basic = (key: string) => `Basic ${btoa(`${key}:`)}`;
 const seg = (path: string, key: string | null, body: unknown) =>
@@ -90,6 +91,26 @@ describe("Segment HTTP Tracking API", () => {
 		expect((await json(batch)).error).toMatchObject({ code: "payload_too_large", details: { limit_bytes: 500 * 1024 } });
 		const mixed = await json(await seg("batch", t.ingestKey, { batch: [{ ...big, type: "track" }, { type: "track", userId: "u", event: "Small" }] }));
 		expect(mixed).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 0, code: "event_too_large" }] });
+	});
+
+	it("takes batches of any count within 500 KB (SDK flushAt has no cap) and flushes them to D1", async () => {
+		const t = await makeTenant("seg-count");
+		const batch = Array.from({ length: 7500 }, (_, i) => ({ type: "track", userId: "u", event: "e", messageId: `k${i}` }));
+		const body = JSON.stringify({ batch });
+		expect(body.length).toBeLessThan(500 * 1024);
+		const res = await call("/v1/batch", { method: "POST", headers: { authorization: basic(t.ingestKey), "content-type": "application/json" }, body });
+		expect(await json(res)).toMatchObject({ accepted: 7500, rejected: 0 });
+		// Enriched, 7,500 events outgrow one D1 value (2 MB): the hub splits them into rows that fit.
+		const rows = await runInDurableObject(hub(t.id), (_i, state) =>
+			state.storage.sql.exec<{ n: number; bytes: number }>("SELECT n, length(body) AS bytes FROM buffer").toArray(),
+		);
+		expect(rows.length).toBeGreaterThan(2);
+		expect(rows.reduce((a, r) => a + r.n, 0)).toBe(7500);
+		expect(Math.max(...rows.map((r) => r.bytes))).toBeLessThan(900_000);
+		await flush(t.id);
+		const n = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE tenant_id = ?").bind(t.id).first<{ n: number }>();
+		expect(n!.n).toBe(7500);
+		expect(await stats(t.readKey)).toMatchObject({ accepted: 7500, flushed: 7500, last_flush_error: null });
 	});
 
 	it("refuses a malformed batch envelope and NDJSON on Segment paths", async () => {

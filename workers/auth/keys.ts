@@ -20,9 +20,10 @@ export async function hashKey(key: string): Promise<string> {
 	return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-const ALPHABET = "abcdefghijkmnopqrstuvwxyz23456789";
+// 32 symbols (no l, o, 0, 1), so `byte % 32` is unbiased.
+const ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789";
 
-/** A new random key: `ew_<scope>_` + 32 chars (~160 bits). */
+/** A new random key: `ew_<scope>_` + 32 chars (160 bits). */
 export function generateKey(scope: KeyScope): string {
 	const bytes = crypto.getRandomValues(new Uint8Array(32));
 	return `ew_${scope}_${[...bytes].map((b) => ALPHABET[b % ALPHABET.length]).join("")}`;

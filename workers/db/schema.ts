@@ -37,6 +37,7 @@ export const apiKeys = sqliteTable(
 
 /**
  * Raw events, the hot window. Keyed by (tenant_id, message_id) so re-delivery is idempotent.
+ * Indexes are few on purpose: each costs every insert (dashboards read rollups, not this table).
  * NOTE: the implicit rowid grows with insertion order; rollups use it as the ingest watermark.
  */
 export const events = sqliteTable(
@@ -68,7 +69,8 @@ export const events = sqliteTable(
 	(t) => [
 		primaryKey({ columns: [t.tenantId, t.messageId] }),
 		index("events_tenant_time").on(t.tenantId, t.timestamp),
-		index("events_tenant_event_time").on(t.tenantId, t.event, t.timestamp),
+		// Arrival order: the live window's rebuild and the rollups' watermark read by it.
+		index("events_tenant_received").on(t.tenantId, t.receivedAt),
 	],
 );
 

@@ -5,9 +5,11 @@ import { activeKey } from "../auth/keys";
 import { tenants } from "../db/schema";
 import type { Env } from "../env";
 import type { CanonicalEvent, Rejection } from "../ingest/event";
+import type { LiveEvent, LiveView } from "../live/counters";
+import { LiveChannel, type SocketState } from "../live/channel";
 import { type AnalyticsSink, analyticsSink } from "./analytics";
 import { INSERT_EVENTS_SQL, INSERT_REJECTED_SQL, type RejectedRow } from "./flush";
-import { HUB_SCHEMA, type IngestStats, readStats } from "./storage";
+import { HUB_SCHEMA, readStats } from "./storage";
 
 /** What the API worker hands the hub for one request. */
 export interface IngestBatch {
@@ -32,9 +34,14 @@ interface KeyState {
 
 /** Delay between the first buffered write and the flush that follows it. */
 export const FLUSH_DELAY_MS = 200;
-/** One D1 batch: at most this many events / bytes of JSON (D1 caps a value at 2 MB). */
-const FLUSH_MAX_EVENTS = 5000;
+/**
+ * One D1 batch: at most this many events / bytes of JSON (D1 caps a value at 2 MB). Modest
+ * batches keep each D1 call short, so ingest and broadcasts interleave with flushing.
+ */
+const FLUSH_MAX_EVENTS = 2000;
 const FLUSH_MAX_BYTES = 1_500_000;
+/** One buffer row's JSON stays under this, so it fits one D1 bound value (D1 caps them at 2 MB). */
+const MAX_ROW_BYTES = 900_000;
 /** One alarm run flushes at most this much, then re-arms at once (bounded work per invocation). */
 const ALARM_MAX_EVENTS = 25_000;
 /** How long message_ids are remembered here for exact dedupe; D1's primary key backs it up after. */
@@ -58,16 +65,32 @@ export class TenantHub extends DurableObject<Env> {
 	private tokens = 0;
 	private tokensAt = 0;
 	private alarmArmed = false;
+	/** Ingest calls and the requests they carried since this instance started (coalescing factor). */
+	private calls = { calls: 0, requests: 0, since: Date.now() };
 	/** Highest buffer seq known to be in D1 (read from hub_flushes once per instance). */
 	private flushedSeq: number | null = null;
 	/** Where accepted events go after D1; tests swap it for a recorder. */
 	sink: AnalyticsSink;
+	readonly live: LiveChannel;
+	/** Serialises D1 flushes with live-counter rebuilds (see LiveChannel.ready). */
+	private flushLock: Promise<unknown> = Promise.resolve();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
 		this.sql.exec(HUB_SCHEMA);
 		this.sink = analyticsSink(env);
+		// Viewers' keep-alive pings are answered by the runtime without waking the object.
+		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+		this.live = new LiveChannel(ctx, {
+			bufferedEvents: () =>
+				this.sql
+					.exec<{ seq: number; body: string }>("SELECT seq, body FROM buffer WHERE kind = 'events' ORDER BY seq")
+					.toArray()
+					.map((r) => ({ seq: r.seq, events: JSON.parse(r.body) as LiveEvent[] })),
+			history: (since, usersSince) => this.history(since, usersSince),
+			pauseFlush: (fn) => this.withFlushLock(fn),
+		});
 		const meta = this.sql.exec<{ tenant_id: string | null }>("SELECT tenant_id FROM stats WHERE id = 1").one();
 		this.tenantId = meta.tenant_id;
 	}
@@ -121,10 +144,55 @@ export class TenantHub extends DurableObject<Env> {
 
 	/** Durably buffers a request's events and rejections; resolves only after they are committed. */
 	async ingest(batch: IngestBatch): Promise<IngestOutcome> {
+		return (await this.ingestMany([batch]))[0]!;
+	}
+
+	/**
+	 * Several requests' batches in one call (the API worker coalesces concurrent requests): each is
+	 * checked and counted on its own, but all are written in one synchronous block, hence one
+	 * storage transaction and one commit for the lot (group commit).
+	 */
+	async ingestMany(batches: IngestBatch[]): Promise<IngestOutcome[]> {
 		const now = Date.now();
-		this.bindTenant(batch.tenantId);
+		this.calls.calls++;
+		this.calls.requests += batches.length;
+		for (const b of batches) this.bindTenant(b.tenantId);
 		await this.loadTenant(now);
-		const key = await this.key(batch.keyHash, now);
+		const hashes = [...new Set(batches.map((b) => b.keyHash))];
+		const found = await Promise.all(hashes.map((h) => this.key(h, now)));
+		const keys = new Map(hashes.map((h, i) => [h, found[i] ?? null]));
+		// NOTE: no await below this line: every write lands in the same implicit transaction.
+		const fresh: CanonicalEvent[] = [];
+		const rejected: RejectedRow[] = [];
+		const totals = { received: 0, duplicates: 0 };
+		const outcomes = batches.map((batch) => this.admitOne(batch, keys.get(batch.keyHash) ?? null, now, fresh, rejected, totals));
+		if (fresh.length) this.bufferRows("events", fresh);
+		if (rejected.length) this.bufferRows("rejected", rejected);
+		if (totals.received)
+			this.sql.exec(
+				`UPDATE stats SET received = received + ?, accepted = accepted + ?, rejected = rejected + ?,
+				 duplicates = duplicates + ?, buffered = buffered + ?, last_ingest_at = ? WHERE id = 1`,
+				totals.received,
+				fresh.length,
+				rejected.length,
+				totals.duplicates,
+				fresh.length + rejected.length,
+				now,
+			);
+		this.live.record(fresh);
+		if (fresh.length || rejected.length) await this.armAlarm(now);
+		return outcomes;
+	}
+
+	/** Checks one request's batch (key, origin, rate) and stages what it adds. */
+	private admitOne(
+		batch: IngestBatch,
+		key: KeyState | null,
+		now: number,
+		fresh: CanonicalEvent[],
+		rejected: RejectedRow[],
+		totals: { received: number; duplicates: number },
+	): IngestOutcome {
 		if (!key) return { ok: false, status: 401, code: "unauthorized", message: "This API key has been revoked." };
 		if (key.scope !== "ingest")
 			return { ok: false, status: 403, code: "forbidden", message: `This key has the '${key.scope}' scope; ingest needs an 'ingest' key.` };
@@ -140,38 +208,31 @@ export class TenantHub extends DurableObject<Env> {
 				retryAfter: wait,
 			};
 		key.lastUsed = now;
-
-		const { fresh, duplicateIndexes } = this.dedupe(batch.events, now);
-		if (fresh.length) this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES ('events', ?, ?)", fresh.length, JSON.stringify(fresh));
-		if (batch.rejections.length) {
-			const rows: RejectedRow[] = batch.rejections.map((r) => ({
+		const { fresh: accepted, duplicateIndexes } = this.dedupe(batch.events, now);
+		for (const e of accepted) fresh.push(e);
+		for (const r of batch.rejections)
+			rejected.push({
 				received_at: batch.receivedAt,
 				code: r.code,
 				message: r.message,
 				details: { index: r.index, path: r.path, ...(r.issues ? { issues: r.issues } : {}) },
 				payload: r.payload,
-			}));
-			this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES ('rejected', ?, ?)", rows.length, JSON.stringify(rows));
+			});
+		totals.received += batch.events.length + batch.rejections.length;
+		totals.duplicates += duplicateIndexes.length;
+		return { ok: true, accepted: accepted.length, rejected: batch.rejections.length, duplicates: duplicateIndexes.length, duplicate_indexes: duplicateIndexes };
+	}
+
+	/** Appends items to the buffer, split into rows small enough to flush as one D1 value each. */
+	private bufferRows(kind: "events" | "rejected", items: unknown[]) {
+		const body = JSON.stringify(items);
+		if (body.length > MAX_ROW_BYTES && items.length > 1) {
+			const half = Math.ceil(items.length / 2);
+			this.bufferRows(kind, items.slice(0, half));
+			this.bufferRows(kind, items.slice(half));
+			return;
 		}
-		const received = batch.events.length + batch.rejections.length;
-		this.sql.exec(
-			`UPDATE stats SET received = received + ?, accepted = accepted + ?, rejected = rejected + ?,
-			 duplicates = duplicates + ?, buffered = buffered + ?, last_ingest_at = ? WHERE id = 1`,
-			received,
-			fresh.length,
-			batch.rejections.length,
-			duplicateIndexes.length,
-			fresh.length + batch.rejections.length,
-			now,
-		);
-		if (fresh.length || batch.rejections.length) await this.armAlarm(now);
-		return {
-			ok: true,
-			accepted: fresh.length,
-			rejected: batch.rejections.length,
-			duplicates: duplicateIndexes.length,
-			duplicate_indexes: duplicateIndexes,
-		};
+		this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES (?, ?, ?)", kind, items.length, body);
 	}
 
 	/** Exact dedupe against the ids seen in the window, and within the batch itself. */
@@ -205,27 +266,101 @@ export class TenantHub extends DurableObject<Env> {
 	private async armAlarm(now: number) {
 		if (this.alarmArmed) return;
 		this.alarmArmed = true;
+		const at = now + (Number(this.env.FLUSH_DELAY_MS) || FLUSH_DELAY_MS);
 		const current = await this.ctx.storage.getAlarm();
-		if (current == null) await this.ctx.storage.setAlarm(now + (Number(this.env.FLUSH_DELAY_MS) || FLUSH_DELAY_MS));
+		// An alarm may already be set for the viewers' next minute tick: flush sooner than that.
+		if (current == null || current > at) await this.ctx.storage.setAlarm(at);
 	}
 
 	/** Flushes buffered events to D1; at-least-once, and idempotent thanks to INSERT OR IGNORE. */
 	override async alarm(): Promise<void> {
 		this.alarmArmed = false;
-		let done = 0;
-		try {
-			while (done < ALARM_MAX_EVENTS) {
-				const n = await this.flushOnce();
-				if (!n) break;
-				done += n;
+		await this.withFlushLock(async () => {
+			let done = 0;
+			try {
+				while (done < ALARM_MAX_EVENTS) {
+					const n = await this.flushOnce();
+					if (!n) break;
+					done += n;
+				}
+				this.pruneSeen(Date.now());
+			} catch (err) {
+				this.sql.exec("UPDATE stats SET last_flush_error = ? WHERE id = 1", String((err as Error)?.message ?? err));
+				throw err; // the runtime retries the alarm with backoff
 			}
-			this.pruneSeen(Date.now());
-		} catch (err) {
-			this.sql.exec("UPDATE stats SET last_flush_error = ? WHERE id = 1", String((err as Error)?.message ?? err));
-			throw err; // the runtime retries the alarm with backoff
-		}
+		});
+		const now = Date.now();
+		// The live window slides each minute: viewers get a fresh snapshot at the boundary.
+		this.live.broadcast(now);
 		const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n;
-		if (left) await this.ctx.storage.setAlarm(Date.now());
+		const next = left ? now : this.live.nextTick(now);
+		if (next != null) await this.ctx.storage.setAlarm(next);
+	}
+
+	private withFlushLock<T>(fn: () => Promise<T>): Promise<T> {
+		const run = this.flushLock.then(fn, fn);
+		this.flushLock = run.catch(() => {});
+		return run;
+	}
+
+	/** D1 history of the live window, for rebuilding counters after the object restarted. */
+	private async history(since: number, usersSince: number) {
+		const db = this.env.DB;
+		const tenant = this.tenantId;
+		if (!tenant) return { maxSeq: 0, counts: [], users: [], latest: [] };
+		// NOTE: one batch = one D1 transaction, so the marker and the rows agree.
+		const [marker, counts, users, latest] = await db.batch<Record<string, unknown>>([
+			db.prepare("SELECT max_seq FROM hub_flushes WHERE hub_id = ?").bind(this.ctx.id.toString()),
+			db.prepare("SELECT received_at / 60000 AS m, event, count(*) AS n FROM events WHERE tenant_id = ? AND received_at >= ? GROUP BY m, event").bind(tenant, since),
+			db
+				.prepare(
+					`SELECT CASE WHEN user_id IS NOT NULL THEN 'u:' || user_id ELSE 'a:' || anonymous_id END AS u, event, max(received_at) / 60000 AS m
+					 FROM events WHERE tenant_id = ? AND received_at >= ? AND (user_id IS NOT NULL OR anonymous_id IS NOT NULL) GROUP BY u, event`,
+				)
+				.bind(tenant, usersSince),
+			db
+				.prepare("SELECT event, user_id, anonymous_id, timestamp, received_at, country, device FROM events WHERE tenant_id = ? AND received_at >= ? ORDER BY received_at DESC LIMIT 20")
+				.bind(tenant, since),
+		]);
+		return {
+			maxSeq: Number(marker!.results[0]?.max_seq ?? 0),
+			counts: counts!.results as { m: number; event: string; n: number }[],
+			users: users!.results as { u: string; event: string; m: number }[],
+			latest: (latest!.results as LiveEvent[]).reverse(),
+		};
+	}
+
+	/** WebSocket upgrades for GET /v1/live, already authenticated by the API worker. */
+	override async fetch(request: Request): Promise<Response> {
+		const tenantId = request.headers.get("x-edgewise-tenant");
+		const keyHash = request.headers.get("x-edgewise-key");
+		if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !tenantId || !keyHash)
+			return new Response("expected an authenticated WebSocket upgrade", { status: 400 });
+		this.bindTenant(tenantId);
+		const view = JSON.parse(request.headers.get("x-edgewise-view") ?? "{}") as Partial<LiveView>;
+		const state: SocketState = { keyHash, view: { event: view.event ?? null } };
+		const response = await this.live.connect(state, request.headers.get("x-edgewise-protocol") || null);
+		const next = this.live.nextTick(Date.now());
+		if (next != null && (await this.ctx.storage.getAlarm()) == null) await this.ctx.storage.setAlarm(next);
+		return response;
+	}
+
+	override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+		await this.live.message(ws, message);
+	}
+
+	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+		try {
+			ws.close(code, reason);
+		} catch {
+			// already closed
+		}
+	}
+
+	/** The live snapshot over plain HTTP. */
+	async liveSnapshot(tenantId: string, view: LiveView) {
+		this.bindTenant(tenantId);
+		return this.live.snapshot(view);
 	}
 
 	/** One D1 batch: returns the number of buffered items it moved. */
@@ -314,14 +449,31 @@ export class TenantHub extends DurableObject<Env> {
 	}
 
 	/** Counters for GET /v1/ingest/stats. */
-	async stats(): Promise<IngestStats> {
-		return readStats(this.sql);
+	async stats() {
+		return {
+			...readStats(this.sql),
+			// This instance's activity since it started (in memory): coalescing and live fan-out.
+			hub: {
+				since: new Date(this.calls.since).toISOString(),
+				ingest_calls: this.calls.calls,
+				requests: this.calls.requests,
+				live_viewers: this.live.viewers,
+				live_broadcasts: this.live.metrics.broadcasts,
+				live_messages: this.live.metrics.messages,
+			},
+		};
 	}
 
-	/** Forget a key at once (revoked or changed); the next request re-reads it from D1. */
+	/** Forget a key at once (changed); the next request re-reads it from D1. */
 	async forgetKey(keyHash: string): Promise<void> {
 		this.keyEpoch++;
 		this.keys.delete(keyHash);
+	}
+
+	/** A key was revoked: refuse it from now on and close the live sockets opened with it. */
+	async revokeKey(keyHash: string): Promise<void> {
+		await this.forgetKey(keyHash);
+		this.live.closeKey(keyHash);
 	}
 
 	/** Re-read the tenant's settings (rate limit) on the next request. */

@@ -6,6 +6,11 @@ export const LIMITS = {
 	nativeBodyBytes: 1024 * 1024,
 	eventBytes: 32 * 1024,
 	maxEventsPerRequest: 1000,
+	/**
+	 * Segment caps a batch by bytes only and its SDKs' flushAt has no upper bound, so /v1/batch
+	 * takes as many messages as fit in 500 KB (a message is at least ~40 bytes).
+	 */
+	maxSegmentBatch: 20_000,
 } as const;
 
 export type BodyFormat = "json" | "ndjson";
@@ -29,13 +34,14 @@ export function bodyFormat(contentType: string | undefined): BodyFormat {
  * Reads the request body as text, decompressing gzip/deflate, and enforcing `limit` on the
  * decompressed size while streaming (so a small gzip bomb cannot blow up memory).
  */
-export async function readBody(req: Request, limit: number): Promise<string> {
-	const tooLarge = (size: string) =>
-		new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes.`, { limit_bytes: limit, size });
+export async function readBody(req: Request, limit: number): Promise<{ text: string; bytes: number }> {
+	// received_bytes is a lower bound when we stopped reading early.
+	const tooLarge = (received: number) =>
+		new ApiError(413, "payload_too_large", `Request body exceeds ${limit} bytes (after decompression).`, { limit_bytes: limit, received_bytes: received });
 	const declared = Number(req.headers.get("content-length") ?? "0");
 	const encoding = (req.headers.get("content-encoding") ?? "identity").trim().toLowerCase();
-	if (encoding === "identity" && declared > limit) throw tooLarge(String(declared));
-	if (!req.body) return "";
+	if (encoding === "identity" && declared > limit) throw tooLarge(declared);
+	if (!req.body) return { text: "", bytes: 0 };
 	let stream: ReadableStream<Uint8Array> = req.body;
 	if (encoding === "gzip" || encoding === "deflate") {
 		stream = stream.pipeThrough(new DecompressionStream(encoding) as unknown as ReadableWritablePair<Uint8Array, Uint8Array>);
@@ -55,7 +61,7 @@ export async function readBody(req: Request, limit: number): Promise<string> {
 			size += value.byteLength;
 			if (size > limit) {
 				await reader.cancel().catch(() => {});
-				throw tooLarge(`>${limit}`);
+				throw tooLarge(size);
 			}
 			chunks.push(value);
 		}
@@ -65,7 +71,7 @@ export async function readBody(req: Request, limit: number): Promise<string> {
 	}
 	const bytes = concat(chunks, size);
 	try {
-		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+		return { text: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes), bytes: size };
 	} catch {
 		throw new ApiError(400, "malformed_body", "Request body is not valid UTF-8.");
 	}

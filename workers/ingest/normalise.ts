@@ -39,7 +39,7 @@ function invalid(prefix: string, error: z.ZodError): Normalised {
 	const first = issues[0]!;
 	return {
 		ok: false,
-		rejection: { path: first.path, code: "invalid_event", message: `${first.path || "event"}: ${first.message}`, issues },
+		rejection: { path: first.path, code: "invalid_event", message: first.path ? `${first.path}: ${first.message}` : first.message, issues },
 	};
 }
 

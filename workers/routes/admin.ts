@@ -141,6 +141,11 @@ export const adminRoutes = new Hono<AdminEnv>()
 	.patch("/tenants/:id", async (c) => {
 		const body = await jsonBody(c, updateTenant);
 		const id = c.req.param("id");
+		// Limits are the operator's: a tenant's own admin key may rename it or change its time zone.
+		if (!c.get("admin").global && (body.rate_limit_eps !== undefined || body.retention_days !== undefined))
+			throw new ApiError(403, "forbidden", "rate_limit_eps and retention_days can only be changed with the admin token.", {
+				fields: ["rate_limit_eps", "retention_days"].filter((f) => f in body),
+			});
 		const row = await drizzle(c.env.DB)
 			.update(tenants)
 			.set({ name: body.name, timezone: body.timezone, retentionDays: body.retention_days, rateLimitEps: body.rate_limit_eps })
@@ -176,7 +181,10 @@ export const adminRoutes = new Hono<AdminEnv>()
 		return c.json({ ...keyJson(row), key }, 201);
 	})
 	.get("/tenants/:id/keys", async (c) => {
-		const rows = await drizzle(c.env.DB).select().from(apiKeys).where(eq(apiKeys.tenantId, c.req.param("id"))).orderBy(desc(apiKeys.createdAt)).all();
+		const id = c.req.param("id");
+		const db = drizzle(c.env.DB);
+		if (!(await db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, id)).get())) throw notFound("tenant", id);
+		const rows = await db.select().from(apiKeys).where(eq(apiKeys.tenantId, id)).orderBy(desc(apiKeys.createdAt)).all();
 		return c.json({ keys: rows.map(keyJson) });
 	})
 	.patch("/tenants/:id/keys/:keyId", async (c) => {
@@ -199,6 +207,6 @@ export const adminRoutes = new Hono<AdminEnv>()
 		if (!existing) throw notFound("key", keyId);
 		const row = existing.revokedAt != null ? existing : await db.update(apiKeys).set({ revokedAt: Date.now() }).where(eq(apiKeys.id, keyId)).returning().get();
 		// Tell the hub before answering: from this response on, the key is refused everywhere.
-		await hubOf(c.env, id).forgetKey(existing.hash);
+		await hubOf(c.env, id).revokeKey(existing.hash);
 		return c.json(keyJson(row ?? existing));
 	});

@@ -7,6 +7,7 @@ import { bodyFormat, LIMITS, parseBody, readBody } from "../ingest/body";
 import { enrich, geoFromCf } from "../ingest/enrich";
 import { type CanonicalEvent, type EventType, type Rejection, segmentBatchSchema } from "../ingest/event";
 import { type Normalised, normaliseNative, normaliseSegment, payloadSample, type RequestFacts } from "../ingest/normalise";
+import { submitToHub } from "../ingest/coalesce";
 import { hubOf } from "../lib/http";
 
 type Mode = { kind: "native" } | { kind: "segment"; type: EventType } | { kind: "segment-batch" };
@@ -67,8 +68,33 @@ function items(mode: Mode, values: unknown, ndjson: boolean): { raw: unknown[]; 
 	return { raw: [values], prefix: () => "", facts: {}, single: true };
 }
 
+/** What we know of a request as it goes, so a refusal can be stored with its reason. */
+interface Seen {
+	key: string | null;
+	origin: string | null;
+	receivedAt: number;
+	text: string | null;
+}
+
+const ENCODER = new TextEncoder();
+const byteLength = (value: unknown) => ENCODER.encode(JSON.stringify(value)).byteLength;
+
 async function ingest(c: Context<AppEnv>, mode: Mode) {
-	const receivedAt = Date.now();
+	const req = c.req.raw;
+	const seen: Seen = { key: null, origin: req.headers.get("origin"), receivedAt: Date.now(), text: null };
+	try {
+		seen.key = keyFromHeaders(req);
+		return await ingestBody(c, mode, seen);
+	} catch (err) {
+		// A refused request from a known key is kept with its reason (one rejected item), never
+		// silently dropped. Auth and rate-limit refusals are not: nothing was accepted for storage.
+		if (err instanceof ApiError && (err.status === 400 || err.status === 413 || err.status === 415) && seen.key && !err.stored)
+			await storeRefusal(c, seen, err);
+		throw err;
+	}
+}
+
+async function ingestBody(c: Context<AppEnv>, mode: Mode, seen: Seen) {
 	const req = c.req.raw;
 	const limit = mode.kind === "native" ? LIMITS.nativeBodyBytes : mode.kind === "segment" ? LIMITS.eventBytes : LIMITS.segmentBatchBytes;
 	const format = bodyFormat(req.headers.get("content-type") ?? undefined);
@@ -76,35 +102,27 @@ async function ingest(c: Context<AppEnv>, mode: Mode) {
 		throw new ApiError(415, "unsupported_content_type", "Segment endpoints take application/json; NDJSON goes to POST /v1/events.", {
 			supported: ["application/json", "text/plain"],
 		});
-	const text = await readBody(req, limit);
-	const headerKey = keyFromHeaders(req);
-	const origin = req.headers.get("origin");
-	let parsed: ReturnType<typeof parseBody>;
-	try {
-		parsed = parseBody(text, format);
-	} catch (err) {
-		// Keep the unparseable body with its reason when we know whose it is.
-		if (err instanceof ApiError && headerKey) await storeRefusedBody(c, headerKey, origin, receivedAt, err, text);
-		throw err;
-	}
-	const key = headerKey ?? bodyKey(parsed.values);
-	if (!key) throw unauthorized("Missing write key: send 'Authorization: Bearer <key>', HTTP Basic auth with the key as user name, or \"writeKey\" in the body.");
+	const { text, bytes } = await readBody(req, limit);
+	seen.text = text;
+	const parsed = parseBody(text, format);
+	const key = seen.key ?? bodyKey(parsed.values);
+	if (!key) throw unauthorized("Missing write key: send 'Authorization: Bearer <key>', HTTP Basic auth with the key as user name, or \"writeKey\" in the JSON body.");
 	const auth = await resolveIngestKey(c.env.DB, key);
 	if (auth.scope !== "ingest")
 		throw new ApiError(403, "forbidden", `This key has the '${auth.scope}' scope; ingest needs an 'ingest' key.`, { scope: auth.scope, required: ["ingest"] });
+	// From here on, refusals can be stored under this key's tenant.
+	seen.key = key;
 
 	const { raw, prefix, facts, single } = items(mode, parsed.values, format === "ndjson");
-	if (raw.length > LIMITS.maxEventsPerRequest)
-		throw new ApiError(413, "too_many_events", `At most ${LIMITS.maxEventsPerRequest} events per request; got ${raw.length}.`, {
-			limit: LIMITS.maxEventsPerRequest,
-			count: raw.length,
-		});
-	const requestFacts: RequestFacts = { receivedAt, ...facts };
+	const cap = mode.kind === "native" ? LIMITS.maxEventsPerRequest : LIMITS.maxSegmentBatch;
+	if (raw.length > cap)
+		throw new ApiError(413, "too_many_events", `At most ${cap} events per request; got ${raw.length}. Split the batch.`, { limit: cap, count: raw.length });
+	const requestFacts: RequestFacts = { receivedAt: seen.receivedAt, ...facts };
 	const geo = geoFromCf((req as { cf?: unknown }).cf);
 	const ua = req.headers.get("user-agent");
 	const badLines = new Map(parsed.badLines.map((b) => [b.index, b]));
 	// Only a body over the per-event limit can hold an event over it: skip the re-serialisation otherwise.
-	const checkSize = text.length > LIMITS.eventBytes;
+	const checkSize = bytes > LIMITS.eventBytes;
 	const events: CanonicalEvent[] = [];
 	const eventIndexes: number[] = [];
 	const rejections: Rejection[] = [];
@@ -113,19 +131,20 @@ async function ingest(c: Context<AppEnv>, mode: Mode) {
 		const bad = badLines.get(index);
 		let result: Normalised;
 		if (bad) result = { ok: false, rejection: { path, code: "malformed_json", message: `${path}: not valid JSON: ${bad.message}` } };
-		else if (checkSize && JSON.stringify(item).length > LIMITS.eventBytes)
+		else if (checkSize && byteLength(item) > LIMITS.eventBytes)
 			result = { ok: false, rejection: { path, code: "event_too_large", message: `${path || "event"}: larger than ${LIMITS.eventBytes} bytes` } };
 		else result = mode.kind === "native" ? normaliseNative(item, path, requestFacts) : normaliseSegment(item, path, requestFacts, mode.kind === "segment" ? mode.type : undefined);
 		if (result.ok) {
 			events.push(enrich(result.event, geo, ua));
 			eventIndexes.push(index);
-		}
-		else rejections.push({ index, ...result.rejection, payload: payloadSample(bad ? bad.raw : item) });
+		} else rejections.push({ index, ...result.rejection, payload: payloadSample(bad ? bad.raw : item) });
 	});
 
-	const outcome = await hubOf(c.env, auth.tenantId).ingest({ tenantId: auth.tenantId, keyHash: auth.keyHash, origin, receivedAt, events, rejections });
-	if (!outcome.ok)
+	const outcome = await submitToHub(c.env, { tenantId: auth.tenantId, keyHash: auth.keyHash, origin: seen.origin, receivedAt: seen.receivedAt, events, rejections });
+	if (!outcome.ok) {
+		if (outcome.status === 401) throw unauthorized(outcome.message);
 		throw new ApiError(outcome.status, outcome.code, outcome.message, {}, outcome.retryAfter ? { "Retry-After": String(outcome.retryAfter) } : {});
+	}
 
 	const errors = rejections.slice(0, MAX_ERRORS_LISTED).map(({ index, path, code, message, issues }) => ({ index, path, code, message, ...(issues ? { issues } : {}) }));
 	const summary = {
@@ -137,24 +156,27 @@ async function ingest(c: Context<AppEnv>, mode: Mode) {
 		...(rejections.length > MAX_ERRORS_LISTED ? { errors_truncated: true } : {}),
 	};
 	if (rejections.length && !events.length) {
-		// Nothing usable: a 400 the sender can act on. The rejections are stored all the same.
+		// Nothing usable: a 400 the sender can act on. The rejections are already stored.
 		const first = errors[0]!;
-		throw new ApiError(400, single ? first.code : "invalid_events", single ? first.message : `All ${rejections.length} events were rejected; first: ${first.message}`, summary);
+		const err = new ApiError(400, single ? first.code : "invalid_events", single ? first.message : `All ${rejections.length} events were rejected; first: ${first.message}`, summary);
+		err.stored = true;
+		throw err;
 	}
 	return c.json(mode.kind === "native" ? summary : { success: true, ...summary }, 200);
 }
 
-/** A body we could not parse, from a known key: stored as one rejected item, then the 400 goes out. */
-async function storeRefusedBody(c: Context<AppEnv>, key: string, origin: string | null, receivedAt: number, err: ApiError, text: string) {
-	const auth = await resolveIngestKey(c.env.DB, key).catch(() => null);
+/** A request refused as a whole, from a known key: stored as one rejected item with the reason. */
+async function storeRefusal(c: Context<AppEnv>, seen: Seen, err: ApiError) {
+	const auth = await resolveIngestKey(c.env.DB, seen.key!).catch(() => null);
 	if (!auth || auth.scope !== "ingest") return;
+	const payload = seen.text != null ? payloadSample(seen.text) : `[body not read: ${c.req.header("content-length") ?? "unknown"} bytes, ${c.req.header("content-type") ?? "no content type"}]`;
 	await hubOf(c.env, auth.tenantId).ingest({
 		tenantId: auth.tenantId,
 		keyHash: auth.keyHash,
-		origin,
-		receivedAt,
+		origin: seen.origin,
+		receivedAt: seen.receivedAt,
 		events: [],
-		rejections: [{ index: 0, path: "", code: err.code, message: err.message, payload: payloadSample(text) }],
+		rejections: [{ index: 0, path: "", code: err.code, message: err.message, payload }],
 	});
 }
 

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// `npm run bench:live`: 1,000 live viewers on one tenant while ingest runs flat out.
+// Same runtime setup as bench:ingest (Miniflare on the production bundle, direct socket to the
+// worker, no proxy). Three passes on the same server:
+//   A. ingest only (batches of 100, closed loop)        → peak ingest rate without viewers
+//   B. the same closed loop with VIEWERS sockets open   → ingest throughput lost, messages/s, CPU
+//   L. open loop at 80% of A's peak, viewers open       → ingest-to-viewer latency (closed loops
+//                                                          measure queueing, not the live path)
+//   C. viewers connected, no ingest                     → idle cost of open sockets
+//
+//   BENCH_SECONDS=10  BENCH_WARMUP=2  BENCH_VIEWERS=1000  BENCH_CONNECTIONS=16
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { fork } from "node:child_process";
+import { join } from "node:path";
+import { DEV, devSeedSql } from "../scripts/dev-keys.mjs";
+import { BIN, ROOT, wrangler, wranglerEnv } from "../scripts/lib.mjs";
+import { runLoad } from "./lib/load.mjs";
+import { batchBodies } from "./lib/payloads.mjs";
+import { cpuWindow, descendants, git, killAllSync, killGroup, machineInfo, spawnGroup } from "./lib/system.mjs";
+
+const env = process.env;
+const num = (k, d) => (env[k] ? Number(env[k]) : d);
+const CFG = { seconds: num("BENCH_SECONDS", 10), warmup: num("BENCH_WARMUP", 2), viewers: num("BENCH_VIEWERS", 1000), connections: num("BENCH_CONNECTIONS", 16) };
+const DATA = join(ROOT, "bench", ".data");
+const STATE = join(DATA, "live-state");
+const BUILD = join(DATA, "build-live");
+const PORTS = { entry: 8950, direct: 8951 };
+const HEADERS = { authorization: `Bearer ${DEV.ingestKey}`, "content-type": "application/json" };
+const log = (...a) => console.error("•", ...a);
+const fmt = (n, d = 0) => (n == null || Number.isNaN(n) ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+let viewers = null;
+process.on("exit", () => {
+	viewers?.kill("SIGKILL");
+	killAllSync();
+});
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130));
+
+async function startServer() {
+	const spec = { persist: STATE.replace(`${ROOT}/`, ""), entryPort: PORTS.entry, workers: [{ name: "edgewise", config: "wrangler.toml", scriptPath: join(BUILD, "index.js").replace(`${ROOT}/`, ""), directPort: PORTS.direct }] };
+	const child = spawnGroup(join(BIN, "node"), [join(ROOT, "bench/lib/serve.mjs"), JSON.stringify(spec)], { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"] });
+	let err = "";
+	child.stderr.on("data", (d) => (err += d));
+	const ready = await new Promise((resolve, reject) => {
+		let out = "";
+		const timer = setTimeout(() => reject(new Error(`miniflare did not start:\n${err}`)), 60_000);
+		child.stdout.on("data", (d) => {
+			out += d;
+			const line = out.split("\n").find((l) => l.startsWith("{"));
+			if (line) {
+				clearTimeout(timer);
+				resolve(JSON.parse(line));
+			}
+		});
+		child.on("exit", (code) => reject(new Error(`miniflare exited (${code}):\n${err}`)));
+	});
+	child.removeAllListeners("exit");
+	return { base: ready.direct.edgewise.replace(/\/$/, ""), pids: () => [child.pid, ...descendants(child.pid)], stop: () => killGroup(child.pid) };
+}
+
+async function hubStats(base) {
+	const r = await fetch(`${base}/v1/ingest/stats`, { headers: { authorization: `Bearer ${DEV.readKey}` } });
+	return r.json();
+}
+
+function ask(child, msg) {
+	return new Promise((resolve) => {
+		child.once("message", resolve);
+		child.send(msg);
+	});
+}
+
+async function ingestPass(name, server, bodies, rate = 0) {
+	const cpu = cpuWindow(server.pids);
+	const r = await runLoad({ url: `${server.base}/v1/events`, headers: HEADERS, makeBody: () => bodies.next(), count: (_s, b) => Number(/"accepted":(\d+)/.exec(b)?.[1] ?? 0), connections: rate ? 64 : CFG.connections, rate, durationMs: CFG.seconds * 1000, warmupMs: CFG.warmup * 1000 });
+	const c = cpu();
+	log(`${name}: ${fmt(r.events_per_s)} events/s, p99 ${fmt(r.latency_ms.p99, 1)} ms, runtime CPU ${c.server_cpu_pct}%, statuses ${JSON.stringify(r.statuses)}`);
+	return { name, events_per_s: r.events_per_s, req_per_s: r.req_per_s, latency_ms: r.latency_ms, statuses: r.statuses, cpu: c };
+}
+
+async function main() {
+	const started = Date.now();
+	mkdirSync(DATA, { recursive: true });
+	log("building the production bundle…");
+	wrangler(["deploy", "--dry-run", "--outdir", BUILD]);
+	rmSync(STATE, { recursive: true, force: true });
+	wrangler(["d1", "migrations", "apply", "DB", "--local"], { persistTo: STATE });
+	wrangler(["d1", "execute", "DB", "--local", "--command", devSeedSql()], { persistTo: STATE });
+	const server = await startServer();
+	log(`worker on ${server.base} (direct socket, no proxy)`);
+	const bodies = batchBodies(100, { runId: Date.now().toString(36) });
+	const R = { meta: { date: new Date().toISOString(), git: git(ROOT), machine: machineInfo(), config: CFG } };
+	try {
+		// JIT, D1 pages and the hub's tables warm up first, so pass A is not penalised for going first.
+		await ingestPass("warm-up", server, bodies);
+		R.without_viewers = await ingestPass("A. ingest, no viewers", server, bodies);
+
+		viewers = fork(join(ROOT, "bench/lib/viewers.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execPath: join(BIN, "node") });
+		const wsUrl = `${server.base.replace(/^http/, "ws")}/v1/live?key=${DEV.readKey}`;
+		const conn = await ask(viewers, { cmd: "connect", url: wsUrl, count: CFG.viewers });
+		log(`connected ${conn.connected}/${CFG.viewers} viewers in ${conn.ms} ms (${conn.failed} failed)`);
+		R.connect = conn;
+		await sleep(500);
+		const h0 = await hubStats(server.base);
+		await ask(viewers, { cmd: "reset" });
+		R.with_viewers = await ingestPass(`B. ingest, ${conn.connected} viewers`, server, bodies);
+		R.viewers = await ask(viewers, { cmd: "report" });
+		const h1 = await hubStats(server.base);
+		const rate = Math.round((0.8 * R.without_viewers.events_per_s) / 100);
+		await ask(viewers, { cmd: "reset" });
+		R.at_80pct = await ingestPass(`L. ingest at 80% of peak (${rate * 100} events/s), viewers`, server, bodies, rate);
+		R.viewers_at_80pct = await ask(viewers, { cmd: "report" });
+		log(`viewers at 80%: latency p50 ${R.viewers_at_80pct.latency_ms.p50} ms p99 ${R.viewers_at_80pct.latency_ms.p99} ms`);
+		R.hub = {
+			broadcasts_per_s: Math.round((h1.hub.live_broadcasts - h0.hub.live_broadcasts) / R.viewers.seconds),
+			messages_per_s: Math.round((h1.hub.live_messages - h0.hub.live_messages) / R.viewers.seconds),
+			live_viewers: h1.hub.live_viewers,
+			coalescing: Math.round((h1.hub.requests / Math.max(1, h1.hub.ingest_calls)) * 10) / 10,
+		};
+		log(`viewers: ${fmt(R.viewers.messages_per_s)} msgs/s received, latency p50 ${R.viewers.latency_ms.p50} ms p99 ${R.viewers.latency_ms.p99} ms, gaps ${R.viewers.gaps}`);
+
+		await sleep(1000);
+		const idle = cpuWindow(server.pids);
+		await sleep(5000);
+		R.idle_with_viewers = idle();
+		log(`C. ${conn.connected} idle viewers, no ingest: runtime CPU ${R.idle_with_viewers.server_cpu_pct}%`);
+		viewers.send({ cmd: "close" });
+	} finally {
+		viewers?.kill("SIGKILL");
+		await server.stop();
+	}
+	R.meta.total_seconds = Math.round((Date.now() - started) / 1000);
+	const a = R.without_viewers;
+	const b = R.with_viewers;
+	const lost = 1 - b.events_per_s / a.events_per_s;
+	R.targets = [
+		{ target: "ingest-to-viewer p99 ≤ 250 ms (ingest at 80% of peak)", value: R.viewers_at_80pct.latency_ms.p99, pass: R.viewers_at_80pct.latency_ms.p99 != null && R.viewers_at_80pct.latency_ms.p99 <= 250 },
+		{ target: "ingest throughput lost with viewers < 10%", value: Math.round(lost * 1000) / 10, pass: lost < 0.1 },
+	];
+	writeFileSync(join(DATA, "live-results.json"), `${JSON.stringify(R, null, 2)}\n`);
+	const rows = [
+		["ingest events/s (no viewers)", fmt(a.events_per_s)],
+		[`ingest events/s (${R.connect.connected} viewers)`, fmt(b.events_per_s)],
+		["ingest throughput lost", `${fmt(lost * 100, 1)}%`],
+		["ingest p99 (no viewers / viewers)", `${fmt(a.latency_ms.p99, 1)} / ${fmt(b.latency_ms.p99, 1)} ms`],
+		["ingest-to-viewer p50 / p90 / p99 / max, 80% load", `${R.viewers_at_80pct.latency_ms.p50} / ${R.viewers_at_80pct.latency_ms.p90} / ${R.viewers_at_80pct.latency_ms.p99} / ${R.viewers_at_80pct.latency_ms.max} ms`],
+		["ingest-to-viewer p50 / p99, saturated (pass B)", `${R.viewers.latency_ms.p50} / ${R.viewers.latency_ms.p99} ms`],
+		["ingest p99 at 80% load, viewers", `${fmt(R.at_80pct.latency_ms.p99, 1)} ms`],
+		["broadcasts per second (the tenant's object)", fmt(R.hub.broadcasts_per_s)],
+		["messages per second sent by the object", fmt(R.hub.messages_per_s)],
+		["messages per viewer per second", fmt(R.viewers.per_viewer_per_s, 2)],
+		["bytes per second to viewers", fmt(R.viewers.bytes_per_s)],
+		["sequence gaps seen by viewers", fmt(R.viewers.gaps)],
+		["runtime CPU (no viewers / viewers / idle viewers)", `${a.cpu.server_cpu_pct}% / ${b.cpu.server_cpu_pct}% / ${R.idle_with_viewers.server_cpu_pct}%`],
+		["requests per hub call (edge group commit)", fmt(R.hub.coalescing, 1)],
+	];
+	const w = Math.max(...rows.map((r) => r[0].length));
+	console.log(`\nbench:live — ${R.meta.date}, commit ${R.meta.git.commit}${R.meta.git.dirty ? " (dirty)" : ""}, ${R.meta.machine.cores} cores\n`);
+	for (const [k, v] of rows) console.log(`  ${k.padEnd(w)}  ${v}`);
+	console.log("");
+	for (const t of R.targets) console.log(`  ${t.pass ? "PASS" : "MISS"}  ${t.target}: ${t.value}`);
+	console.log(`\nresults: bench/.data/live-results.json (${R.meta.total_seconds} s)`);
+}
+
+main().catch((err) => {
+	console.error(err);
+	process.exit(1);
+});

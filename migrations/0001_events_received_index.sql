@@ -1,0 +1,1 @@
+CREATE INDEX `events_tenant_received` ON `events` (`tenant_id`,`received_at`);

@@ -1,0 +1,68 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import { type AuthContext, authorize, keyFromHeaders, requireKey } from "../auth/keys";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { CLOSE, SUBPROTOCOL } from "../live/channel";
+import { hubOf, queryParams } from "../lib/http";
+
+const viewQuery = z
+	.object({
+		event: z.string().min(1).max(200).optional(),
+		/** Browsers cannot set headers on a WebSocket: the key may come as ?key=. */
+		key: z.string().optional(),
+	})
+	.strict();
+
+/**
+ * The key of a live request: `Authorization`, `?key=`, or a `bearer.<key>` entry in
+ * Sec-WebSocket-Protocol (beside "edgewise.live.v1", which is then echoed back).
+ */
+function liveKey(req: Request, query: z.infer<typeof viewQuery>): { key: string | null; protocol: string | null } {
+	const offered = (req.headers.get("sec-websocket-protocol") ?? "")
+		.split(",")
+		.map((p) => p.trim())
+		.filter(Boolean);
+	const bearer = offered.find((p) => p.startsWith("bearer."))?.slice("bearer.".length) ?? null;
+	const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : null;
+	return { key: keyFromHeaders(req) ?? query.key ?? bearer, protocol };
+}
+
+/** Accepts the upgrade only to close it at once with a code and reason a client can show. */
+function refuse(code: number, reason: string, protocol: string | null): Response {
+	const pair = new WebSocketPair();
+	pair[1].accept();
+	pair[1].close(code, reason.slice(0, 120));
+	return new Response(null, { status: 101, webSocket: pair[0], headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {} });
+}
+
+/** Live counters: a WebSocket stream and the same snapshot over HTTP. */
+export const liveRoutes = new Hono<AppEnv>()
+	.get("/live", async (c) => {
+		const query = queryParams(c, viewQuery);
+		const { key, protocol } = liveKey(c.req.raw, query);
+		if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
+			throw new ApiError(426, "upgrade_required", "GET /v1/live is a WebSocket endpoint; over plain HTTP use GET /v1/live/snapshot.", {}, { Upgrade: "websocket" });
+		let auth: AuthContext;
+		try {
+			auth = await authorize(c.env.DB, key, ["read", "admin"]);
+		} catch (err) {
+			if (!(err instanceof ApiError)) throw err;
+			return refuse(err.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized, err.message, protocol);
+		}
+		const forward = new Request("https://hub.internal/live", {
+			headers: {
+				upgrade: "websocket",
+				"x-edgewise-tenant": auth.tenantId,
+				"x-edgewise-key": auth.keyHash,
+				"x-edgewise-view": JSON.stringify({ event: query.event ?? null }),
+				"x-edgewise-protocol": protocol ?? "",
+			},
+		});
+		return hubOf(c.env, auth.tenantId).fetch(forward);
+	})
+	.get("/live/snapshot", requireKey("read", "admin"), async (c) => {
+		const query = queryParams(c, viewQuery.omit({ key: true }));
+		const { tenantId } = c.get("auth");
+		return c.json(await hubOf(c.env, tenantId).liveSnapshot(tenantId, { event: query.event ?? null }));
+	});
