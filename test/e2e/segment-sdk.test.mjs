@@ -9,7 +9,7 @@ import { DEV, startServer } from "./server.mjs";
 const CHROME_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 let server;
-const TESTS = 3;
+const TESTS = 4;
 let passed = 0; // the temp dir (state + logs) is kept when a test fails
 const log = (...a) => console.log(`[segment +${Math.round(performance.now())}ms]`, ...a);
 
