@@ -131,6 +131,19 @@ describe("GET /v1/live", () => {
 		expect({ ...after, at: null, seq: null }).toEqual({ ...before, at: null, seq: null });
 	});
 
+	it("keeps viewers updated after an eviction, without them asking (they get a resync snapshot)", async () => {
+		const t = await makeTenant("live-evict-push");
+		await ingest(t.ingestKey, [ev("a", { user_id: "x" })]);
+		const { live } = await openLive(`?key=${t.readKey}`);
+		expect(await live.next()).toMatchObject({ type: "snapshot", last_60m: 1 });
+		await evictDurableObject(hub(t.id));
+		await ingest(t.ingestKey, [ev("b", { user_id: "y" }), ev("b", { user_id: "z" })]);
+		const pushed = await live.next();
+		expect(pushed).toMatchObject({ type: "snapshot", last_60m: 3, by_event: { a: 1, b: 2 }, uniques: { last_5m: 3 } });
+		await ingest(t.ingestKey, [ev("c", { user_id: "x" })]);
+		expect(await live.next()).toMatchObject({ type: "delta", seq: pushed.seq + 1, last_60m: 4 });
+	});
+
 	it("counters equal D1 counts for the same window after the buffer flushes", async () => {
 		const t = await makeTenant("live-d1");
 		const { live } = await openLive(`?key=${t.readKey}`);
@@ -166,6 +179,8 @@ describe("live auth and isolation", () => {
 		const viaProtocol = await openLive("", { "sec-websocket-protocol": `edgewise.live.v1, bearer.${t.readKey}` });
 		expect(viaProtocol.res.headers.get("sec-websocket-protocol")).toBe("edgewise.live.v1");
 		expect(await viaProtocol.live.next()).toMatchObject({ type: "snapshot" });
+		const badQuery = await openLive(`?key=${t.readKey}&colour=red`);
+		expect(await badQuery.live.closed).toEqual({ code: 4400, reason: 'Unrecognized key: "colour"' });
 		const plain = await call("/v1/live", { key: t.readKey });
 		expect(plain.status).toBe(426);
 		expect((await json(plain)).error.code).toBe("upgrade_required");

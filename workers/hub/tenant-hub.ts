@@ -351,7 +351,8 @@ export class TenantHub extends DurableObject<Env> {
 
 	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
 		try {
-			ws.close(code, reason);
+			// 1005/1006 mean "no code" and may not be sent back: answer a plain close with 1000.
+			ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
 		} catch {
 			// already closed
 		}

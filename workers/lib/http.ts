@@ -26,7 +26,8 @@ export function queryParams<T extends z.ZodType>(c: Context, schema: T): z.infer
 	const parsed = schema.safeParse(c.req.query());
 	if (!parsed.success) {
 		const issues = formatIssues(parsed.error.issues);
-		throw new ApiError(400, "invalid_query", `${issues[0]!.path}: ${issues[0]!.message}`, { issues });
+		const first = issues[0]!;
+		throw new ApiError(400, "invalid_query", first.path ? `${first.path}: ${first.message}` : first.message, { issues });
 	}
 	return parsed.data;
 }

@@ -53,6 +53,9 @@ export class LiveChannel {
 	private timer: ReturnType<typeof setTimeout> | null = null;
 	private lastBroadcastAt = 0;
 	private lastMinute = 0;
+	/** Viewers hold an older sequence (the object restarted under them): send snapshots next. */
+	private resync = false;
+	private lastPrune = 0;
 	/** Broadcast statistics, for the live benchmark and /v1/system views. */
 	readonly metrics = { broadcasts: 0, messages: 0, bytes: 0 };
 
@@ -67,9 +70,27 @@ export class LiveChannel {
 
 	/** Counts accepted events if anyone has looked since the object started. */
 	record(events: LiveEvent[]) {
-		if (!this.counters || !events.length) return;
+		if (!events.length) return;
+		if (!this.counters) {
+			// Viewers from before an eviction are still connected: rebuild (it reads the buffer these
+			// events were just written to, so they are counted) and resend everyone a snapshot.
+			if (this.viewers) this.revive();
+			return;
+		}
 		this.counters.record(events);
+		const now = Date.now();
+		// Without viewers nothing else prunes: keep memory bounded by the window.
+		if (now - this.lastPrune > MINUTE_MS) {
+			this.lastPrune = now;
+			this.counters.prune(now);
+		}
 		this.schedule();
+	}
+
+	/** Rebuilds the counters in the background for sockets that outlived the object. */
+	private revive() {
+		if (this.rebuilding) return;
+		this.ready().catch((err) => console.error("live counters rebuild failed", err));
 	}
 
 	private async ready(): Promise<LiveCounters> {
@@ -79,10 +100,19 @@ export class LiveChannel {
 			// every event is then either recorded live, in this buffer read, or already in D1.
 			const counters = new LiveCounters();
 			this.counters = counters;
+			// Sockets that survived an eviction hold sequence numbers of the old instance.
+			this.resync = this.viewers > 0;
 			const buffered = this.store.bufferedEvents();
 			const now = Date.now();
 			const since = (minuteOf(now) - WINDOW_MINUTES + 1) * MINUTE_MS;
-			const history = await this.store.history(since, (minuteOf(now) - 29) * MINUTE_MS);
+			let history: Awaited<ReturnType<LiveStore["history"]>>;
+			try {
+				history = await this.store.history(since, (minuteOf(now) - 29) * MINUTE_MS);
+			} catch (err) {
+				// Never serve half-built numbers as exact: the next look tries again.
+				this.counters = null;
+				throw err;
+			}
 			counters.load(history);
 			counters.record(buffered.filter((b) => b.seq > history.maxSeq).flatMap((b) => b.events));
 			// The snapshot that follows a rebuild carries all of this; deltas start from here.
@@ -90,6 +120,7 @@ export class LiveChannel {
 			this.lastMinute = minuteOf(now);
 			return counters;
 		});
+		void this.rebuilding.then(() => this.schedule()).catch(() => {});
 		try {
 			return await this.rebuilding;
 		} finally {
@@ -150,7 +181,7 @@ export class LiveChannel {
 
 	private schedule() {
 		if (this.timer || !this.viewers) return;
-		const wait = Math.max(0, this.lastBroadcastAt + BROADCAST_INTERVAL_MS - Date.now());
+		const wait = this.resync ? 0 : Math.max(0, this.lastBroadcastAt + BROADCAST_INTERVAL_MS - Date.now());
 		this.timer = setTimeout(() => {
 			this.timer = null;
 			this.broadcast(Date.now());
@@ -164,8 +195,13 @@ export class LiveChannel {
 	broadcast(now: number) {
 		const counters = this.counters;
 		const sockets = this.ctx.getWebSockets();
-		if (!counters || !sockets.length) return;
-		const rolled = minuteOf(now) !== this.lastMinute;
+		if (!sockets.length) return;
+		if (!counters || this.rebuilding) {
+			this.revive();
+			return;
+		}
+		const rolled = minuteOf(now) !== this.lastMinute || this.resync;
+		this.resync = false;
 		if (!rolled && !counters.dirty) return;
 		this.lastBroadcastAt = now;
 		this.lastMinute = minuteOf(now);

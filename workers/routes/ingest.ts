@@ -89,7 +89,8 @@ async function ingest(c: Context<AppEnv>, mode: Mode) {
 		// A refused request from a known key is kept with its reason (one rejected item), never
 		// silently dropped. Auth and rate-limit refusals are not: nothing was accepted for storage.
 		if (err instanceof ApiError && (err.status === 400 || err.status === 413 || err.status === 415) && seen.key && !err.stored)
-			await storeRefusal(c, seen, err);
+			// The sender still gets its 4xx if keeping the refusal fails (it is logged for operators).
+			await storeRefusal(c, seen, err).catch((e) => console.error("could not store a refused request", e));
 		throw err;
 	}
 }

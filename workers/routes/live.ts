@@ -39,16 +39,23 @@ function refuse(code: number, reason: string, protocol: string | null): Response
 /** Live counters: a WebSocket stream and the same snapshot over HTTP. */
 export const liveRoutes = new Hono<AppEnv>()
 	.get("/live", async (c) => {
-		const query = queryParams(c, viewQuery);
-		const { key, protocol } = liveKey(c.req.raw, query);
 		if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
 			throw new ApiError(426, "upgrade_required", "GET /v1/live is a WebSocket endpoint; over plain HTTP use GET /v1/live/snapshot.", {}, { Upgrade: "websocket" });
+		const offered = c.req.header("sec-websocket-protocol") ?? "";
+		const echo = offered.split(",").some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : null;
 		let auth: AuthContext;
+		let query: z.infer<typeof viewQuery>;
+		let protocol: string | null;
 		try {
-			auth = await authorize(c.env.DB, key, ["read", "admin"]);
+			query = queryParams(c, viewQuery);
+			const found = liveKey(c.req.raw, query);
+			protocol = found.protocol;
+			auth = await authorize(c.env.DB, found.key, ["read", "admin"]);
 		} catch (err) {
 			if (!(err instanceof ApiError)) throw err;
-			return refuse(err.status === 403 ? CLOSE.forbidden : CLOSE.unauthorized, err.message, protocol);
+			// A browser cannot read an HTTP error on a WebSocket: say it with a close code instead.
+			const code = err.status === 403 ? CLOSE.forbidden : err.status === 401 ? CLOSE.unauthorized : CLOSE.badRequest;
+			return refuse(code, err.message, echo);
 		}
 		const forward = new Request("https://hub.internal/live", {
 			headers: {
