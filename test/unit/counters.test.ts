@@ -81,6 +81,11 @@ describe("LiveCounters", () => {
 		expect([...changes.keys()]).toEqual(["*", "e:b"]);
 		expect(changes.get("*")).toMatchObject({ series: [{ t: T0 / 1000, count: 3 }], last_60m: 3, by_event: { a: 2 }, latest: [{ user_id: "u3" }] });
 		expect(changes.get("e:b")).toMatchObject({ series: [{ t: T0 / 1000, count: 1 }], last_60m: 1, by_event: {}, latest: [] });
+		// A delta carries at most the 5 newest new events; a snapshot the 20 newest.
+		c.record(Array.from({ length: 12 }, (_, i) => e("a", `n${i}`, T0 + 2000 + i)));
+		const burst = c.takeChanges(T0 + 3000, [{ event: null }]).get("*")!;
+		expect(burst.latest.map((f) => f.user_id)).toEqual(["n11", "n10", "n9", "n8", "n7"]);
+		expect(c.snapshot(T0 + 3000, { event: null }).latest).toHaveLength(15);
 	});
 
 	it("loads aggregated history (a restart) and adds to it", () => {

@@ -4,6 +4,11 @@ export const MINUTE_MS = 60_000;
 /** Minutes in the live window (per-minute series). */
 export const WINDOW_MINUTES = 60;
 export const FEED_SIZE = 20;
+/**
+ * New feed items per delta. A delta goes to every viewer several times a second: with 20 items
+ * it weighed ~4 KB and 1,000 viewers cost ingest 46% of its throughput (docs/benchmarks.md).
+ */
+export const DELTA_FEED_SIZE = 5;
 /** At most this many event names in a snapshot's breakdown (the busiest first). */
 export const MAX_EVENT_NAMES = 100;
 
@@ -153,9 +158,9 @@ export class LiveCounters {
 		return Object.fromEntries(sorted.slice(0, MAX_EVENT_NAMES));
 	}
 
-	private latest(list: LiveEvent[], view: LiveView) {
+	private latest(list: LiveEvent[], view: LiveView, size = FEED_SIZE) {
 		const items = view.event == null ? list : list.filter((e) => e.event === view.event);
-		return items.slice(-FEED_SIZE).reverse().map(feedItem);
+		return items.slice(-size).reverse().map(feedItem);
 	}
 
 	/** The whole picture for a view at `now`. */
@@ -197,7 +202,7 @@ export class LiveCounters {
 				last_60m: this.total(now, view),
 				by_event: names.length ? this.byEvent(now, names) : {},
 				uniques: this.uniques(now, view),
-				latest: this.latest(this.fresh, view),
+				latest: this.latest(this.fresh, view, DELTA_FEED_SIZE),
 			});
 		}
 		this.dirtyMinutes.clear();
