@@ -7,7 +7,7 @@
 // Usage: node bench/lib/serve.mjs '<json spec>'
 //   spec = { persist, entryPort, inspectorPort?, workers: [{ name, config?, scriptPath, directPort }] }
 // Prints one JSON line {"ready":true,"pid":…,"direct":{name:url}} on stdout when it can serve.
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
 import { ROOT } from "../../scripts/lib.mjs";
@@ -38,8 +38,7 @@ const mf = new Miniflare(
 		host: "127.0.0.1",
 		port: spec.entryPort,
 		...(spec.inspectorPort ? { inspectorPort: spec.inspectorPort } : {}),
-		resourcePersistencePath: join(ROOT, spec.persist, "v3"),
-		log: undefined,
+		resourcePersistencePath: resolve(ROOT, spec.persist, "v3"),
 	}),
 );
 

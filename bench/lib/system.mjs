@@ -211,5 +211,8 @@ export function machineInfo() {
 
 export function git(root) {
 	const run = (...a) => spawnSync("git", a, { cwd: root, encoding: "utf8" }).stdout?.trim() ?? "";
-	return { commit: run("rev-parse", "--short", "HEAD"), dirty: run("status", "--porcelain").length > 0 };
+	// Only what changes the figures: uncommitted edits to docs do not make a run "dirty".
+	const status = spawnSync("git", ["status", "--porcelain", "--", "workers", "migrations", "wrangler.toml", "bench", "package-lock.json"], { cwd: root, encoding: "utf8" }).stdout ?? "";
+	const changed = status.split("\n").filter(Boolean).map((l) => l.slice(3));
+	return { commit: run("rev-parse", "--short", "HEAD"), dirty: changed.length > 0, changed };
 }

@@ -9,7 +9,7 @@
 // as the request arrived), i.e. ingest-to-viewer including the hub's coalescing window.
 
 const sockets = [];
-const state = { measuring: false, t0: 0, messages: 0, bytes: 0, gaps: 0, closed: 0, hist: new Uint32Array(60_001) };
+const state = { measuring: false, t0: 0, messages: 0, bytes: 0, gaps: 0, closed: 0, hist: new Uint32Array(60_001), fanout: new Uint32Array(60_001) };
 
 function onMessage(v, data) {
 	const now = Date.now();
@@ -21,14 +21,16 @@ function onMessage(v, data) {
 	state.messages++;
 	state.bytes += data.length;
 	if (msg.type === "delta") for (const item of msg.latest ?? []) state.hist[Math.min(60_000, Math.max(0, now - Date.parse(item.received_at)))]++;
+	// Fan-out alone: from the hub's broadcast (`at`) to this socket.
+	state.fanout[Math.min(60_000, Math.max(0, now - Date.parse(msg.at)))]++;
 }
 
-function percentile(p) {
-	const total = state.hist.reduce((a, b) => a + b, 0);
+function percentile(p, hist = state.hist) {
+	const total = hist.reduce((a, b) => a + b, 0);
 	if (!total) return null;
 	let seen = 0;
-	for (let ms = 0; ms < state.hist.length; ms++) {
-		seen += state.hist[ms];
+	for (let ms = 0; ms < hist.length; ms++) {
+		seen += hist[ms];
 		if (seen >= total * p) return ms;
 	}
 	return null;
@@ -70,7 +72,7 @@ async function connect(url, count) {
 process.on("message", async (m) => {
 	if (m.cmd === "connect") process.send(await connect(m.url, m.count));
 	else if (m.cmd === "reset") {
-		Object.assign(state, { measuring: true, t0: Date.now(), messages: 0, bytes: 0, gaps: 0, hist: new Uint32Array(60_001) });
+		Object.assign(state, { measuring: true, t0: Date.now(), messages: 0, bytes: 0, gaps: 0, hist: new Uint32Array(60_001), fanout: new Uint32Array(60_001) });
 		process.send({ ok: true });
 	} else if (m.cmd === "report") {
 		const secs = (Date.now() - state.t0) / 1000;
@@ -83,6 +85,7 @@ process.on("message", async (m) => {
 			per_viewer_per_s: Math.round((state.messages / sockets.length / secs) * 100) / 100,
 			bytes_per_s: Math.round(state.bytes / secs),
 			latency_ms: { p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99), max: max < 0 ? null : max },
+			fanout_ms: { p50: percentile(0.5, state.fanout), p99: percentile(0.99, state.fanout) },
 			gaps: state.gaps,
 			closed: state.closed,
 		});

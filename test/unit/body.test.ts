@@ -37,6 +37,24 @@ describe("readBody", () => {
 		const e2 = await caught(readBody(new Request("http://x", { method: "POST", body: bomb, headers: { "content-encoding": "gzip" } }), 100_000));
 		expect([e2.status, e2.code]).toEqual([413, "payload_too_large"]);
 	});
+	it("streams chunked bodies (no Content-Length) and stops reading past the limit", async () => {
+		const chunked = (parts: string[]) =>
+			new Request("http://x", {
+				method: "POST",
+				body: new ReadableStream({
+					start(c) {
+						for (const p of parts) c.enqueue(new TextEncoder().encode(p));
+						c.close();
+					},
+				}),
+			});
+		const ok = chunked(['{"a":', '"é"}']);
+		expect(ok.headers.has("content-length")).toBe(false);
+		expect(await readBody(ok, 100)).toEqual({ text: '{"a":"é"}', bytes: 10 });
+		const big = await caught(readBody(chunked(["x".repeat(600), "y".repeat(600)]), 1000));
+		expect([big.status, big.code, (big.details as { received_bytes: number }).received_bytes]).toEqual([413, "payload_too_large", 1200]);
+	});
+
 	it("rejects unknown encodings, corrupt gzip and invalid UTF-8", async () => {
 		const e1 = await caught(readBody(new Request("http://x", { method: "POST", body: "x", headers: { "content-encoding": "br" } }), 100));
 		expect([e1.status, e1.code]).toEqual([415, "unsupported_content_encoding"]);

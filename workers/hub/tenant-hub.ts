@@ -366,8 +366,10 @@ export class TenantHub extends DurableObject<Env> {
 
 	/** One D1 batch: returns the number of buffered items it moved. */
 	private async flushOnce(): Promise<number> {
+		// Sizes first, bodies only for the rows this batch takes: after an outage the buffer may hold
+		// hundreds of megabytes, and an isolate has 128 MB.
 		const rows = this.sql
-			.exec<{ seq: number; kind: string; n: number; body: string }>("SELECT seq, kind, n, body FROM buffer ORDER BY seq LIMIT 200")
+			.exec<{ seq: number; kind: string; n: number; bytes: number }>("SELECT seq, kind, n, length(body) AS bytes FROM buffer ORDER BY seq LIMIT 200")
 			.toArray();
 		if (!rows.length || !this.tenantId) return 0;
 		const db = this.env.DB;
@@ -377,16 +379,19 @@ export class TenantHub extends DurableObject<Env> {
 			this.flushedSeq = row?.max_seq ?? 0;
 		}
 		if (rows[0]!.seq <= this.flushedSeq) return this.dropFlushed(this.flushedSeq);
-		const take: typeof rows = [];
+		const picked: typeof rows = [];
 		let events = 0;
 		let bytes = 0;
 		for (const r of rows) {
-			if (take.length && (events + r.n > FLUSH_MAX_EVENTS || bytes + r.body.length > FLUSH_MAX_BYTES)) break;
-			take.push(r);
+			if (picked.length && (events + r.n > FLUSH_MAX_EVENTS || bytes + r.bytes > FLUSH_MAX_BYTES)) break;
+			picked.push(r);
 			events += r.n;
-			bytes += r.body.length;
+			bytes += r.bytes;
 		}
-		const maxSeq = take[take.length - 1]!.seq;
+		const maxSeq = picked[picked.length - 1]!.seq;
+		const take = this.sql
+			.exec<{ seq: number; kind: string; n: number; body: string }>("SELECT seq, kind, n, body FROM buffer WHERE seq BETWEEN ? AND ? ORDER BY seq", picked[0]!.seq, maxSeq)
+			.toArray();
 		const statements = take.map((r) => db.prepare(r.kind === "events" ? INSERT_EVENTS_SQL : INSERT_REJECTED_SQL).bind(this.tenantId, r.body));
 		const now = Date.now();
 		for (const [hash, k] of this.keys) {
