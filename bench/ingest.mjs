@@ -20,6 +20,7 @@ import { DatabaseSync } from "node:sqlite";
 import { DEV, devSeedSql } from "../scripts/dev-keys.mjs";
 import { BIN, ROOT, wrangler, wranglerEnv } from "../scripts/lib.mjs";
 import { runLoad } from "./lib/load.mjs";
+import { startMiniflare } from "./lib/miniflare.mjs";
 import { batchBodies, eventObjects } from "./lib/payloads.mjs";
 import { analysePerf, perfUsable } from "./lib/profile.mjs";
 import { COLUMNS, toRow } from "./lib/rows.mjs";
@@ -85,34 +86,6 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"])
 	});
 
 // ── servers ──
-async function startMiniflare(spec, extraEnv = {}) {
-	const child = spawnGroup(join(BIN, "node"), [join(ROOT, "bench/lib/serve.mjs"), JSON.stringify(spec)], {
-		cwd: ROOT,
-		env: wranglerEnv(extraEnv),
-		stdio: ["ignore", "pipe", "pipe"],
-	});
-	let err = "";
-	child.stderr.on("data", (d) => (err += d));
-	const ready = await new Promise((resolve, reject) => {
-		let out = "";
-		const timer = setTimeout(() => reject(new Error(`miniflare did not start in 60 s:\n${err}`)), 60_000);
-		child.stdout.on("data", (d) => {
-			out += d;
-			const line = out.split("\n").find((l) => l.startsWith("{"));
-			if (line) {
-				clearTimeout(timer);
-				resolve(JSON.parse(line));
-			}
-		});
-		child.on("exit", (code) => {
-			clearTimeout(timer);
-			reject(new Error(`miniflare exited (${code}):\n${err}`));
-		});
-	});
-	child.removeAllListeners("exit");
-	return { child, pid: child.pid, direct: ready.direct, workerd: () => workerdPids(child.pid), group: () => [child.pid, ...descendants(child.pid)], stop: () => killGroup(child.pid) };
-}
-
 async function waitHttp(url, timeoutMs = 60_000, init) {
 	const until = Date.now() + timeoutMs;
 	let last;

@@ -13,10 +13,11 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fork } from "node:child_process";
 import { join } from "node:path";
 import { DEV, devSeedSql } from "../scripts/dev-keys.mjs";
-import { BIN, ROOT, wrangler, wranglerEnv } from "../scripts/lib.mjs";
+import { BIN, ROOT, wrangler } from "../scripts/lib.mjs";
 import { runLoad } from "./lib/load.mjs";
+import { startMiniflare } from "./lib/miniflare.mjs";
 import { batchBodies } from "./lib/payloads.mjs";
-import { cpuWindow, descendants, git, killAllSync, killGroup, machineInfo, spawnGroup } from "./lib/system.mjs";
+import { cpuWindow, git, killAllSync, machineInfo } from "./lib/system.mjs";
 
 const env = process.env;
 const num = (k, d) => (env[k] ? Number(env[k]) : d);
@@ -39,24 +40,8 @@ for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(130)
 
 async function startServer() {
 	const spec = { persist: STATE.replace(`${ROOT}/`, ""), entryPort: PORTS.entry, workers: [{ name: "edgewise", config: "wrangler.toml", scriptPath: join(BUILD, "index.js").replace(`${ROOT}/`, ""), directPort: PORTS.direct }] };
-	const child = spawnGroup(join(BIN, "node"), [join(ROOT, "bench/lib/serve.mjs"), JSON.stringify(spec)], { cwd: ROOT, env: wranglerEnv(), stdio: ["ignore", "pipe", "pipe"] });
-	let err = "";
-	child.stderr.on("data", (d) => (err += d));
-	const ready = await new Promise((resolve, reject) => {
-		let out = "";
-		const timer = setTimeout(() => reject(new Error(`miniflare did not start:\n${err}`)), 60_000);
-		child.stdout.on("data", (d) => {
-			out += d;
-			const line = out.split("\n").find((l) => l.startsWith("{"));
-			if (line) {
-				clearTimeout(timer);
-				resolve(JSON.parse(line));
-			}
-		});
-		child.on("exit", (code) => reject(new Error(`miniflare exited (${code}):\n${err}`)));
-	});
-	child.removeAllListeners("exit");
-	return { base: ready.direct.edgewise.replace(/\/$/, ""), pids: () => [child.pid, ...descendants(child.pid)], stop: () => killGroup(child.pid) };
+	const mf = await startMiniflare(spec);
+	return { base: mf.direct.edgewise.replace(/\/$/, ""), pids: mf.group, stop: mf.stop };
 }
 
 async function hubStats(base) {
