@@ -8,18 +8,24 @@ const MAX_IN_FLIGHT = 2;
 const MAX_EVENTS_PER_CALL = 5000;
 /** How often a waiting request looks at its slot. */
 const POLL_MS = 1;
+/**
+ * A call older than this no longer holds a slot: its request may have been cancelled (client gone)
+ * before its `finally` could run. Requests waiting longer than this give up with an error; their
+ * clients retry, and message_id dedupe makes the retry safe whether or not the call landed.
+ */
+const STALE_MS = 30_000;
 
 interface Item {
 	batch: IngestBatch;
-	/** waiting → (lead → done) | done; set by whichever request carries the item. */
-	state: "waiting" | "lead" | "done" | "failed";
+	state: "waiting" | "sent" | "done" | "failed";
 	outcome?: IngestOutcome;
 	error?: unknown;
 }
 
 interface Queue {
 	waiting: Item[];
-	inFlight: number;
+	/** Start times of calls in flight. */
+	calls: Set<{ at: number }>;
 }
 
 const queues = new Map<string, Queue>();
@@ -33,17 +39,30 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *
  * NOTE: a promise resolved by another request would resume this one inside that request's I/O
  * context, which the runtime forbids. So requests never await each other: the carrier writes
- * plain data into the item and each waiting request checks it on its own timer.
+ * plain data into the item and each waiting request checks it on its own timer. Whoever is at the
+ * head of the queue when a slot is free makes the next call, so a cancelled request cannot stall
+ * the others.
  */
 export async function submitToHub(env: Env, batch: IngestBatch): Promise<IngestOutcome> {
 	let q = queues.get(batch.tenantId);
-	if (!q) queues.set(batch.tenantId, (q = { waiting: [], inFlight: 0 }));
-	const item: Item = { batch, state: q.inFlight < MAX_IN_FLIGHT ? "lead" : "waiting" };
+	if (!q) queues.set(batch.tenantId, (q = { waiting: [], calls: new Set() }));
+	const item: Item = { batch, state: "waiting" };
 	q.waiting.push(item);
+	const since = Date.now();
 	for (;;) {
-		if (item.state === "lead") await lead(env, batch.tenantId, q);
 		if (item.state === "done") return item.outcome!;
 		if (item.state === "failed") throw item.error;
+		const now = Date.now();
+		for (const call of q.calls) if (now - call.at > STALE_MS) q.calls.delete(call);
+		if (item.state === "waiting" && q.waiting[0] === item && q.calls.size < MAX_IN_FLIGHT) {
+			await lead(env, batch.tenantId, q);
+			continue;
+		}
+		if (now - since > STALE_MS) {
+			const at = q.waiting.indexOf(item);
+			if (at >= 0) q.waiting.splice(at, 1);
+			throw new Error("timed out waiting for the tenant hub; retry (message_id makes it safe)");
+		}
 		await sleep(POLL_MS);
 	}
 }
@@ -53,12 +72,12 @@ async function lead(env: Env, tenantId: string, q: Queue): Promise<void> {
 	let events = 0;
 	while (q.waiting.length && (!group.length || events + q.waiting[0]!.batch.events.length <= MAX_EVENTS_PER_CALL)) {
 		const item = q.waiting.shift()!;
-		item.state = "waiting";
+		item.state = "sent";
 		group.push(item);
 		events += item.batch.events.length;
 	}
-	if (!group.length) return;
-	q.inFlight++;
+	const call = { at: Date.now() };
+	q.calls.add(call);
 	try {
 		const result = await hubOf(env, tenantId).ingestMany(group.map((i) => i.batch));
 		// An RPC result belongs to the request that made the call: hand out plain copies.
@@ -74,10 +93,7 @@ async function lead(env: Env, tenantId: string, q: Queue): Promise<void> {
 			item.state = "failed";
 		}
 	} finally {
-		q.inFlight--;
-		// The next call is made by a request that is still waiting, from its own context.
-		const next = q.waiting[0];
-		if (next) next.state = "lead";
-		else if (!q.inFlight) queues.delete(tenantId);
+		q.calls.delete(call);
+		if (!q.calls.size && !q.waiting.length) queues.delete(tenantId);
 	}
 }
