@@ -41,6 +41,8 @@ const send = (ws: WebSocket, text: string) => {
 
 export const stateOf = (ws: WebSocket) => ws.deserializeAttachment() as SocketState | null;
 
+const sendError = (ws: WebSocket, code: string, message: string) => send(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "error", code, message }));
+
 /**
  * The live side of a tenant hub: exact counters, hibernatable viewer sockets and coalesced
  * broadcasts. Counters live in memory; after the object was evicted they are rebuilt from D1
@@ -157,15 +159,15 @@ export class LiveChannel {
 		try {
 			msg = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data));
 		} catch {
-			return send(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "error", code: "malformed_message", message: 'Send JSON: {"type":"snapshot"} or {"type":"subscribe","event":"name"|null}.' }));
+			return sendError(ws, "malformed_message", 'Send JSON: {"type":"snapshot"} or {"type":"subscribe","event":"name"|null}.');
 		}
 		if (msg.type === "subscribe") {
 			if (msg.event != null && (typeof msg.event !== "string" || !msg.event || msg.event.length > 200))
-				return send(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "error", code: "invalid_view", message: "event must be a non-empty string of at most 200 characters, or null for all events." }));
+				return sendError(ws, "invalid_view", "event must be a non-empty string of at most 200 characters, or null for all events.");
 			state.view = { event: (msg.event as string | null) ?? null };
 			ws.serializeAttachment(state);
 		} else if (msg.type !== "snapshot") {
-			return send(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "error", code: "unknown_message", message: `Unknown message type ${JSON.stringify(msg.type)}; use "snapshot" or "subscribe".` }));
+			return sendError(ws, "unknown_message", `Unknown message type ${JSON.stringify(msg.type)}; use "snapshot" or "subscribe".`);
 		}
 		send(ws, this.snapshotMessage(await this.ready(), state.view, Date.now()));
 	}

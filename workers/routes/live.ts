@@ -15,17 +15,12 @@ const viewQuery = z
 	.strict();
 
 /**
- * The key of a live request: `Authorization`, `?key=`, or a `bearer.<key>` entry in
- * Sec-WebSocket-Protocol (beside "edgewise.live.v1", which is then echoed back).
+ * The key of a live request: `Authorization`, `?key=`, or a `bearer.<key>` entry among the
+ * offered Sec-WebSocket-Protocol values (beside "edgewise.live.v1", which is echoed back).
  */
-function liveKey(req: Request, query: z.infer<typeof viewQuery>): { key: string | null; protocol: string | null } {
-	const offered = (req.headers.get("sec-websocket-protocol") ?? "")
-		.split(",")
-		.map((p) => p.trim())
-		.filter(Boolean);
+function liveKey(req: Request, query: z.infer<typeof viewQuery>, offered: string[]): string | null {
 	const bearer = offered.find((p) => p.startsWith("bearer."))?.slice("bearer.".length) ?? null;
-	const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : null;
-	return { key: keyFromHeaders(req) ?? query.key ?? bearer, protocol };
+	return keyFromHeaders(req) ?? query.key ?? bearer;
 }
 
 /** Accepts the upgrade only to close it at once with a code and reason a client can show. */
@@ -41,21 +36,21 @@ export const liveRoutes = new Hono<AppEnv>()
 	.get("/live", async (c) => {
 		if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
 			throw new ApiError(426, "upgrade_required", "GET /v1/live is a WebSocket endpoint; over plain HTTP use GET /v1/live/snapshot.", {}, { Upgrade: "websocket" });
-		const offered = c.req.header("sec-websocket-protocol") ?? "";
-		const echo = offered.split(",").some((p) => p.trim() === SUBPROTOCOL) ? SUBPROTOCOL : null;
+		const offered = (c.req.header("sec-websocket-protocol") ?? "")
+			.split(",")
+			.map((p) => p.trim())
+			.filter(Boolean);
+		const protocol = offered.includes(SUBPROTOCOL) ? SUBPROTOCOL : null;
 		let auth: AuthContext;
 		let query: z.infer<typeof viewQuery>;
-		let protocol: string | null;
 		try {
 			query = queryParams(c, viewQuery);
-			const found = liveKey(c.req.raw, query);
-			protocol = found.protocol;
-			auth = await authorize(c.env.DB, found.key, ["read", "admin"]);
+			auth = await authorize(c.env.DB, liveKey(c.req.raw, query, offered), ["read", "admin"]);
 		} catch (err) {
 			if (!(err instanceof ApiError)) throw err;
 			// A browser cannot read an HTTP error on a WebSocket: say it with a close code instead.
 			const code = err.status === 403 ? CLOSE.forbidden : err.status === 401 ? CLOSE.unauthorized : CLOSE.badRequest;
-			return refuse(code, err.message, echo);
+			return refuse(code, err.message, protocol);
 		}
 		const forward = new Request("https://hub.internal/live", {
 			headers: {
