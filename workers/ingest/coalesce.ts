@@ -39,9 +39,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *
  * NOTE: a promise resolved by another request would resume this one inside that request's I/O
  * context, which the runtime forbids. So requests never await each other: the carrier writes
- * plain data into the item and each waiting request checks it on its own timer. Whoever is at the
- * head of the queue when a slot is free makes the next call, so a cancelled request cannot stall
- * the others.
+ * plain data into the item and each waiting request checks it on its own timer. Any waiting
+ * request that finds a slot free makes the next call, so a cancelled request cannot stall the
+ * others.
  */
 export async function submitToHub(env: Env, batch: IngestBatch): Promise<IngestOutcome> {
 	let q = queues.get(batch.tenantId);
@@ -54,7 +54,10 @@ export async function submitToHub(env: Env, batch: IngestBatch): Promise<IngestO
 		if (item.state === "failed") throw item.error;
 		const now = Date.now();
 		for (const call of q.calls) if (now - call.at > STALE_MS) q.calls.delete(call);
-		if (item.state === "waiting" && q.waiting[0] === item && q.calls.size < MAX_IN_FLIGHT) {
+		// Any waiting request that finds a free slot makes the call (it carries the queue from its
+		// head). Waiting for the head's next timer tick instead left slots idle: bench:live's p99 at
+		// 80% load went from 131 ms to 2.5-3 s.
+		if (item.state === "waiting" && q.calls.size < MAX_IN_FLIGHT) {
 			await lead(env, batch.tenantId, q);
 			continue;
 		}
