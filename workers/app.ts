@@ -5,6 +5,7 @@ import { ApiError } from "./errors";
 import { adminRoutes } from "./routes/admin";
 import { INGEST_PATHS, ingestRoutes } from "./routes/ingest";
 import { liveRoutes } from "./routes/live";
+import { queryRoutes } from "./routes/query";
 import { ingestReadRoutes } from "./routes/read";
 
 const INGEST = new Set(INGEST_PATHS);
@@ -35,6 +36,7 @@ export const app = new Hono<AppEnv>()
 	.route("/v1", ingestRoutes)
 	.route("/v1", ingestReadRoutes)
 	.route("/v1", liveRoutes)
+	.route("/v1", queryRoutes)
 	.route("/v1/admin", adminRoutes);
 
 app.notFound((c) =>

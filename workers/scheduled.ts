@@ -1,13 +1,17 @@
 import type { Env } from "./env";
 import { hubOf } from "./lib/http";
+import { type RollupReport, runRollups } from "./rollup/run";
 
 /**
- * Cron (every minute). Today: a safety net that makes sure every tenant's hub with buffered
- * events has a flush alarm. Rollups and exports hang off this handler in later work.
+ * Cron (every minute): make sure every tenant's hub with buffered events has a flush alarm,
+ * then one bounded rollup pass (which also archives expired raw events). A pass cut short by
+ * its budget continues on the next tick.
+ * NOTE: sub-hourly crons may get only 30 s of CPU; the rollup budget stays well under it.
  */
-export async function scheduled(_controller: ScheduledController, env: Env): Promise<{ tenants: number; buffered: number }> {
+export async function scheduled(controller: ScheduledController, env: Env): Promise<{ tenants: number; buffered: number; rollups: RollupReport }> {
 	const { results } = await env.DB.prepare("SELECT id FROM tenants ORDER BY id").all<{ id: string }>();
 	let buffered = 0;
 	for (const { id } of results) buffered += await hubOf(env, id).ensureFlushing();
-	return { tenants: results.length, buffered };
+	const rollups = await runRollups(env, { trigger: `cron ${controller.cron}`, budgetMs: 20_000 });
+	return { tenants: results.length, buffered, rollups };
 }

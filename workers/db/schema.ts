@@ -8,6 +8,10 @@ export const tenants = sqliteTable("tenants", {
 	retentionDays: integer("retention_days").notNull().default(90),
 	/** Accepted events per second before ingest answers 429 (token bucket, 1 s burst). */
 	rateLimitEps: integer("rate_limit_eps").notNull().default(100_000),
+	/** String properties rolled up as dimensions (`prop:<name>` breakdowns from rollups), at most 5. */
+	dimensionProps: text("dimension_props", { mode: "json" }).$type<string[]>().notNull().default([]),
+	/** Numeric properties rolled up with count/sum/min/max and a quantile sketch, at most 10. */
+	metricProps: text("metric_props", { mode: "json" }).$type<string[]>().notNull().default([]),
 	createdAt: integer("created_at").notNull(),
 });
 
@@ -103,3 +107,86 @@ export const hubFlushes = sqliteTable("hub_flushes", {
 	maxSeq: integer("max_seq").notNull(),
 	flushedAt: integer("flushed_at").notNull(),
 });
+
+export const ROLLUP_LEVELS = ["minute", "hour", "day"] as const;
+export type RollupLevel = (typeof ROLLUP_LEVELS)[number];
+
+/**
+ * Rollup buckets. One row per tenant × level × bucket × event × (dimension, value).
+ * `dim` is '' for the per-event totals, else 'country' | 'device' | 'browser' | 'os' | 'prop:<name>';
+ * minute rows carry totals only (a minute × dimension row would be about one row per event).
+ * `value` is '' for totals and for a missing dimension value.
+ * `users` is a base64 HyperLogLog; `metrics` a JSON object { prop: base64 NumStats }.
+ * Minute and hour buckets start on UTC minutes/hours shifted by the tenant's `align_minutes`
+ * (30 for Asia/Kolkata), day buckets on local midnights of `day_tz` (see rollup_tenants).
+ */
+export const rollups = sqliteTable(
+	"rollups",
+	{
+		tenantId: text("tenant_id").notNull(),
+		level: text("level", { enum: ROLLUP_LEVELS }).notNull(),
+		dim: text("dim").notNull(),
+		bucket: integer("bucket").notNull(),
+		event: text("event").notNull(),
+		value: text("value").notNull(),
+		count: integer("count").notNull(),
+		users: text("users").notNull(),
+		metrics: text("metrics").notNull().default("{}"),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.level, t.dim, t.bucket, t.event, t.value] })],
+);
+
+/**
+ * Buckets whose raw events changed since they were computed: hours found by the ingest-order
+ * scan, days found when their hours were recomputed. Each is recomputed whole, so a re-run is harmless.
+ */
+export const rollupDirty = sqliteTable(
+	"rollup_dirty",
+	{
+		tenantId: text("tenant_id").notNull(),
+		level: text("level", { enum: ["hour", "day"] }).notNull(),
+		bucket: integer("bucket").notNull(),
+		markedAt: integer("marked_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.level, t.bucket] })],
+);
+
+/**
+ * The ingest-order watermark (events.rowid already scanned into rollup_dirty) and the lease
+ * that keeps two rollup runs (cron and a manual run) from interleaving. One row, id 'events'.
+ */
+export const rollupCursor = sqliteTable("rollup_cursor", {
+	id: text("id").primaryKey(),
+	watermark: integer("watermark").notNull().default(0),
+	leaseOwner: text("lease_owner"),
+	leaseUntil: integer("lease_until").notNull().default(0),
+	updatedAt: integer("updated_at").notNull().default(0),
+});
+
+/** Per tenant: how its buckets are laid out, so a change of time zone or config can be detected. */
+export const rollupTenants = sqliteTable("rollup_tenants", {
+	tenantId: text("tenant_id").primaryKey(),
+	/** The time zone whose local midnights start day buckets. */
+	dayTz: text("day_tz").notNull(),
+	/** Minutes added to UTC hour starts so hours line up with the tenant's clock (0, 30 or 45). */
+	alignMinutes: integer("align_minutes").notNull(),
+	/** JSON { dimension_props, metric_props } the buckets were computed with. */
+	config: text("config").notNull(),
+	/** Raw events before this instant are archived to R2 and deleted from D1 (rollups stay). */
+	archivedBefore: integer("archived_before").notNull().default(0),
+	updatedAt: integer("updated_at").notNull(),
+});
+
+/** One row per scheduled run: what it did and how long it took (GET /v1/system/status). */
+export const cronRuns = sqliteTable(
+	"cron_runs",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		trigger: text("trigger").notNull(),
+		startedAt: integer("started_at").notNull(),
+		durationMs: integer("duration_ms").notNull(),
+		/** JSON report: events scanned, buckets written, archived rows, errors. */
+		report: text("report").notNull(),
+	},
+	(t) => [index("cron_runs_started").on(t.startedAt)],
+);

@@ -8,6 +8,7 @@ import { apiKeys, KEY_SCOPES, tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { hubOf, jsonBody } from "../lib/http";
+import { runRollups } from "../rollup/run";
 
 type AdminEnv = AppEnv & { Variables: { admin: { global: true } | { global: false; tenantId: string } } };
 
@@ -43,8 +44,19 @@ const origin = z
 	.string()
 	.regex(/^https?:\/\/[^/\s]+$/, "must be an origin like https://app.example.com (scheme and host, no path)");
 
+const propName = z.string().regex(/^[A-Za-z0-9_$][A-Za-z0-9_$.\- ]{0,99}$/, "must be a property name of 1-100 letters, digits, '_', '$', '.', '-' or spaces");
+const uniqueList = (max: number, what: string) =>
+	z
+		.array(propName)
+		.max(max, `at most ${max} ${what}`)
+		.refine((a) => new Set(a).size === a.length, "list each property once");
+
 const tenantFields = {
 	name: z.string().trim().min(1).max(200),
+	/** String properties rolled up as dimensions (prop:<name> breakdowns from rollups). */
+	dimension_props: uniqueList(5, "dimension properties"),
+	/** Numeric properties rolled up with sum/min/max and a quantile sketch. */
+	metric_props: uniqueList(10, "metric properties"),
 	timezone: z.string().refine(validTimezone, "must be an IANA time zone such as Europe/Paris"),
 	retention_days: z.number().int().min(1).max(3650),
 	rate_limit_eps: z.number().int().min(1).max(10_000_000),
@@ -59,6 +71,8 @@ const createTenant = z
 		timezone: tenantFields.timezone.default("UTC"),
 		retention_days: tenantFields.retention_days.default(90),
 		rate_limit_eps: tenantFields.rate_limit_eps.default(100_000),
+		dimension_props: tenantFields.dimension_props.default([]),
+		metric_props: tenantFields.metric_props.default([]),
 	})
 	.strict();
 const nonEmpty = (o: object) => Object.keys(o).length > 0;
@@ -85,6 +99,8 @@ const tenantJson = (t: TenantRow) => ({
 	timezone: t.timezone,
 	retention_days: t.retentionDays,
 	rate_limit_eps: t.rateLimitEps,
+	dimension_props: t.dimensionProps,
+	metric_props: t.metricProps,
 	created_at: new Date(t.createdAt).toISOString(),
 });
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -105,6 +121,11 @@ const notFound = (what: string, id: string) => new ApiError(404, "not_found", `N
 /** Admin API: tenants and their keys. */
 export const adminRoutes = new Hono<AdminEnv>()
 	.use("*", requireAdmin)
+	// One bounded rollup pass, the cron's own code: for operators, scripts and benchmarks.
+	.post("/rollups/run", async (c) => {
+		if (!c.get("admin").global) throw new ApiError(403, "forbidden", "Running rollups needs the admin token.");
+		return c.json(await runRollups(c.env, { trigger: "admin" }));
+	})
 	.use("/tenants/:id/*", async (c, next) => {
 		const admin = c.get("admin");
 		// A tenant admin key manages its own tenant only; answer 404 so other tenants stay invisible.
@@ -120,6 +141,8 @@ export const adminRoutes = new Hono<AdminEnv>()
 			timezone: body.timezone,
 			retentionDays: body.retention_days,
 			rateLimitEps: body.rate_limit_eps,
+			dimensionProps: body.dimension_props,
+			metricProps: body.metric_props,
 			createdAt: Date.now(),
 		};
 		const db = drizzle(c.env.DB);
@@ -148,7 +171,14 @@ export const adminRoutes = new Hono<AdminEnv>()
 			});
 		const row = await drizzle(c.env.DB)
 			.update(tenants)
-			.set({ name: body.name, timezone: body.timezone, retentionDays: body.retention_days, rateLimitEps: body.rate_limit_eps })
+			.set({
+				name: body.name,
+				timezone: body.timezone,
+				retentionDays: body.retention_days,
+				rateLimitEps: body.rate_limit_eps,
+				dimensionProps: body.dimension_props,
+				metricProps: body.metric_props,
+			})
 			.where(eq(tenants.id, id))
 			.returning()
 			.get();

@@ -1,0 +1,340 @@
+import { describe, expect, it } from "vitest";
+import { ByteReader, ByteWriter, decodeBase64, encodeBase64 } from "../../workers/sketch/codec";
+import { NumStats } from "../../workers/sketch/ddsketch";
+import { hashKey, hashKey2 } from "../../workers/sketch/hash";
+import { HLL_P, HLL_STANDARD_ERROR, Hll } from "../../workers/sketch/hll";
+
+// mulberry32: tiny seeded PRNG so every run sees the same data.
+function prng(seed: number): () => number {
+	let a = seed >>> 0;
+	return () => {
+		a = (a + 0x6d2b79f5) | 0;
+		let t = Math.imul(a ^ (a >>> 15), 1 | a);
+		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+		return (t ^ (t >>> 14)) >>> 0;
+	};
+}
+const uniform = (next: () => number) => () => next() / 4294967296;
+function gaussian(seed: number): () => number {
+	const u = uniform(prng(seed));
+	return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+// A sketch fed `n` distinct random keys (some added twice), and the true distinct count from a Set.
+function feed(n: number, seed: number): { hll: Hll; keys: string[]; truth: number } {
+	const next = prng(seed);
+	const seen = new Set<number>();
+	const hll = Hll.create();
+	const keys: string[] = [];
+	while (seen.size < n) {
+		const id = next();
+		seen.add(id);
+		const key = `user-${id.toString(36)}`;
+		hll.add(key);
+		if (n <= 50_000) keys.push(key);
+		if ((id & 7) === 0) hll.add(key);
+	}
+	return { hll, keys, truth: seen.size };
+}
+
+const copy = (h: Hll) => Hll.decode(h.encode());
+const formatOf = (encoded: string) => decodeBase64(encoded)[0];
+
+describe("codec", () => {
+	it("round-trips varints, zigzag varints and float64s", () => {
+		const w = new ByteWriter(1);
+		const unsigned = [0, 1, 127, 128, 300, 16383, 16384, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 - 1];
+		const signed = [0, -1, 1, -64, 64, -37_221, 35_488, -(2 ** 40)];
+		const floats = [0, -0.5, Math.PI, Number.MAX_VALUE, Number.MIN_VALUE, -1e-300];
+		for (const n of unsigned) w.varint(n);
+		for (const n of signed) w.svarint(n);
+		for (const x of floats) w.float64(x);
+		const r = new ByteReader(w.bytes());
+		expect(unsigned.map(() => r.varint())).toEqual(unsigned);
+		expect(signed.map(() => r.svarint())).toEqual(signed);
+		expect(floats.map(() => r.float64())).toEqual(floats);
+		expect(() => r.end()).not.toThrow();
+		expect(() => r.byte()).toThrow(Error);
+		expect(() => new ByteWriter().varint(-1)).toThrow(RangeError);
+	});
+
+	it("encodes base64 exactly like btoa and decodes it back", () => {
+		const next = prng(7);
+		for (let len = 0; len < 70; len++) {
+			const bytes = new Uint8Array(len).map(() => next() & 0xff);
+			const expected = btoa(String.fromCharCode(...bytes));
+			expect(encodeBase64(bytes)).toBe(expected);
+			expect(decodeBase64(expected)).toEqual(bytes);
+		}
+		for (const bad of ["A", "AB=", "A===", "AB*D", "ABC\u0100", "=AAA"]) expect(() => decodeBase64(bad)).toThrow(Error);
+	});
+});
+
+describe("hash", () => {
+	it("gives two different well-spread 32-bit hashes", () => {
+		const lowBits = new Uint32Array(16);
+		let outOfRange = 0;
+		let equal = 0;
+		for (let i = 0; i < 16_000; i++) {
+			const h1 = hashKey(`k${i}`);
+			const h2 = hashKey2(`k${i}`);
+			if (!Number.isInteger(h1) || h1 < 0 || h1 >= 2 ** 32 || h2 < 0 || h2 >= 2 ** 32) outOfRange++;
+			if (h1 === h2) equal++;
+			lowBits[h1 & 15]!++;
+		}
+		expect([outOfRange, equal]).toEqual([0, 0]);
+		// Each of 16 buckets expects 1000; 5 sigma is ±150.
+		for (const c of lowBits) expect(Math.abs(c - 1000)).toBeLessThan(150);
+		expect(hashKey("é漢")).not.toBe(hashKey("e漢"));
+		expect(hashKey("ab")).not.toBe(hashKey("ba"));
+	});
+});
+
+describe("Hll", () => {
+	it("has p = 14 and a 0.81% standard error", () => {
+		expect(HLL_P).toBe(14);
+		expect(HLL_STANDARD_ERROR).toBeCloseTo(0.008125, 6);
+		expect(Hll.create().registers).toHaveLength(16384);
+	});
+
+	it.each([0, 1, 10, 1000, 50_000, 1_000_000])("estimates %i distinct keys within 3 standard errors", (n) => {
+		const { hll, truth } = feed(n, 1000 + n);
+		expect(truth).toBe(n);
+		const est = hll.estimate();
+		if (truth <= 10) expect(Math.abs(est - truth)).toBeLessThanOrEqual(1);
+		else expect(Math.abs(est - truth)).toBeLessThanOrEqual(3 * HLL_STANDARD_ERROR * truth);
+		expect(hll.isEmpty()).toBe(truth === 0);
+	}, 30_000);
+
+	it("is exact for small sets", () => {
+		for (const n of [1, 2, 3, 5, 10]) expect(feed(n, n).hll.estimate()).toBe(n);
+	});
+
+	it("ignores duplicates", () => {
+		const { hll, keys } = feed(1000, 3);
+		const before = hll.estimate();
+		const registers = hll.registers.slice();
+		for (const k of keys) hll.add(k);
+		for (const k of keys.slice(0, 100)) hll.add(k);
+		expect(hll.registers).toEqual(registers);
+		expect(hll.estimate()).toBe(before);
+	});
+
+	it("merges to exactly the sketch of the union; commutative and idempotent", () => {
+		const a = feed(30_000, 11);
+		const b = feed(20_000, 12);
+		const union = Hll.create();
+		for (const k of [...a.keys, ...b.keys]) union.add(k);
+		const truth = new Set([...a.keys, ...b.keys]).size;
+
+		const ab = copy(a.hll);
+		ab.merge(b.hll);
+		const ba = copy(b.hll);
+		ba.merge(a.hll);
+		expect(ab.registers).toEqual(union.registers);
+		expect(ba.registers).toEqual(ab.registers);
+		expect(ab.estimate()).toBe(union.estimate());
+		expect(Math.abs(ab.estimate() - truth)).toBeLessThanOrEqual(3 * HLL_STANDARD_ERROR * truth);
+
+		const aa = copy(a.hll);
+		aa.merge(a.hll);
+		aa.mergeEncoded(a.hll.encode());
+		expect(aa.registers).toEqual(a.hll.registers);
+	});
+
+	it("mergeEncoded equals merge(decode) for sparse and dense input", () => {
+		const base = feed(2000, 21).hll;
+		for (const n of [300, 40_000]) {
+			const encoded = feed(n, 22 + n).hll.encode();
+			expect(formatOf(encoded)).toBe(n < 1000 ? 1 : 2);
+			const viaDecode = copy(base);
+			viaDecode.merge(Hll.decode(encoded));
+			const direct = copy(base);
+			direct.mergeEncoded(encoded);
+			expect(direct.registers).toEqual(viaDecode.registers);
+		}
+	});
+
+	it("round-trips sparse and dense encodings with identical registers", () => {
+		const empty = Hll.create().encode();
+		expect(empty.length).toBeLessThanOrEqual(8);
+		expect(Hll.decode(empty).isEmpty()).toBe(true);
+		for (const n of [1, 500, 3000, 6000, 50_000]) {
+			const { hll } = feed(n, 31 + n);
+			const encoded = hll.encode();
+			const back = Hll.decode(encoded);
+			expect(back.registers).toEqual(hll.registers);
+			expect(back.encode()).toBe(encoded);
+			// Whichever form is smaller: sparse for few registers, 6-bit dense (16,388 chars) otherwise.
+			expect(encoded.length).toBeLessThanOrEqual(16_388);
+			if (n <= 3000) expect(formatOf(encoded)).toBe(1);
+			if (n >= 50_000) expect(formatOf(encoded)).toBe(2);
+		}
+	});
+
+	it("rejects garbage with an Error and leaves the target untouched", () => {
+		const target = feed(100, 41).hll;
+		const before = target.registers.slice();
+		const valid = feed(500, 42).hll.encode();
+		const garbage = [
+			"",
+			"not base64!",
+			"AAAA",
+			btoa("\u0001\u0001\u0000"), // one sparse entry missing its rank byte
+			btoa("\u0001\u0001\u0005\u0000"), // rank 0
+			btoa("\u0001\u0002\u0005\u0001\u0000\u0001"), // indices not increasing
+			btoa("\u0002abc"), // dense but short
+			valid.slice(0, valid.length - 8),
+			NumStats.create().encode(),
+		];
+		for (const s of garbage) {
+			expect(() => Hll.decode(s), s).toThrow(Error);
+			expect(() => target.mergeEncoded(s), s).toThrow(Error);
+		}
+		expect(target.registers).toEqual(before);
+	});
+});
+
+interface Dataset {
+	name: string;
+	values: number[];
+}
+
+function datasets(n: number): Dataset[] {
+	const g = gaussian(5);
+	const u = uniform(prng(6));
+	const mixed = Array.from({ length: n }, (_, i) => (i % 10 === 0 ? 0 : g() * 50));
+	return [
+		{ name: "lognormal", values: Array.from({ length: n }, () => Math.exp(3 + 1.5 * g())) },
+		{ name: "uniform", values: Array.from({ length: n }, () => u() * 1000) },
+		{ name: "negative", values: Array.from({ length: n }, () => -Math.exp(2 + g())) },
+		{ name: "mixed-sign", values: mixed },
+		{ name: "constant", values: Array.from({ length: n }, () => 42.5) },
+		{ name: "wide", values: Array.from({ length: n }, () => (u() < 0.5 ? -1 : 1) * 10 ** (u() * 400 - 200)) },
+	];
+}
+
+const QUANTILES = [0, 0.5, 0.9, 0.95, 0.99, 1];
+
+function sketchOf(values: number[]): NumStats {
+	const s = NumStats.create();
+	for (const v of values) s.add(v);
+	return s;
+}
+
+const quantiles = (s: NumStats) => QUANTILES.map((q) => s.quantile(q));
+
+describe("NumStats", () => {
+	const data = datasets(100_000);
+
+	it.each(data)("$name: quantiles within 1% of the exact order statistic; count/sum/min/max exact", ({ values }) => {
+		const s = sketchOf(values);
+		const sorted = Float64Array.from(values).sort();
+		let naive = 0;
+		let magnitude = 0;
+		for (const v of values) {
+			naive += v;
+			magnitude += Math.abs(v);
+		}
+		expect(s.count).toBe(values.length);
+		expect(s.min).toBe(sorted[0]);
+		expect(s.max).toBe(sorted[sorted.length - 1]);
+		expect(Math.abs(s.sum - naive)).toBeLessThanOrEqual(1e-9 * magnitude);
+		for (const q of QUANTILES) {
+			const exact = sorted[Math.floor(q * (values.length - 1))]!;
+			const got = s.quantile(q)!;
+			if (exact === 0) expect(got, `q=${q}`).toBe(0);
+			else expect(Math.abs(got - exact) / Math.abs(exact), `q=${q}`).toBeLessThanOrEqual(0.01 + 1e-12);
+		}
+	});
+
+	it.each(data)("$name: merging halves, any order, equals one sketch of all", ({ values }) => {
+		const all = sketchOf(values);
+		const half = values.length >> 1;
+		const a = sketchOf(values.slice(0, half));
+		const b = sketchOf(values.slice(half));
+		const ab = NumStats.decode(a.encode());
+		ab.merge(b);
+		const ba = NumStats.decode(b.encode());
+		ba.mergeEncoded(a.encode());
+		const reversed = sketchOf([...values].reverse());
+		for (const m of [ab, ba, reversed]) {
+			expect(quantiles(m)).toEqual(quantiles(all));
+			expect(m.count).toBe(all.count);
+			expect(m.min).toBe(all.min);
+			expect(m.max).toBe(all.max);
+			expect(m.sum).toBe(all.sum);
+		}
+	});
+
+	it.each(data)("$name: encode/decode round trip", ({ values }) => {
+		const s = sketchOf(values);
+		const encoded = s.encode();
+		const back = NumStats.decode(encoded);
+		expect(quantiles(back)).toEqual(quantiles(s));
+		expect([back.count, back.sum, back.min, back.max]).toEqual([s.count, s.sum, s.min, s.max]);
+		expect(back.encode()).toBe(encoded);
+		const direct = NumStats.create();
+		direct.mergeEncoded(encoded);
+		expect(direct.encode()).toBe(encoded);
+	});
+
+	it("is empty until a finite value arrives", () => {
+		const s = NumStats.create();
+		expect([s.count, s.sum, s.min, s.max, s.quantile(0.5)]).toEqual([0, 0, null, null, null]);
+		expect(s.encode().length).toBeLessThanOrEqual(8);
+		expect(NumStats.decode(s.encode()).quantile(0.99)).toBeNull();
+		s.add(Number.NaN);
+		s.add(Infinity);
+		s.add(-Infinity);
+		expect(s.count).toBe(0);
+		s.add(-0);
+		expect([s.count, s.min, s.max, s.quantile(0.5)]).toEqual([1, 0, 0, 0]);
+		expect(Object.is(s.min, 0)).toBe(true);
+		expect(() => s.quantile(1.5)).toThrow(RangeError);
+	});
+
+	it("small sets: quantiles follow the floor(q·(n−1)) rank", () => {
+		const s = sketchOf([5, 1, 100, 20]);
+		// sorted 1, 5, 20, 100: q=0.5 → rank 1, q=0.9 → rank 2, q=1 → rank 3
+		expect(s.quantile(0)).toBe(1);
+		expect(Math.abs(s.quantile(0.5)! - 5) / 5).toBeLessThanOrEqual(0.01);
+		expect(Math.abs(s.quantile(0.9)! - 20) / 20).toBeLessThanOrEqual(0.01);
+		expect(s.quantile(1)).toBe(100);
+		expect(s.sum).toBe(126);
+	});
+
+	it("compensates the sum so order matters less", () => {
+		const values = [1e16, 1, -1e16, 1, 3.5, 1e-3];
+		let naive = 0;
+		for (const v of values) naive += v;
+		expect(naive).toBe(4.501); // one of the 1s is lost against 1e16
+		expect(sketchOf(values).sum).toBeCloseTo(5.501, 12);
+		expect(sketchOf([...values].reverse()).sum).toBeCloseTo(5.501, 12);
+	});
+
+	it("rejects garbage with an Error and leaves the target untouched", () => {
+		const target = sketchOf([1, 2, 3, -4, 0]);
+		const before = target.encode();
+		const valid = sketchOf(data[0]!.values.slice(0, 1000)).encode();
+		const bytes = decodeBase64(valid);
+		const tampered = bytes.slice();
+		tampered[1] = tampered[1]! ^ 1; // count no longer matches the bins
+		const garbage = [
+			"",
+			"%%%%",
+			"AAAA",
+			btoa("\u0001"),
+			valid.slice(0, valid.length - 8),
+			encodeBase64(bytes.subarray(0, bytes.length - 1)),
+			encodeBase64(tampered),
+			Hll.create().encode(),
+			feed(50, 1).hll.encode(),
+		];
+		for (const s of garbage) {
+			expect(() => NumStats.decode(s), s).toThrow(Error);
+			expect(() => target.mergeEncoded(s), s).toThrow(Error);
+		}
+		expect(target.encode()).toBe(before);
+	});
+});

@@ -1,0 +1,305 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { HLL_STANDARD_ERROR } from "../../workers/sketch/hll";
+import { ADMIN, call, json, makeTenant } from "../helpers";
+import { dataset, exact, insertRows, localDate, query, type Row, rollUp, userOf } from "../rollup-data";
+
+const NY = "America/New_York";
+// 2026-10-30 00:00 to 2026-11-04 00:00 UTC: New York falls back on Sunday 2026-11-01.
+const FROM = Date.UTC(2026, 9, 30);
+const TO = Date.UTC(2026, 10, 4);
+
+let t: Awaited<ReturnType<typeof makeTenant>>;
+let rows: Row[];
+
+/** Exact answers computed from the rows, never from the app's code. */
+const only = (pred: (r: Row) => boolean) => rows.filter(pred);
+const uniques = (rs: Row[]) => new Set(rs.map(userOf).filter((u) => u != null)).size;
+const within3Se = (estimate: number, truth: number) => Math.abs(estimate - truth) <= Math.max(1, 3 * HLL_STANDARD_ERROR * truth);
+const inNyDays = (r: Row, from: string, to: string) => {
+	const d = localDate(NY, r.timestamp);
+	return d >= from && d <= to;
+};
+
+beforeAll(async () => {
+	t = await makeTenant("rq", { timezone: NY, dimension_props: ["channel"], metric_props: ["duration", "amount"] });
+	rows = dataset(42, 8_000, FROM, TO);
+	// Both 01:30 of the repeated hour on the fall-back night: one local day, 25 hours long.
+	rows.push(
+		{ ...rows[0]!, message_id: "dst-edt", timestamp: Date.parse("2026-11-01T05:30:00Z") },
+		{ ...rows[1]!, message_id: "dst-est", timestamp: Date.parse("2026-11-01T06:30:00Z") },
+		{ ...rows[2]!, message_id: "dst-end", timestamp: Date.parse("2026-11-02T04:59:59Z") },
+	);
+	await insertRows(t.id, rows);
+	await rollUp();
+}, 120_000);
+
+describe("rollups answer like the raw events", () => {
+	it("counts per New York day are exact, across the November DST change", async () => {
+		const { status, body } = await query(t.readKey, { metrics: ["count", "uniques"], date_range: { from: "2026-10-31", to: "2026-11-02" }, granularity: "day" });
+		expect(status).toBe(200);
+		expect(body.meta).toMatchObject({ plan: "rollup", level: "day", timezone: NY });
+		expect(body.results.map((r: any) => r.time)).toEqual(["2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00"]);
+		for (const r of body.results) {
+			const day = r.time.slice(0, 10);
+			const truth = only((e) => localDate(NY, e.timestamp) === day);
+			expect(r.metrics[0]).toBe(truth.length);
+			expect(within3Se(r.metrics[1], uniques(truth))).toBe(true);
+		}
+		// The 25-hour day holds both 01:30s and the last second before its local midnight.
+		const nov1 = only((e) => localDate(NY, e.timestamp) === "2026-11-01").map((e) => e.message_id);
+		expect(nov1).toEqual(expect.arrayContaining(["dst-edt", "dst-est", "dst-end"]));
+	});
+
+	it("answers other time zones from hour buckets, zero-filled", async () => {
+		const { body } = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-28", to: "2026-11-05" }, timezone: "Europe/Paris", granularity: "day" });
+		expect(body.meta).toMatchObject({ plan: "rollup", level: "hour", timezone: "Europe/Paris" });
+		expect(body.results).toHaveLength(9);
+		for (const r of body.results) expect(r.metrics[0]).toBe(only((e) => localDate("Europe/Paris", e.timestamp) === r.time.slice(0, 10)).length);
+		expect(body.results[0].metrics[0]).toBe(0);
+		expect(body.results[8].metrics[0]).toBe(0);
+	});
+
+	it("KPIs: sums, min, max exact; percentiles within 1%; uniques within 3 standard errors", async () => {
+		const metrics = ["count", "uniques", "sum:duration", "avg:duration", "min:duration", "max:duration", "p50:duration", "p95:duration", "p99:duration", "sum:amount"];
+		const { body } = await query(t.readKey, { metrics, date_range: { from: "2026-10-30", to: "2026-11-02" } });
+		expect(body.meta.plan).toBe("rollup");
+		const rs = only((e) => inNyDays(e, "2026-10-30", "2026-11-02"));
+		const d = exact(rs.map((e) => e.properties.duration).filter((v): v is number => typeof v === "number"));
+		const [count, u, sum, avg, min, max, p50, p95, p99, amount] = body.results[0].metrics;
+		expect(count).toBe(rs.length);
+		expect(within3Se(u, uniques(rs))).toBe(true);
+		expect(sum).toBeCloseTo(d.sum, 6);
+		expect(avg).toBeCloseTo(d.sum / d.count, 9);
+		expect(min).toBe(d.min);
+		expect(max).toBe(d.max);
+		for (const [got, p] of [[p50, 0.5], [p95, 0.95], [p99, 0.99]] as const) expect(Math.abs(got - d.q(p)!) / d.q(p)!).toBeLessThanOrEqual(0.01);
+		expect(amount).toBe(rs.reduce((a, e) => a + (typeof e.properties.amount === "number" ? e.properties.amount : 0), 0));
+	});
+
+	it("breakdowns by a built-in dimension, a property dimension and event match raw, in order", async () => {
+		for (const dim of ["country", "prop:channel", "event", "device"]) {
+			const body = { metrics: ["count", "uniques", "p90:duration"], date_range: { from: "2026-10-30", to: "2026-11-03" }, dimensions: [dim], order_by: [["count", "desc"]], limit: 3 };
+			const a = await query(t.readKey, body);
+			const b = await query(t.readKey, { ...body, source: "raw" });
+			expect(a.body.meta.plan).toBe("rollup");
+			expect(b.body.meta.plan).toBe("raw");
+			expect(a.body.results.map((r: any) => [r.dimensions, r.metrics[0]])).toEqual(b.body.results.map((r: any) => [r.dimensions, r.metrics[0]]));
+			for (let i = 0; i < a.body.results.length; i++) {
+				const [x, y] = [a.body.results[i].metrics, b.body.results[i].metrics];
+				expect(within3Se(x[1], y[1])).toBe(true);
+				if (y[2] != null) expect(Math.abs(x[2] - y[2]) / y[2]).toBeLessThanOrEqual(0.01);
+			}
+			const counts = a.body.results.map((r: any) => r.metrics[0]);
+			expect(counts).toEqual([...counts].sort((p: number, q: number) => q - p));
+		}
+		// Independent check of one breakdown: missing countries come back as null.
+		const { body } = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, dimensions: ["country"] });
+		const truth = new Map<string | null, number>();
+		for (const e of only((e) => inNyDays(e, "2026-10-30", "2026-11-03"))) truth.set(e.country, (truth.get(e.country) ?? 0) + 1);
+		expect(new Map(body.results.map((r: any) => [r.dimensions[0], r.metrics[0]]))).toEqual(truth);
+	});
+
+	it("filters on event and on the rolled-up dimension stay on rollups and are exact", async () => {
+		const filters = [["is", "event", ["message_sent", "purchase"]], ["is_not", "country", ["US"]]];
+		const b = { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, filters, dimensions: ["country"] };
+		const a = await query(t.readKey, b);
+		expect(a.body.meta.plan).toBe("rollup");
+		const truth = only((e) => inNyDays(e, "2026-10-30", "2026-11-03") && (e.event === "message_sent" || e.event === "purchase") && e.country !== "US");
+		expect(a.body.results.reduce((s: number, r: any) => s + r.metrics[0], 0)).toBe(truth.length);
+		expect(a.body.results.some((r: any) => r.dimensions[0] === "US")).toBe(false);
+		const contains = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, filters: [["contains", "prop:channel", "MAI"]] });
+		expect(contains.body.meta.plan).toBe("rollup");
+		expect(contains.body.results[0].metrics[0]).toBe(only((e) => inNyDays(e, "2026-10-30", "2026-11-03") && e.properties.channel === "email").length);
+	});
+
+	it("mixing two dimensions, gt/lt or an untracked property falls back to raw with the reason, and raw is exact", async () => {
+		const range = { from: "2026-10-31", to: "2026-11-01" };
+		const rs = only((e) => inNyDays(e, "2026-10-31", "2026-11-01"));
+		const two = await query(t.readKey, { metrics: ["count", "uniques"], date_range: range, dimensions: ["country", "device"], limit: 1000 });
+		expect(two.body.meta.plan).toBe("raw");
+		expect(two.body.meta.raw_reason).toMatch(/one dimension/);
+		const cell = two.body.results.find((r: any) => r.dimensions[0] === "FR" && r.dimensions[1] === "mobile");
+		const truth = rs.filter((e) => e.country === "FR" && e.device === "mobile");
+		expect(cell.metrics).toEqual([truth.length, uniques(truth)]);
+		const gt = await query(t.readKey, { metrics: ["count"], date_range: range, filters: [["gt", "prop:duration", 200]] });
+		expect(gt.body.meta.plan).toBe("raw");
+		expect(gt.body.results[0].metrics[0]).toBe(rs.filter((e) => typeof e.properties.duration === "number" && e.properties.duration > 200).length);
+	});
+
+	it("hour_of_day and day_of_week come from hour buckets in the requested zone", async () => {
+		const { body } = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, timezone: "UTC", dimensions: ["hour_of_day"], order_by: [["hour_of_day", "asc"]] });
+		expect(body.meta).toMatchObject({ plan: "rollup", level: "hour" });
+		expect(body.results).toHaveLength(24);
+		const rs = only((e) => e.timestamp >= Date.UTC(2026, 9, 30) && e.timestamp < Date.UTC(2026, 10, 4));
+		for (const r of body.results) expect(r.metrics[0]).toBe(rs.filter((e) => new Date(e.timestamp).getUTCHours() === r.dimensions[0]).length);
+	});
+
+	it("compares with the previous period: absolute and % change", async () => {
+		const { body } = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-11-01", to: "2026-11-02" }, compare: "previous_period" });
+		const cur = only((e) => inNyDays(e, "2026-11-01", "2026-11-02")).length;
+		const prev = only((e) => inNyDays(e, "2026-10-30", "2026-10-31")).length;
+		expect(body.meta.comparison.date_range).toEqual({ from: "2026-10-30T00:00:00-04:00", to: "2026-11-01T00:00:00-04:00" });
+		expect(body.results[0].comparison).toEqual({ metrics: [prev], change: [cur - prev], change_pct: [Math.round(((cur - prev) / prev) * 1000) / 10] });
+	});
+});
+
+describe("late events and re-runs", () => {
+	it("a late event lands in its old bucket; re-running changes nothing", async () => {
+		const before = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-31", to: "2026-10-31" } });
+		const late: Row = { ...rows[5]!, message_id: "late-1", timestamp: Date.parse("2026-10-31T15:00:00Z"), country: "JP" };
+		await insertRows(t.id, [late]);
+		rows.push(late);
+		const reps = await rollUp();
+		expect(reps.reduce((s, r) => s + r.hours, 0)).toBe(1);
+		const after = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-31", to: "2026-10-31" } });
+		expect(after.body.results[0].metrics[0]).toBe(before.body.results[0].metrics[0] + 1);
+		const jp = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-31", to: "2026-10-31" }, dimensions: ["country"], filters: [["is", "country", "JP"]] });
+		expect(jp.body.results).toEqual([{ dimensions: ["JP"], metrics: [1] }]);
+
+		// Re-run everything from the start of ingest order: every bucket is recomputed whole.
+		const snapshot = async () =>
+			(await env.DB.prepare("SELECT level, dim, bucket, event, value, count, users, metrics FROM rollups WHERE tenant_id = ?1 ORDER BY 1, 2, 3, 4, 5").bind(t.id).raw()).map(
+				(r) => JSON.stringify(r),
+			);
+		const first = await snapshot();
+		await env.DB.prepare("UPDATE rollup_cursor SET watermark = 0").run();
+		const again = await rollUp();
+		expect(again.reduce((s, r) => s + r.hours, 0)).toBeGreaterThan(100);
+		expect(await snapshot()).toEqual(first);
+	});
+
+	it("the cron's scheduled handler rolls up too, and status reports it", async () => {
+		const { createScheduledController } = await import("cloudflare:test");
+		const { scheduled } = await import("../../workers/scheduled");
+		await insertRows(t.id, [{ ...rows[7]!, message_id: "cron-1", timestamp: Date.parse("2026-11-02T12:00:00Z") }]);
+		const status0 = await json(await call("/v1/system/status", { key: t.readKey }));
+		expect(status0.rollups).toMatchObject({ caught_up: false, pending_events: 1 });
+		const out = await scheduled(createScheduledController({ cron: "* * * * *", scheduledTime: Date.now() }), env);
+		expect(out.rollups).toMatchObject({ caught_up: true, hours: 1 });
+		const status = await json(await call("/v1/system/status", { key: t.readKey }));
+		expect(status.rollups).toMatchObject({ caught_up: true, pending_events: 0, pending_hours: 0, pending_days: 0, lag_ms: 0 });
+		expect(status.rollups.layout).toMatchObject({ day_tz: NY, align_minutes: 0, dimension_props: ["channel"] });
+		expect(status.cron.last_runs[0]).toMatchObject({ trigger: "cron * * * * *", caught_up: true, ok: true });
+		expect(status.cron.last_runs[0].duration_ms).toBeGreaterThanOrEqual(0);
+	});
+});
+
+describe("tenant isolation", () => {
+	it("a key only ever reads its own tenant's rollups and raw events", async () => {
+		const other = await makeTenant("rq-other", { timezone: NY });
+		await insertRows(other.id, dataset(7, 50, FROM, TO, "o"));
+		await rollUp();
+		for (const source of ["auto", "raw"]) {
+			const mine = await query(other.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-11-10" }, source });
+			expect(mine.body.results[0].metrics[0]).toBe(50);
+		}
+		const theirs = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-11-10" } });
+		expect(theirs.body.results[0].metrics[0]).toBe(rows.length + 1);
+		// The body cannot name a tenant: unknown fields are refused.
+		const sneaky = await query(other.readKey, { metrics: ["count"], date_range: "7d", tenant_id: "rq" });
+		expect(sneaky.status).toBe(400);
+		const ingestKey = await query(t.ingestKey, { metrics: ["count"], date_range: "7d" });
+		expect(ingestKey.status).toBe(403);
+	});
+});
+
+describe("retention", () => {
+	it("archives expired raw events to R2, keeps rollups, and refuses raw-only queries over archived days", async () => {
+		const old = await makeTenant("rq-old", { timezone: "UTC", retention_days: 1 });
+		const day = Date.UTC(2026, 9, 1);
+		const oldRows = dataset(9, 300, day, day + 86_400_000, "old");
+		await insertRows(old.id, oldRows);
+		// A newer event keeps the highest rowid: the archiver never deletes that one.
+		await insertRows(old.id, [{ ...oldRows[0]!, message_id: "recent", timestamp: Date.now() }]);
+		await rollUp();
+		const left = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE tenant_id = ?1").bind(old.id).first<{ n: number }>();
+		expect(left!.n).toBe(1);
+		const listed = await env.ARCHIVE.list({ prefix: `archive/${old.id}/events/2026-10-01/` });
+		expect(listed.objects).toHaveLength(1);
+		const obj = await env.ARCHIVE.get(listed.objects[0]!.key);
+		const text = await new Response(obj!.body.pipeThrough(new DecompressionStream("gzip"))).text();
+		const lines = text.trim().split("\n").map((l) => JSON.parse(l));
+		expect(lines.map((l) => l.message_id).sort()).toEqual(oldRows.map((r) => r.message_id).sort());
+		expect(lines[0].properties).toBeTypeOf("object");
+		const kept = await query(old.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-10-01" }, dimensions: ["country"] });
+		expect(kept.body.meta.plan).toBe("rollup");
+		expect(kept.body.results.reduce((s: number, r: any) => s + r.metrics[0], 0)).toBe(300);
+		const raw = await query(old.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-10-01" }, dimensions: ["country", "device"] });
+		expect(raw.status).toBe(400);
+		expect(raw.body.error.code).toBe("needs_raw_events");
+	});
+});
+
+describe("every 400", () => {
+	const cases: [string, unknown, string, string][] = [
+		["no metrics", { date_range: "7d" }, "invalid_query", "metrics"],
+		["empty metrics", { metrics: [], date_range: "7d" }, "invalid_query", "metrics"],
+		["unknown metric", { metrics: ["median"], date_range: "7d" }, "invalid_query", "metrics[0]"],
+		["metric without property", { metrics: ["sum:"], date_range: "7d" }, "invalid_query", "metrics[0]"],
+		["duplicate metric", { metrics: ["count", "count"], date_range: "7d" }, "invalid_query", "metrics"],
+		["no date_range", { metrics: ["count"] }, "invalid_query", "date_range"],
+		["unknown preset", { metrics: ["count"], date_range: "last_week" }, "invalid_query", "date_range"],
+		["bad date", { metrics: ["count"], date_range: { from: "2026-13-01", to: "2026-12-01" } }, "invalid_query", "date_range.from"],
+		["to before from", { metrics: ["count"], date_range: { from: "2026-11-05", to: "2026-11-01" } }, "invalid_query", "date_range"],
+		["bad timezone", { metrics: ["count"], date_range: "7d", timezone: "Mars/Olympus" }, "invalid_query", "timezone"],
+		["bad granularity", { metrics: ["count"], date_range: "7d", granularity: "fortnight" }, "invalid_query", "granularity"],
+		["unknown dimension", { metrics: ["count"], date_range: "7d", dimensions: ["city"] }, "invalid_query", "dimensions[0]"],
+		["too many dimensions", { metrics: ["count"], date_range: "7d", dimensions: ["event", "country", "os", "device"] }, "invalid_query", "dimensions"],
+		["duplicate dimension", { metrics: ["count"], date_range: "7d", dimensions: ["os", "os"] }, "invalid_query", "dimensions"],
+		["bad filter op", { metrics: ["count"], date_range: "7d", filters: [["matches", "event", "x"]] }, "invalid_query", "filters[0][0]"],
+		["bad filter dimension", { metrics: ["count"], date_range: "7d", filters: [["is", "planet", "x"]] }, "invalid_query", "filters[0][1]"],
+		["gt needs a number", { metrics: ["count"], date_range: "7d", filters: [["gt", "prop:duration", "big"]] }, "invalid_query", "filters[0][2]"],
+		["gt on a text dimension", { metrics: ["count"], date_range: "7d", filters: [["gt", "country", 3]] }, "invalid_query", "filters[0][1]"],
+		["filter not a triple", { metrics: ["count"], date_range: "7d", filters: [["is", "event"]] }, "invalid_query", "filters[0]"],
+		["bad compare", { metrics: ["count"], date_range: "7d", compare: "last_month" }, "invalid_query", "compare"],
+		["order_by unknown key", { metrics: ["count"], date_range: "7d", order_by: [["uniques", "desc"]] }, "invalid_query", "order_by[0][0]"],
+		["order_by bad direction", { metrics: ["count"], date_range: "7d", order_by: [["count", "down"]] }, "invalid_query", "order_by[0][1]"],
+		["limit too big", { metrics: ["count"], date_range: "7d", limit: 100_000 }, "invalid_query", "limit"],
+		["unknown field", { metrics: ["count"], date_range: "7d", group_by: ["event"] }, "invalid_query", ""],
+		["too many buckets", { metrics: ["count"], date_range: "90d", granularity: "minute" }, "query_too_expensive", "granularity"],
+		["cost limit", { metrics: ["count"], date_range: "90d", granularity: "hour", dimensions: ["event", "os", "device"], compare: "previous_period" }, "query_too_expensive", "granularity"],
+	];
+	it.each(cases)("%s", async (_name, body, code, field) => {
+		const { status, body: res } = await query(t.readKey, body);
+		expect(status).toBe(400);
+		expect(res.error.code).toBe(code);
+		expect(res.error.message.length).toBeGreaterThan(10);
+		const paths = [res.error.details.field, ...(res.error.details.issues ?? []).map((i: any) => i.path)];
+		expect(paths).toContain(field);
+	});
+
+	it("names the valid options", async () => {
+		const { body } = await query(t.readKey, { metrics: ["median"], date_range: "7d" });
+		expect(body.error.message).toMatch(/count, uniques/);
+		const g = await query(t.readKey, { metrics: ["count"], date_range: "7d", granularity: "fortnight" });
+		expect(g.body.error.message).toMatch(/minute, hour, day, week, month/);
+	});
+
+	it("malformed JSON, an empty body and a missing key", async () => {
+		const bad = await call("/v1/query", { method: "POST", key: t.readKey, body: "{nope", headers: { "content-type": "application/json" } });
+		expect(bad.status).toBe(400);
+		expect((await json(bad)).error.code).toBe("malformed_json");
+		const empty = await call("/v1/query", { method: "POST", key: t.readKey });
+		expect(empty.status).toBe(400);
+		const anon = await call("/v1/query", { method: "POST", json: { metrics: ["count"], date_range: "7d" } });
+		expect(anon.status).toBe(401);
+	});
+
+	it("a query over its time limit gets 422 query_timeout", async () => {
+		const { status, body } = await query(t.readKey, { metrics: ["count", "uniques", "p99:duration"], date_range: { from: "2026-10-01", to: "2026-11-10" }, dimensions: ["country", "os"], filters: [["contains", "prop:channel", "a"]], source: "raw", timeout_ms: 1 });
+		expect(status).toBe(422);
+		expect(body.error).toMatchObject({ code: "query_timeout", details: { timeout_ms: 1 } });
+	});
+});
+
+describe("admin", () => {
+	it("validates rollup settings on tenants", async () => {
+		const res = await call(`/v1/admin/tenants/${t.id}`, { method: "PATCH", key: ADMIN, json: { metric_props: ["a", "a"] } });
+		expect(res.status).toBe(400);
+		const many = await call(`/v1/admin/tenants/${t.id}`, { method: "PATCH", key: ADMIN, json: { dimension_props: ["a", "b", "c", "d", "e", "f"] } });
+		expect(many.status).toBe(400);
+		const run = await call("/v1/admin/rollups/run", { method: "POST", key: t.readKey });
+		expect(run.status).toBe(403);
+	});
+});

@@ -1,0 +1,157 @@
+import { ApiError } from "../errors";
+import type { RollupConfig } from "../rollup/build";
+import { MINUTE_RETENTION_MS } from "../rollup/run";
+import { HLL_STANDARD_ERROR } from "../sketch/hll";
+import { DD_RELATIVE_ACCURACY } from "../sketch/ddsketch";
+import { Deadline, type DimValue, type Execution, execute, type Group, metricValue } from "./execute";
+import { comparisonRange, type Layout, type Plan, plan, resolveRange } from "./plan";
+import { parseQuery, type QueryRequest } from "./spec";
+import { formatLocal, isValidTimeZone } from "./time";
+
+/** The server's time limit for one query (its comparison included). */
+export const QUERY_TIMEOUT_MS = 10_000;
+
+export interface ResultRow {
+	time?: string;
+	dimensions: DimValue[];
+	metrics: (number | null)[];
+	comparison?: { metrics: (number | null)[]; change: (number | null)[]; change_pct: (number | null)[] };
+}
+
+interface TenantContext {
+	timezone: string;
+	layout: Layout | null;
+}
+
+/** Loads what the planner needs about the tenant: its zone and how its rollups are laid out. */
+export async function tenantContext(db: D1Database, tenantId: string, now: number): Promise<TenantContext> {
+	const row = await db
+		.prepare(
+			`SELECT t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before
+			FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE t.id = ?1`,
+		)
+		.bind(tenantId)
+		.first<{ timezone: string; day_tz: string | null; align_minutes: number | null; config: string | null; archived_before: number | null }>();
+	if (!row) throw new ApiError(404, "not_found", "Tenant not found.");
+	const layout: Layout | null =
+		row.config == null
+			? null
+			: {
+					dayTz: row.day_tz!,
+					alignMinutes: row.align_minutes!,
+					config: JSON.parse(row.config) as RollupConfig,
+					archivedBefore: row.archived_before ?? 0,
+					minutesSince: now - MINUTE_RETENTION_MS + 3_600_000,
+				};
+	return { timezone: row.timezone, layout };
+}
+
+const round = (x: number) => Math.round(x * 1e6) / 1e6;
+
+function withTimeout<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | null = null;
+	const limit = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(deadline.error()), deadline.ms);
+	});
+	return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+const groupKey = (t: number, dims: DimValue[]) => `${t}\u0001${JSON.stringify(dims)}`;
+
+/** Zero-fills time series: every output bucket for every dimension combination seen. */
+function fill(p: Plan, ex: Execution): Group[] {
+	const groups = [...ex.groups.values()];
+	if (!p.granularity) return groups.length || p.dims.length ? groups : [{ t: 0, dims: [], acc: null }];
+	const combos = new Map<string, DimValue[]>();
+	for (const g of groups) combos.set(JSON.stringify(g.dims), g.dims);
+	if (p.dims.length === 0) combos.set("[]", []);
+	const out: Group[] = [];
+	for (const dims of combos.values())
+		for (let t = 0; t < p.buckets.length; t++) out.push(ex.groups.get(groupKey(t, dims)) ?? { t, dims, acc: null });
+	return out;
+}
+
+function compareValues(a: DimValue | number | null, b: DimValue | number | null): number {
+	if (a === b) return 0;
+	if (a == null) return 1;
+	if (b == null) return -1;
+	if (typeof a === "number" && typeof b === "number") return a - b;
+	return String(a) < String(b) ? -1 : 1;
+}
+
+/** Orders rows: as asked, else by time, then the first metric (largest first), then dimensions. */
+function order(q: QueryRequest, rows: { t: number; row: ResultRow }[]): void {
+	const metricIdx = new Map(q.metrics.map((m, i) => [m.name, i]));
+	const dimIdx = new Map(q.dimensions.map((d, i) => [d.name, i]));
+	const keys: [string, "asc" | "desc"][] = q.order_by ?? [...(q.granularity ? [["time", "asc"] as [string, "asc"]] : []), [q.metrics[0]!.name, "desc"]];
+	rows.sort((x, y) => {
+		for (const [k, dir] of keys) {
+			const s = dir === "asc" ? 1 : -1;
+			let c: number;
+			if (k === "time") c = x.t - y.t;
+			else if (metricIdx.has(k)) c = compareValues(x.row.metrics[metricIdx.get(k)!]!, y.row.metrics[metricIdx.get(k)!]!);
+			else c = compareValues(x.row.dimensions[dimIdx.get(k)!]!, y.row.dimensions[dimIdx.get(k)!]!);
+			if (c !== 0) return c * s;
+		}
+		for (let i = 0; i < x.row.dimensions.length; i++) {
+			const c = compareValues(x.row.dimensions[i]!, y.row.dimensions[i]!);
+			if (c !== 0) return c;
+		}
+		return 0;
+	});
+}
+
+/** Answers POST /v1/query for one tenant (the tenant comes from the key, never the body). */
+export async function answerQuery(db: D1Database, tenantId: string, body: unknown, now = Date.now()) {
+	const started = Date.now();
+	const q = parseQuery(body);
+	const ctx = await tenantContext(db, tenantId, now);
+	const tz = q.timezone ?? ctx.timezone;
+	if (!isValidTimeZone(tz)) throw new ApiError(400, "invalid_query", `timezone: '${tz}' is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)`, { field: "timezone" });
+	const range = resolveRange(q, tz, now);
+	const main = plan(q, ctx.layout, tz, range);
+	const prevRange = q.compare ? comparisonRange(q.compare, range, tz) : null;
+	const prev = prevRange ? plan(q, ctx.layout, tz, prevRange) : null;
+	const deadline = new Deadline(Math.min(q.timeout_ms ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS));
+	const [cur, before] = await withTimeout(Promise.all([execute(db, tenantId, main, deadline), prev ? execute(db, tenantId, prev, deadline) : null]), deadline);
+
+	const rows = fill(main, cur).map((g) => {
+		const row: ResultRow = { dimensions: g.dims, metrics: q.metrics.map((m) => metricValue(m, g.acc ?? null)) };
+		if (main.granularity) row.time = formatLocal(main.buckets[g.t]!, tz);
+		if (before) {
+			const pg = before.groups.get(groupKey(g.t, g.dims)) ?? null;
+			const pm = q.metrics.map((m) => metricValue(m, pg?.acc ?? null));
+			row.comparison = {
+				metrics: pm,
+				change: row.metrics.map((v, i) => (v == null || pm[i] == null ? null : round(v - pm[i]!))),
+				change_pct: row.metrics.map((v, i) => (v == null || pm[i] == null || pm[i] === 0 ? null : Math.round(((v - pm[i]!) / Math.abs(pm[i]!)) * 1000) / 10)),
+			};
+		}
+		return { t: g.t, row };
+	});
+	order(q, rows);
+	const total = rows.length;
+	const results = rows.slice(0, q.limit).map((r) => r.row);
+	const uses = (k: string) => q.metrics.some((m) => m.kind === k || (k === "quantile" && m.kind.startsWith("p")));
+	const span = (r: { from: number; to: number }) => ({ from: formatLocal(r.from, tz), to: formatLocal(r.to, tz) });
+	return {
+		results,
+		meta: {
+			metrics: q.metrics.map((m) => m.name),
+			dimensions: q.dimensions.map((d) => d.name),
+			plan: main.source,
+			level: main.level,
+			granularity: main.granularity,
+			timezone: tz,
+			date_range: span(range),
+			...(main.reason ? { raw_reason: main.reason } : {}),
+			...(prev && prevRange ? { comparison: { kind: q.compare, date_range: span(prevRange), plan: prev.source, level: prev.level, rows_scanned: before!.rowsScanned } } : {}),
+			rows_scanned: cur.rowsScanned,
+			total_rows: total,
+			...(main.source === "rollup" && (uses("uniques") || uses("quantile"))
+				? { accuracy: { uniques_standard_error: round(HLL_STANDARD_ERROR), quantile_relative_error: DD_RELATIVE_ACCURACY } }
+				: {}),
+			took_ms: Date.now() - started,
+		},
+	};
+}

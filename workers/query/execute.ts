@@ -1,0 +1,309 @@
+import { ApiError } from "../errors";
+import { dimValue, RAW_COLUMNS, type RawRow, userKey } from "../rollup/build";
+import { rawPages } from "../rollup/store";
+import { NumStats } from "../sketch/ddsketch";
+import { Hll } from "../sketch/hll";
+import { MAX_RAW_ROWS, type Plan } from "./plan";
+import type { Dim, Filter, Metric } from "./spec";
+import { localParts } from "./time";
+
+export type DimValue = string | number | null;
+
+/** Numbers a metric reads from a group, whichever source filled it. */
+interface Stats {
+	count: number;
+	sum: number;
+	min: number | null;
+	max: number | null;
+	quantile(q: number): number | null;
+}
+
+/** One output group (time bucket × dimension values) being aggregated. */
+export interface Acc {
+	count: number;
+	uniques(): number;
+	stats(prop: string): Stats | null;
+}
+
+/** Rollup groups merge sketches: uniques are HyperLogLog estimates, percentiles DDSketch's. */
+class SketchAcc implements Acc {
+	count = 0;
+	users: Hll | null = null;
+	readonly props = new Map<string, NumStats>();
+	uniques() {
+		return this.users ? this.users.estimate() : 0;
+	}
+	stats(prop: string) {
+		return this.props.get(prop) ?? null;
+	}
+}
+
+/** Raw groups are exact: a set of users and every value. */
+class ExactAcc implements Acc {
+	count = 0;
+	users: Set<string> | null = null;
+	readonly values = new Map<string, number[]>();
+	uniques() {
+		return this.users ? this.users.size : 0;
+	}
+	stats(prop: string): Stats | null {
+		const v = this.values.get(prop);
+		if (!v || v.length === 0) return null;
+		v.sort((a, b) => a - b);
+		let sum = 0;
+		for (const x of v) sum += x;
+		return { count: v.length, sum, min: v[0]!, max: v[v.length - 1]!, quantile: (q: number) => v[Math.floor(q * (v.length - 1))]! };
+	}
+}
+
+/**
+ * The query's time limit, checked after every read. NOTE: in Workers the clock only moves at
+ * I/O, so the check sits right after each D1 call (the answer path also races a timer).
+ */
+export class Deadline {
+	readonly at: number;
+	constructor(readonly ms: number) {
+		this.at = Date.now() + ms;
+	}
+	error() {
+		return new ApiError(422, "query_timeout", `The query took longer than its time limit of ${this.ms} ms; narrow date_range, drop a dimension or use rolled-up metrics.`, {
+			timeout_ms: this.ms,
+		});
+	}
+	check() {
+		if (Date.now() > this.at) throw this.error();
+	}
+}
+
+export interface Group {
+	t: number;
+	dims: DimValue[];
+	/** null for a zero-filled bucket. */
+	acc: Acc | null;
+}
+
+export interface Execution {
+	groups: Map<string, Group>;
+	rowsScanned: number;
+}
+
+const QUANTILES: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
+
+/** A metric's value for a group: counts are numbers, statistics null when there were no values. */
+export function metricValue(m: Metric, acc: Acc | null): number | null {
+	if (m.kind === "count") return acc?.count ?? 0;
+	if (m.kind === "uniques") return acc ? acc.uniques() : 0;
+	const s = acc ? acc.stats(m.prop!) : null;
+	if (m.kind === "sum") return s ? s.sum : 0;
+	if (!s || s.count === 0) return null;
+	if (m.kind === "avg") return s.sum / s.count;
+	if (m.kind === "min") return s.min;
+	if (m.kind === "max") return s.max;
+	return s.quantile(QUANTILES[m.kind]!);
+}
+
+/** Index of the output bucket holding `t` (buckets sorted; -1 before the first). */
+function bucketIndex(buckets: number[], t: number): number {
+	let lo = 0;
+	let hi = buckets.length - 1;
+	if (t < buckets[0]!) return -1;
+	while (lo < hi) {
+		const mid = (lo + hi + 1) >> 1;
+		if (buckets[mid]! <= t) lo = mid;
+		else hi = mid - 1;
+	}
+	return lo;
+}
+
+/** Local hour / ISO weekday of instants, memoised (rows share bucket starts). */
+function timeParts(tz: string) {
+	const cache = new Map<number, { hour: number; weekday: number }>();
+	return (t: number) => {
+		let p = cache.get(t);
+		if (!p) {
+			const l = localParts(tz, t);
+			cache.set(t, (p = { hour: l.hour, weekday: l.weekday }));
+		}
+		return p;
+	};
+}
+
+const timeFilters = (filters: Filter[]) => filters.filter((f) => f.dim.kind === "hour_of_day" || f.dim.kind === "day_of_week");
+
+function passesTime(filters: Filter[], parts: { hour: number; weekday: number }): boolean {
+	for (const f of filters) {
+		const v = f.dim.kind === "hour_of_day" ? parts.hour : parts.weekday;
+		const nums = f.values.map((x) => (x == null ? Number.NaN : Number(x)));
+		if (f.op === "is" && !nums.includes(v)) return false;
+		if (f.op === "is_not" && nums.includes(v)) return false;
+		if (f.op === "gt" && !(v > nums[0]!)) return false;
+		if (f.op === "lt" && !(v < nums[0]!)) return false;
+		if (f.op === "contains" && !f.values.some((x) => String(v).includes(String(x)))) return false;
+	}
+	return true;
+}
+
+/** SQL for filters on a text column where '' stands for "no value" (rollups) or NULL does (raw). */
+function textFilterSql(expr: string, f: Filter, params: unknown[], nullAs: "empty" | "null"): string {
+	const next = () => `?${params.length + 5}`;
+	const vals = f.values.filter((v) => v != null);
+	const hasNull = vals.length < f.values.length;
+	const isNull = nullAs === "empty" ? `${expr} = ''` : `${expr} IS NULL`;
+	if (f.op === "contains") {
+		const parts = vals.map((v) => {
+			const p = next();
+			params.push(String(v));
+			return `instr(lower(${expr}), lower(${p})) > 0`;
+		});
+		return `(${parts.join(" OR ")})`;
+	}
+	if (f.op === "gt" || f.op === "lt") {
+		const p = next();
+		params.push(vals[0]);
+		return `(${expr} ${f.op === "gt" ? ">" : "<"} ${p})`;
+	}
+	const list = vals.map((v) => {
+		const p = next();
+		params.push(typeof v === "number" && nullAs === "empty" ? String(v) : v);
+		return p;
+	});
+	const inList = list.length ? `${expr} IN (${list.join(", ")})` : "0";
+	if (f.op === "is") return hasNull ? `(${inList} OR ${isNull})` : `(${inList})`;
+	return hasNull ? `(NOT (${inList}) AND NOT (${isNull}))` : `(NOT (${inList}) OR ${isNull})`;
+}
+
+/** Reads the plan's rollup rows and merges them into output groups. */
+async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: Deadline): Promise<Execution> {
+	const needUsers = p.metrics.some((m) => m.kind === "uniques");
+	const needProps = p.metrics.some((m) => m.prop != null);
+	const params: unknown[] = [];
+	let where = "";
+	for (const f of p.filters) {
+		if (f.dim.kind === "event") where += ` AND ${textFilterSql("event", f, params, "empty")}`;
+		else if (f.dim.kind !== "hour_of_day" && f.dim.kind !== "day_of_week") where += ` AND ${textFilterSql("value", f, params, "empty")}`;
+	}
+	const sql = `SELECT bucket, event, value, count, ${needUsers ? "users" : "''"}, ${needProps ? "metrics" : "'{}'"} FROM rollups
+		WHERE tenant_id = ?1 AND level = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?${params.length + 5}${where}`;
+	const rows = await db
+		.prepare(sql)
+		.bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to)
+		.raw<[number, string, string, number, string, string]>();
+	deadline.check();
+	const groups = new Map<string, Group>();
+	const parts = timeParts(p.tz);
+	const tf = timeFilters(p.filters);
+	const props = [...new Set(p.metrics.filter((m) => m.prop != null).map((m) => m.prop!))];
+	for (const [bucket, event, value, count, users, metrics] of rows) {
+		if (tf.length && !passesTime(tf, parts(bucket))) continue;
+		const t = bucketIndex(p.buckets, bucket);
+		if (t < 0) continue;
+		const dims = p.dims.map((d): DimValue => {
+			if (d.kind === "event") return event;
+			if (d.kind === "hour_of_day") return parts(bucket).hour;
+			if (d.kind === "day_of_week") return parts(bucket).weekday;
+			return value === "" ? null : value;
+		});
+		const key = `${t}\u0001${JSON.stringify(dims)}`;
+		let acc = groups.get(key)?.acc as SketchAcc | undefined;
+		if (!acc) groups.set(key, { t, dims, acc: (acc = new SketchAcc()) });
+		acc.count += count;
+		if (needUsers && users) (acc.users ??= Hll.create()).mergeEncoded(users);
+		if (needProps && metrics !== "{}") {
+			const m = JSON.parse(metrics) as Record<string, string>;
+			for (const prop of props) {
+				const enc = m[prop];
+				if (!enc) continue;
+				let s = acc.props.get(prop);
+				if (!s) acc.props.set(prop, (s = NumStats.create()));
+				s.mergeEncoded(enc);
+			}
+		}
+	}
+	return { groups, rowsScanned: rows.length };
+}
+
+const COLUMN_OF: Record<string, number> = Object.fromEntries(RAW_COLUMNS.map((c, i) => [c, i]));
+
+/** Reads raw events (exact answers) for plans the rollups cannot serve. */
+async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Deadline): Promise<Execution> {
+	const params: unknown[] = [];
+	let where = "";
+	for (const f of p.filters) {
+		const k = f.dim.kind;
+		if (k === "hour_of_day" || k === "day_of_week") continue;
+		if (k === "prop") {
+			const path = `?${params.length + 5}`;
+			params.push(`$."${f.dim.prop}"`);
+			const expr = `json_extract(properties, ${path})`;
+			if (f.op === "gt" || f.op === "lt") where += ` AND json_type(properties, ${path}) IN ('integer', 'real') AND ${textFilterSql(expr, f, params, "null")}`;
+			else where += ` AND ${textFilterSql(expr, f, params, "null")}`;
+		} else where += ` AND ${textFilterSql(k, f, params, "null")}`;
+	}
+	// Counting first keeps an accidental full scan from tying up the database: refuse big reads.
+	// (Filter parameters are numbered from ?5 for rawPages; ?4 is its paging cursor, unused here.)
+	const counted = await db
+		.prepare(`SELECT count(*) AS n FROM events WHERE tenant_id = ?1 AND timestamp >= ?2 AND timestamp < ?3 AND ?4 = ?4${where}`)
+		.bind(tenantId, p.range.from, p.range.to, 0, ...params)
+		.first<{ n: number }>();
+	deadline.check();
+	if (counted!.n > MAX_RAW_ROWS)
+		throw new ApiError(400, "query_too_expensive", `This query reads ${counted!.n} raw events (limit ${MAX_RAW_ROWS}): ${p.reason}. Narrow date_range or filters, or roll the property up.`, {
+			field: "date_range",
+			raw_rows: counted!.n,
+			limit: MAX_RAW_ROWS,
+			reason: p.reason,
+		});
+	const needUsers = p.metrics.some((m) => m.kind === "uniques");
+	const props = [...new Set(p.metrics.filter((m) => m.prop != null).map((m) => m.prop!))];
+	const dimProps = p.dims.filter((d) => d.kind === "prop").map((d) => d.prop!);
+	const withProps = props.length + dimProps.length > 0;
+	const groups = new Map<string, Group>();
+	const parts = timeParts(p.tz);
+	const tf = timeFilters(p.filters);
+	let scanned = 0;
+	for await (const page of rawPages(db, tenantId, p.range.from, p.range.to, withProps, { sql: where, params })) {
+		deadline.check();
+		scanned += page.length;
+		for (const row of page) add(row);
+	}
+	function add(row: RawRow) {
+		const ts = row[3];
+		if (tf.length && !passesTime(tf, parts(ts))) return;
+		const t = bucketIndex(p.buckets, ts);
+		if (t < 0) return;
+		let obj: Record<string, unknown> = {};
+		if (withProps && row[8] !== "{}") {
+			try {
+				obj = JSON.parse(row[8]) as Record<string, unknown>;
+			} catch {
+				obj = {};
+			}
+		}
+		const dims = p.dims.map((d: Dim): DimValue => {
+			if (d.kind === "event") return row[0];
+			if (d.kind === "hour_of_day") return parts(ts).hour;
+			if (d.kind === "day_of_week") return parts(ts).weekday;
+			const v = d.kind === "prop" ? dimValue(obj[d.prop!]) : dimValue(row[COLUMN_OF[d.kind]!]);
+			return v === "" ? null : v;
+		});
+		const key = `${t}\u0001${JSON.stringify(dims)}`;
+		let acc = groups.get(key)?.acc as ExactAcc | undefined;
+		if (!acc) groups.set(key, { t, dims, acc: (acc = new ExactAcc()) });
+		acc.count++;
+		const user = userKey(row[1], row[2]);
+		if (needUsers && user != null) (acc.users ??= new Set()).add(user);
+		for (const prop of props) {
+			const v = obj[prop];
+			if (typeof v !== "number" || !Number.isFinite(v)) continue;
+			let arr = acc.values.get(prop);
+			if (!arr) acc.values.set(prop, (arr = []));
+			arr.push(v);
+		}
+	}
+	return { groups, rowsScanned: scanned };
+}
+
+/** Runs a plan against D1. */
+export function execute(db: D1Database, tenantId: string, p: Plan, deadline: Deadline): Promise<Execution> {
+	return p.source === "rollup" ? fromRollups(db, tenantId, p, deadline) : fromRaw(db, tenantId, p, deadline);
+}

@@ -1,0 +1,145 @@
+import type { RollupLevel } from "../db/schema";
+import { ApiError } from "../errors";
+import { BUILTIN_DIMS, hourStartOf, type RollupConfig } from "../rollup/build";
+import type { Dim, Filter, Granularity, Metric, QueryRequest } from "./spec";
+import { bucketStarts, type DateRange, hourAlignment, parseRangeBound, previousPeriod, previousYear, resolvePreset, startOf, type Unit } from "./time";
+
+/** Output time buckets over this many are refused (e.g. minutes over a week). */
+export const MAX_TIME_BUCKETS = 5_000;
+/** range × granularity × dimensions: output buckets × (1 + dimensions) × (2 with a comparison). */
+export const MAX_COST = 10_000;
+/** A raw plan reading more events than this is refused: narrow the range or use rolled-up dimensions. */
+export const MAX_RAW_ROWS = 2_000_000;
+
+/** How a tenant's buckets are laid out (rollup_tenants), as the planner needs it. */
+export interface Layout {
+	dayTz: string;
+	alignMinutes: number;
+	config: RollupConfig;
+	archivedBefore: number;
+	/** Oldest minute bucket still kept. */
+	minutesSince: number;
+}
+
+export interface Plan {
+	source: "rollup" | "raw";
+	/** Rollup level read (rollup plans only). */
+	level: RollupLevel | null;
+	/** The rollup `dim` rows read: '' for totals, else the one dimension of the query. */
+	rollupDim: string;
+	range: DateRange;
+	tz: string;
+	granularity: Granularity | null;
+	/** Starts of the output time buckets (one open bucket [from, to) when no granularity). */
+	buckets: number[];
+	metrics: Metric[];
+	dims: Dim[];
+	filters: Filter[];
+	/** Why the rollups could not answer (raw plans). */
+	reason: string | null;
+}
+
+const rollupDimName = (d: Dim): string | null => (d.kind === "prop" ? `prop:${d.prop}` : (BUILTIN_DIMS as readonly string[]).includes(d.kind) ? d.kind : null);
+const timeDerived = (d: Dim) => d.kind === "hour_of_day" || d.kind === "day_of_week";
+
+/** Resolves the request's date range in its time zone; 400 when a bound cannot be read. */
+export function resolveRange(q: QueryRequest, tz: string, now: number): DateRange {
+	if (typeof q.date_range === "string") return resolvePreset(q.date_range, tz, now);
+	const from = parseRangeBound(q.date_range.from, tz, "from");
+	const to = parseRangeBound(q.date_range.to, tz, "to");
+	for (const [field, v] of [["from", from], ["to", to]] as const)
+		if (v == null)
+			throw new ApiError(400, "invalid_query", `date_range.${field}: '${q.date_range[field]}' is not a date (YYYY-MM-DD, inclusive) or an ISO 8601 date-time`, {
+				field: `date_range.${field}`,
+			});
+	if (to! <= from!) throw new ApiError(400, "invalid_query", "date_range: 'to' must be after 'from'", { field: "date_range" });
+	if (to! - from! > 5 * 366 * 86_400_000) throw new ApiError(400, "invalid_query", "date_range: at most 5 years", { field: "date_range" });
+	return { from: from!, to: to! };
+}
+
+/** The range a comparison reads. */
+export function comparisonRange(kind: "previous_period" | "previous_year", range: DateRange, tz: string): DateRange {
+	return kind === "previous_year" ? previousYear(range, tz) : previousPeriod(range, tz);
+}
+
+/** Output bucket starts, with the cost limits applied (400 naming the field to change). */
+export function outputBuckets(range: DateRange, tz: string, granularity: Granularity | null, dims: number, compare: boolean): number[] {
+	if (!granularity) return [range.from];
+	let buckets: number[];
+	try {
+		buckets = bucketStarts(granularity as Unit, range.from, range.to, tz, MAX_TIME_BUCKETS);
+	} catch {
+		buckets = [];
+	}
+	if (buckets.length === 0 || buckets.length > MAX_TIME_BUCKETS)
+		throw new ApiError(400, "query_too_expensive", `granularity: '${granularity}' over this date_range makes more than ${MAX_TIME_BUCKETS} time buckets; use a coarser granularity or a shorter range`, {
+			field: "granularity",
+			limit: MAX_TIME_BUCKETS,
+		});
+	const cost = buckets.length * (1 + dims) * (compare ? 2 : 1);
+	if (cost > MAX_COST)
+		throw new ApiError(400, "query_too_expensive", `query cost ${cost} (time buckets × (1 + dimensions) × comparison) is over the limit of ${MAX_COST}; use a coarser granularity, fewer dimensions or a shorter range`, {
+			field: "granularity",
+			cost,
+			limit: MAX_COST,
+		});
+	return buckets;
+}
+
+/**
+ * Chooses the coarsest rollup level that answers the query exactly, or raw events.
+ * Rollups answer when: every property metric is tracked; at most one dimension other than
+ * `event` (and the time-derived ones) is used across dimensions and filters, and it is rolled up;
+ * filters on it are is / is_not / contains; and the range and output buckets line up with the
+ * level's buckets in the requested time zone.
+ */
+export function plan(q: QueryRequest, layout: Layout | null, tz: string, range: DateRange): Plan {
+	const base = {
+		range,
+		tz,
+		granularity: q.granularity ?? null,
+		buckets: outputBuckets(range, tz, q.granularity ?? null, q.dimensions.length, !!q.compare),
+		metrics: q.metrics,
+		dims: q.dimensions,
+		filters: q.filters,
+	};
+	const raw = (reason: string): Plan => {
+		if (layout && range.from < layout.archivedBefore)
+			throw new ApiError(
+				400,
+				"needs_raw_events",
+				`This query needs raw events (${reason}), but events before ${new Date(layout.archivedBefore).toISOString()} are archived to R2. Narrow date_range or use rolled-up dimensions and metrics.`,
+				{ field: "date_range", archived_before: new Date(layout.archivedBefore).toISOString(), reason },
+			);
+		return { ...base, source: "raw", level: null, rollupDim: "", reason };
+	};
+	if (q.source === "raw") return raw("source: raw was requested");
+	if (!layout) return raw("no rollups computed yet for this tenant");
+	for (const m of q.metrics)
+		if (m.prop != null && !layout.config.metric_props.includes(m.prop)) return raw(`property '${m.prop}' is not a rolled-up metric (metric_props)`);
+	const used = new Set<string>();
+	for (const d of [...q.dimensions, ...q.filters.map((f) => f.dim)]) {
+		if (d.kind === "event" || timeDerived(d)) continue;
+		const name = rollupDimName(d);
+		if (name == null || (d.kind === "prop" && !layout.config.dimension_props.includes(d.prop!))) return raw(`'${d.name}' is not a rolled-up dimension (dimension_props)`);
+		used.add(name);
+	}
+	if (used.size > 1) return raw(`rollups hold one dimension at a time; this query combines ${[...used].join(" and ")}`);
+	for (const f of q.filters)
+		if ((f.op === "gt" || f.op === "lt") && !timeDerived(f.dim)) return raw(`'${f.op}' on ${f.dim.name} needs raw values`);
+	const rollupDim = [...used][0] ?? "";
+	const hourly = q.dimensions.some((d) => d.kind === "hour_of_day") || q.filters.some((f) => f.dim.kind === "hour_of_day");
+	const g = q.granularity ?? null;
+	const ok = (level: RollupLevel): Plan => ({ ...base, source: "rollup", level, rollupDim, reason: null });
+
+	const isMidnight = (t: number) => startOf("day", t, tz) === t;
+	if (tz === layout.dayTz && !hourly && (g == null || g === "day" || g === "week" || g === "month") && isMidnight(range.from) && isMidnight(range.to)) return ok("day");
+	// hourAlignment gives the offset modulo 60; local hours start that many minutes before the UTC hour.
+	const offsetMod = hourAlignment(tz, range.from, range.to);
+	const align = offsetMod == null ? null : (60 - offsetMod) % 60;
+	const hourOk = (t: number) => hourStartOf(t, layout.alignMinutes) === t;
+	if (align === layout.alignMinutes && g !== "minute" && hourOk(range.from) && hourOk(range.to)) return ok("hour");
+	const minuteOk = (t: number) => t % 60_000 === 0;
+	if (rollupDim === "" && range.from >= layout.minutesSince && minuteOk(range.from) && minuteOk(range.to)) return ok("minute");
+	return raw("the range or buckets do not line up with rolled-up buckets in this time zone");
+}

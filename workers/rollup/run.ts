@@ -1,0 +1,332 @@
+import type { Env } from "../env";
+import { nextStart, offsetMinutes, startOf } from "../query/time";
+import { archiveExpired } from "./archive";
+import { DayBuilder, HOUR_MS, HourBuilder, hourStartOf, MINUTE_MS, type RollupConfig } from "./build";
+import { dimsOf, insertRollups, placeholders, rawPages } from "./store";
+
+/** How long minute buckets are kept; hour and day buckets are kept for ever. */
+export const MINUTE_RETENTION_MS = 7 * 24 * HOUR_MS;
+/** Events (by rowid) turned into dirty-hour marks per statement. */
+const SCAN_CHUNK = 250_000;
+const LEASE_MS = 90_000;
+
+export interface TenantLayout {
+	tenantId: string;
+	dayTz: string;
+	alignMinutes: number;
+	config: RollupConfig;
+	archivedBefore: number;
+	retentionDays: number;
+}
+
+export interface RollupReport {
+	trigger: string;
+	started_at: string;
+	duration_ms: number;
+	/** Another run holds the lease; this one did nothing. */
+	busy: boolean;
+	scanned_events: number;
+	hours: number;
+	days: number;
+	raw_rows_read: number;
+	buckets_written: number;
+	rebuilt_tenants: string[];
+	archived_events: number;
+	pending_hours: number;
+	pending_days: number;
+	pending_events: number;
+	/** Nothing left to do: every event up to the watermark is in its buckets. */
+	caught_up: boolean;
+	watermark: number;
+	/** Where the time went (ms): the clock moves at I/O, so CPU work lands in the next step. */
+	timings: { layouts: number; scan: number; hours: number; read: number; write: number; days: number; archive: number };
+	errors: string[];
+}
+
+/** The minute of the UTC hour at which the zone's clock hours start: 0, 30 (Kolkata) or 15 (Kathmandu, +05:45). */
+export const alignmentOf = (tz: string, at: number) => (((-offsetMinutes(tz, at) % 60) + 60) % 60);
+
+/**
+ * One bounded rollup pass (the cron's job, also `POST /v1/admin/rollups/run`):
+ * 1. lease, so two passes never interleave; 2. tenant layouts (time zone / config changes);
+ * 3. scan new events in ingest order (rowid) into dirty hours, moving the watermark in the same
+ * transaction; 4. recompute dirty hours whole from raw events; 5. recompute dirty days from
+ * their hours; 6. drop expired minute buckets and archive expired raw events to R2.
+ * Each step commits as it goes, so a pass cut short continues where it stopped next time.
+ */
+export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: number; now?: () => number }): Promise<RollupReport> {
+	const clock = opts.now ?? Date.now;
+	const t0 = clock();
+	const deadline = t0 + (opts.budgetMs ?? 20_000);
+	const db = env.DB;
+	const owner = crypto.randomUUID();
+	const report: RollupReport = {
+		trigger: opts.trigger,
+		started_at: new Date(t0).toISOString(),
+		duration_ms: 0,
+		busy: false,
+		scanned_events: 0,
+		hours: 0,
+		days: 0,
+		raw_rows_read: 0,
+		buckets_written: 0,
+		rebuilt_tenants: [],
+		archived_events: 0,
+		pending_hours: 0,
+		pending_days: 0,
+		pending_events: 0,
+		caught_up: false,
+		watermark: 0,
+		timings: { layouts: 0, scan: 0, hours: 0, read: 0, write: 0, days: 0, archive: 0 },
+		errors: [],
+	};
+	const lease = await db
+		.prepare(
+			`INSERT INTO rollup_cursor (id, watermark, lease_owner, lease_until, updated_at) VALUES ('events', 0, ?1, ?2, ?3)
+			ON CONFLICT(id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+			WHERE rollup_cursor.lease_until < ?3 RETURNING watermark`,
+		)
+		.bind(owner, t0 + LEASE_MS, t0)
+		.first<{ watermark: number }>();
+	if (!lease) {
+		report.busy = true;
+		report.duration_ms = clock() - t0;
+		return report;
+	}
+	let watermark = lease.watermark;
+	try {
+		const tm = report.timings;
+		let mark = clock();
+		const lap = () => {
+			const t = clock();
+			const d = t - mark;
+			mark = t;
+			return d;
+		};
+		const layouts = await syncLayouts(db, clock(), report);
+		tm.layouts += lap();
+		watermark = await scan(db, watermark, owner, deadline, clock, report);
+		tm.scan += lap();
+		while (clock() < deadline) if ((await recomputeHours(db, layouts, report)) === 0) break;
+		tm.hours += lap();
+		while (clock() < deadline) if ((await recomputeDays(db, layouts, report)) === 0) break;
+		tm.days += lap();
+		if (clock() < deadline) await dropOldMinutes(db, layouts, clock());
+		if (clock() < deadline) report.archived_events = await archiveExpired(env, layouts, { now: clock(), deadline, watermark });
+		tm.archive += lap();
+	} catch (err) {
+		report.errors.push(err instanceof Error ? err.message : String(err));
+	} finally {
+		await db.prepare("UPDATE rollup_cursor SET lease_until = 0 WHERE id = 'events' AND lease_owner = ?1").bind(owner).run();
+	}
+	const [pending, maxRow] = await db.batch([
+		db.prepare("SELECT level, count(*) AS n FROM rollup_dirty GROUP BY level"),
+		db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM events"),
+	]);
+	for (const r of pending!.results as { level: string; n: number }[]) {
+		if (r.level === "hour") report.pending_hours = r.n;
+		else report.pending_days = r.n;
+	}
+	const max = (maxRow!.results[0] as { m: number }).m;
+	report.watermark = watermark;
+	report.pending_events = Math.max(0, max - watermark);
+	report.caught_up = report.pending_hours === 0 && report.pending_days === 0 && report.pending_events === 0 && report.errors.length === 0;
+	report.duration_ms = clock() - t0;
+	await db.batch([
+		db.prepare("INSERT INTO cron_runs (trigger, started_at, duration_ms, report) VALUES (?1, ?2, ?3, ?4)").bind(opts.trigger, t0, report.duration_ms, JSON.stringify(report)),
+		db.prepare("DELETE FROM cron_runs WHERE id <= (SELECT max(id) - 1000 FROM cron_runs)"),
+	]);
+	return report;
+}
+
+interface TenantRow {
+	id: string;
+	timezone: string;
+	retention_days: number;
+	dimension_props: string;
+	metric_props: string;
+	day_tz: string | null;
+	align_minutes: number | null;
+	config: string | null;
+	archived_before: number | null;
+}
+
+/**
+ * Makes sure each tenant has a rollup layout matching its settings. A new tenant, or a change of
+ * rolled-up properties or of hour alignment, recomputes every hour still in raw storage; a change
+ * of time zone with the same alignment recomputes the days from the hours.
+ */
+async function syncLayouts(db: D1Database, now: number, report: RollupReport): Promise<Map<string, TenantLayout>> {
+	const { results } = await db
+		.prepare(
+			`SELECT t.id, t.timezone, t.retention_days, t.dimension_props, t.metric_props, s.day_tz, s.align_minutes, s.config, s.archived_before
+			FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id`,
+		)
+		.all<TenantRow>();
+	const layouts = new Map<string, TenantLayout>();
+	for (const t of results) {
+		const config: RollupConfig = { dimension_props: JSON.parse(t.dimension_props) as string[], metric_props: JSON.parse(t.metric_props) as string[] };
+		const configText = JSON.stringify(config);
+		const align = alignmentOf(t.timezone, now);
+		const layout: TenantLayout = { tenantId: t.id, dayTz: t.timezone, alignMinutes: align, config, archivedBefore: t.archived_before ?? 0, retentionDays: t.retention_days };
+		layouts.set(t.id, layout);
+		const fresh = t.config == null;
+		const rebuildHours = fresh || t.config !== configText || t.align_minutes !== align;
+		const rebuildDays = !rebuildHours && t.day_tz !== t.timezone;
+		if (!rebuildHours && !rebuildDays) continue;
+		report.rebuilt_tenants.push(t.id);
+		const stmts: D1PreparedStatement[] = [
+			db
+				.prepare(
+					`INSERT INTO rollup_tenants (tenant_id, day_tz, align_minutes, config, archived_before, updated_at) VALUES (?1, ?2, ?3, ?4, 0, ?5)
+					ON CONFLICT(tenant_id) DO UPDATE SET day_tz = excluded.day_tz, align_minutes = excluded.align_minutes, config = excluded.config, updated_at = excluded.updated_at`,
+				)
+				.bind(t.id, t.timezone, align, configText, now),
+		];
+		if (rebuildHours) {
+			// Buckets older than the archive boundary have no raw events left: they are kept as they are.
+			const keepBefore = t.archived_before ?? 0;
+			// NOTE: an integer literal, not a parameter: D1 may bind JS numbers as REAL, and
+			// REAL arithmetic would turn the integer division below into a fraction.
+			const shift = Math.trunc(align) * MINUTE_MS;
+			stmts.push(
+				db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level IN ('minute', 'hour', 'day') AND bucket >= ?2").bind(t.id, keepBefore),
+				db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1").bind(t.id),
+				db
+					.prepare(
+						`INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at)
+						SELECT ?1, 'hour', ((timestamp - ${shift}) / ${HOUR_MS}) * ${HOUR_MS} + ${shift}, ?2 FROM events WHERE tenant_id = ?1 AND timestamp >= ?3 GROUP BY 3`,
+					)
+					.bind(t.id, now, keepBefore),
+			);
+		} else {
+			const { results: hours } = await db
+				.prepare("SELECT DISTINCT bucket FROM rollups WHERE tenant_id = ?1 AND level = 'hour' AND dim = ''")
+				.bind(t.id)
+				.all<{ bucket: number }>();
+			const days = [...new Set(hours.map((h) => startOf("day", h.bucket, t.timezone)))];
+			stmts.push(db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'day'").bind(t.id));
+			for (let i = 0; i < days.length; i += 500)
+				stmts.push(
+					db
+						.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) SELECT ?1, 'day', value, ?2 FROM json_each(?3)")
+						.bind(t.id, now, JSON.stringify(days.slice(i, i + 500))),
+				);
+		}
+		await db.batch(stmts);
+	}
+	return layouts;
+}
+
+/**
+ * Marks the hours touched by events past the watermark as dirty, in ingest (rowid) order, and
+ * moves the watermark in the same transaction: a crash leaves both as they were.
+ * NOTE: rowid order is ingest order only while the highest rowid is never deleted (SQLite would
+ * reuse it); the archiver never deletes the row holding max(rowid).
+ */
+async function scan(db: D1Database, watermark: number, owner: string, deadline: number, clock: () => number, report: RollupReport): Promise<number> {
+	const top = (await db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM events").first<{ m: number }>())!.m;
+	let w = watermark;
+	while (w < top && clock() < deadline) {
+		const hi = Math.min(w + SCAN_CHUNK, top);
+		const now = clock();
+		await db.batch([
+			db
+				.prepare(
+					`INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at)
+					SELECT e.tenant_id, 'hour', ((e.timestamp - coalesce(s.align_minutes, 0) * ${MINUTE_MS}) / ${HOUR_MS}) * ${HOUR_MS} + coalesce(s.align_minutes, 0) * ${MINUTE_MS}, ?3
+					FROM events e LEFT JOIN rollup_tenants s ON s.tenant_id = e.tenant_id
+					WHERE e.rowid > ?1 AND e.rowid <= ?2 GROUP BY 1, 3`,
+				)
+				.bind(w, hi, now),
+			db.prepare("UPDATE rollup_cursor SET watermark = ?1, updated_at = ?2, lease_until = ?3 WHERE id = 'events' AND lease_owner = ?4").bind(hi, now, now + LEASE_MS, owner),
+		]);
+		w = hi;
+	}
+	report.scanned_events = w - watermark;
+	return w;
+}
+
+/** Recomputes up to 8 dirty hours whole from their raw events; returns how many it did. */
+async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>, report: RollupReport): Promise<number> {
+	const { results } = await db
+		.prepare("SELECT tenant_id, bucket, marked_at FROM rollup_dirty WHERE level = 'hour' ORDER BY tenant_id, bucket LIMIT 8")
+		.all<{ tenant_id: string; bucket: number; marked_at: number }>();
+	for (const d of results) {
+		const layout = layouts.get(d.tenant_id);
+		const done = db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'hour' AND bucket = ?2").bind(d.tenant_id, d.bucket);
+		// Events of a deleted tenant, or an hour whose alignment no longer matches, have nothing to build.
+		if (!layout || hourStartOf(d.bucket, layout.alignMinutes) !== d.bucket) {
+			await done.run();
+			continue;
+		}
+		const builder = new HourBuilder(d.bucket, layout.config);
+		const withProps = layout.config.dimension_props.length + layout.config.metric_props.length > 0;
+		const t0 = Date.now();
+		for await (const page of rawPages(db, d.tenant_id, d.bucket, d.bucket + HOUR_MS, withProps)) {
+			for (const row of page) builder.add(row);
+			report.raw_rows_read += page.length;
+		}
+		const t1 = Date.now();
+		const rows = builder.finish();
+		report.timings.read += t1 - t0;
+		const dims = dimsOf(layout.config);
+		const day = startOf("day", d.bucket, layout.dayTz);
+		await db.batch([
+			db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'minute' AND dim = '' AND bucket >= ?2 AND bucket < ?3").bind(d.tenant_id, d.bucket, d.bucket + HOUR_MS),
+			db.prepare(`DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'hour' AND dim IN (${placeholders(dims.length, 3)}) AND bucket = ?2`).bind(d.tenant_id, d.bucket, ...dims),
+			...insertRollups(db, d.tenant_id, rows),
+			db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'day', ?2, ?3)").bind(d.tenant_id, day, Date.now()),
+			done,
+		]);
+		report.timings.write += Date.now() - t1;
+		report.hours++;
+		report.buckets_written += rows.length;
+	}
+	return results.length;
+}
+
+/** Recomputes up to 8 dirty local days from their hour buckets; returns how many it did. */
+async function recomputeDays(db: D1Database, layouts: Map<string, TenantLayout>, report: RollupReport): Promise<number> {
+	const { results } = await db
+		.prepare("SELECT tenant_id, bucket FROM rollup_dirty WHERE level = 'day' ORDER BY tenant_id, bucket LIMIT 8")
+		.all<{ tenant_id: string; bucket: number }>();
+	for (const d of results) {
+		const layout = layouts.get(d.tenant_id);
+		const done = db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'day' AND bucket = ?2").bind(d.tenant_id, d.bucket);
+		if (!layout) {
+			await done.run();
+			continue;
+		}
+		const dims = dimsOf(layout.config);
+		const end = nextStart("day", d.bucket, layout.dayTz);
+		const hours = await db
+			.prepare(
+				`SELECT dim, event, value, count, users, metrics FROM rollups
+				WHERE tenant_id = ?1 AND level = 'hour' AND dim IN (${placeholders(dims.length, 4)}) AND bucket >= ?2 AND bucket < ?3`,
+			)
+			.bind(d.tenant_id, d.bucket, end, ...dims)
+			.raw<[string, string, string, number, string, string]>();
+		const builder = new DayBuilder(d.bucket);
+		for (const h of hours) builder.add(h[0], h[1], h[2], h[3], h[4], h[5]);
+		const rows = builder.finish();
+		await db.batch([
+			db.prepare(`DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'day' AND dim IN (${placeholders(dims.length, 3)}) AND bucket = ?2`).bind(d.tenant_id, d.bucket, ...dims),
+			...insertRollups(db, d.tenant_id, rows),
+			done,
+		]);
+		report.days++;
+		report.buckets_written += rows.length;
+	}
+	return results.length;
+}
+
+/** Minute buckets older than MINUTE_RETENTION_MS go; hours and days stay. */
+async function dropOldMinutes(db: D1Database, layouts: Map<string, TenantLayout>, now: number): Promise<void> {
+	const stmts = [...layouts.keys()].map((id) =>
+		db
+			.prepare("DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE tenant_id = ?1 AND level = 'minute' AND dim = '' AND bucket < ?2 LIMIT 20000)")
+			.bind(id, now - MINUTE_RETENTION_MS),
+	);
+	if (stmts.length) await db.batch(stmts);
+}

@@ -1,0 +1,78 @@
+import { Hono } from "hono";
+import { requireKey } from "../auth/keys";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import { hubOf } from "../lib/http";
+import { answerQuery } from "../query/answer";
+
+const readKey = requireKey("read", "admin");
+
+/** Reads the body as JSON (400 naming the problem otherwise); the query schema validates it. */
+async function readJson(req: Request): Promise<unknown> {
+	const text = await req.text();
+	if (!text.trim()) throw new ApiError(400, "invalid_query", "body: send a JSON query object such as {\"metrics\":[\"count\"],\"date_range\":\"7d\"}", { field: "body" });
+	try {
+		return JSON.parse(text);
+	} catch (err) {
+		throw new ApiError(400, "malformed_json", `Request body is not valid JSON: ${(err as Error).message}`);
+	}
+}
+
+interface RunRow {
+	trigger: string;
+	started_at: number;
+	duration_ms: number;
+	report: string;
+}
+
+/** Status of rollups for one tenant: what is still waiting, and the last scheduled runs. */
+export async function tenantStatus(env: AppEnv["Bindings"], tenantId: string, now = Date.now()) {
+	const db = env.DB;
+	const [cursor, runs, dirty, layout] = await db.batch([
+		db.prepare("SELECT watermark, updated_at FROM rollup_cursor WHERE id = 'events'"),
+		db.prepare("SELECT trigger, started_at, duration_ms, report FROM cron_runs ORDER BY id DESC LIMIT 10"),
+		db.prepare("SELECT level, count(*) AS n, min(marked_at) AS oldest FROM rollup_dirty WHERE tenant_id = ?1 GROUP BY level").bind(tenantId),
+		db.prepare("SELECT day_tz, align_minutes, config, archived_before, updated_at FROM rollup_tenants WHERE tenant_id = ?1").bind(tenantId),
+	]);
+	const c = cursor!.results[0] as { watermark: number; updated_at: number } | undefined;
+	const watermark = c?.watermark ?? 0;
+	const pending = await db
+		.prepare("SELECT count(*) AS n, min(received_at) AS oldest FROM events WHERE rowid > ?1 AND tenant_id = ?2")
+		.bind(watermark, tenantId)
+		.first<{ n: number; oldest: number | null }>();
+	const levels = dirty!.results as { level: string; n: number; oldest: number }[];
+	const hours = levels.find((l) => l.level === "hour");
+	const days = levels.find((l) => l.level === "day");
+	const oldestWaiting = Math.min(pending?.oldest ?? Number.POSITIVE_INFINITY, hours?.oldest ?? Number.POSITIVE_INFINITY, days?.oldest ?? Number.POSITIVE_INFINITY);
+	const l = layout!.results[0] as { day_tz: string; align_minutes: number; config: string; archived_before: number; updated_at: number } | undefined;
+	const hub = await hubOf(env, tenantId).stats();
+	const iso = (t: number | null | undefined) => (t ? new Date(t).toISOString() : null);
+	return {
+		tenant_id: tenantId,
+		now: iso(now),
+		rollups: {
+			caught_up: (pending?.n ?? 0) === 0 && !hours && !days,
+			lag_ms: Number.isFinite(oldestWaiting) ? Math.max(0, now - oldestWaiting) : 0,
+			pending_events: pending?.n ?? 0,
+			pending_hours: hours?.n ?? 0,
+			pending_days: days?.n ?? 0,
+			layout: l ? { day_tz: l.day_tz, align_minutes: l.align_minutes, ...(JSON.parse(l.config) as object), archived_before: iso(l.archived_before) } : null,
+		},
+		ingest: { buffered: hub.buffered, last_flush_at: hub.last_flush_at ?? null },
+		cron: {
+			last_runs: (runs!.results as unknown as RunRow[]).map((r) => {
+				const rep = JSON.parse(r.report) as { caught_up?: boolean; errors?: string[]; busy?: boolean };
+				// Runs cover every tenant: only their timing and health are shown to a tenant.
+				return { trigger: r.trigger, started_at: iso(r.started_at), duration_ms: r.duration_ms, busy: !!rep.busy, caught_up: !!rep.caught_up, ok: (rep.errors ?? []).length === 0 };
+			}),
+		},
+	};
+}
+
+/** POST /v1/query and GET /v1/system/status (read key; the tenant always comes from the key). */
+export const queryRoutes = new Hono<AppEnv>()
+	.post("/query", readKey, async (c) => {
+		const { tenantId } = c.get("auth");
+		return c.json(await answerQuery(c.env.DB, tenantId, await readJson(c.req.raw)));
+	})
+	.get("/system/status", readKey, async (c) => c.json(await tenantStatus(c.env, c.get("auth").tenantId)));

@@ -1,0 +1,218 @@
+import { ByteReader, ByteWriter, SketchDecodeError, decodeBase64, encodeBase64 } from "./codec";
+import { hashKey, hashKey2 } from "./hash";
+
+// HyperLogLog for distinct counts in rollups.
+//
+// How the two 32-bit hashes combine: the register index is the low HLL_P bits of h1, and the rank is
+// 1 + the number of leading zeros of h2 (all 32 bits), so 1..33 with 33 meaning h2 == 0. Together
+// that is a 46-bit hash (p = 14 index bits + q = 32 rank bits), which is what the estimator's
+// formulas are parameterised on; keys lost to hash collisions stay under 0.01% up to ~10 billion.
+
+/** Index bits: m = 2^14 = 16384 registers. */
+export const HLL_P = 14;
+const M = 1 << HLL_P;
+const MASK = M - 1;
+// Hash bits behind the rank; registers hold 0..Q+1.
+const Q = 32;
+/** Relative standard error of `estimate()`: 1.04 / sqrt(m) ≈ 0.81%. */
+export const HLL_STANDARD_ERROR = 1.04 / Math.sqrt(M);
+
+const FORMAT_SPARSE = 1;
+const FORMAT_DENSE = 2;
+// Dense registers are packed 6 bits each (ranks need ≤ 33): 4 registers in 3 bytes.
+const DENSE_BYTES = 1 + (M / 4) * 3;
+const ALPHA_INF = 1 / (2 * Math.LN2);
+
+// σ(x) = x + Σ_{k≥1} x^(2^k) 2^(k−1), Ertl 2017 (Algorithm 6).
+function sigma(x: number): number {
+	if (x === 1) return Infinity;
+	let y = 1;
+	let z = x;
+	let prev: number;
+	do {
+		x *= x;
+		prev = z;
+		z += x * y;
+		y += y;
+	} while (z !== prev);
+	return z;
+}
+
+// τ(x) = (1 − x − Σ_{k≥1} (1 − x^(2^−k))² 2^−k) / 3, Ertl 2017 (Algorithm 6).
+function tau(x: number): number {
+	if (x === 0 || x === 1) return 0;
+	let y = 1;
+	let z = 1 - x;
+	let prev: number;
+	do {
+		x = Math.sqrt(x);
+		prev = z;
+		y *= 0.5;
+		z -= (1 - x) * (1 - x) * y;
+	} while (z !== prev);
+	return z / 3;
+}
+
+function corrupt(why: string): never {
+	throw new SketchDecodeError(`invalid HLL sketch: ${why}`);
+}
+
+export class Hll {
+	private constructor(private readonly reg: Uint8Array) {}
+
+	/** An empty sketch (dense registers: 16 KiB). */
+	static create(): Hll {
+		return new Hll(new Uint8Array(M));
+	}
+
+	/** Parses `encode()` output; throws SketchDecodeError if it is not a valid sketch. */
+	static decode(s: string): Hll {
+		const h = Hll.create();
+		h.mergeEncoded(s);
+		return h;
+	}
+
+	/** The registers themselves, for inspection and tests: do not write to them. */
+	get registers(): Uint8Array {
+		return this.reg;
+	}
+
+	/** Adds a key given its two hashes: index = h1's low 14 bits, rank = clz32(h2) + 1. */
+	addHash(h1: number, h2: number): void {
+		const i = h1 & MASK;
+		const r = Math.clz32(h2) + 1;
+		if (r > this.reg[i]!) this.reg[i] = r;
+	}
+
+	/** Adds a key; equivalent to addHash(hashKey(key), hashKey2(key)). */
+	add(key: string): void {
+		this.addHash(hashKey(key), hashKey2(key));
+	}
+
+	/** Folds `other` in: afterwards this sketch counts the union. */
+	merge(other: Hll): void {
+		const a = this.reg;
+		const b = other.reg;
+		for (let i = 0; i < M; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
+	}
+
+	/**
+	 * Folds an encoded sketch straight into this one, without building a second register array
+	 * (queries merge thousands of buckets). Validates the whole input before touching any register,
+	 * so a corrupt sketch throws SketchDecodeError and leaves this one unchanged.
+	 */
+	mergeEncoded(s: string): void {
+		const bytes = decodeBase64(s);
+		if (bytes.length === 0) corrupt("empty");
+		const format = bytes[0];
+		if (format === FORMAT_SPARSE) this.mergeSparse(bytes);
+		else if (format === FORMAT_DENSE) this.mergeDense(bytes);
+		else corrupt(`unknown format ${format}`);
+	}
+
+	private mergeSparse(bytes: Uint8Array): void {
+		const r = new ByteReader(bytes);
+		r.pos = 1;
+		const count = r.varint();
+		if (count > M) corrupt("too many registers");
+		const start = r.pos;
+		// Pass 1 validates, pass 2 applies: a half-merged corrupt sketch would be silently wrong.
+		let idx = 0;
+		for (let k = 0; k < count; k++) {
+			const d = r.varint();
+			if (k > 0 && d === 0) corrupt("indices not increasing");
+			idx += d;
+			const rank = r.byte();
+			if (idx >= M) corrupt("index out of range");
+			if (rank === 0 || rank > Q + 1) corrupt("rank out of range");
+		}
+		r.end();
+		const reg = this.reg;
+		r.pos = start;
+		idx = 0;
+		for (let k = 0; k < count; k++) {
+			idx += r.varint();
+			const rank = r.byte();
+			if (rank > reg[idx]!) reg[idx] = rank;
+		}
+	}
+
+	private mergeDense(bytes: Uint8Array): void {
+		if (bytes.length !== DENSE_BYTES) corrupt("dense length");
+		for (let j = 1; j < DENSE_BYTES; j += 3) {
+			const w = bytes[j]! | (bytes[j + 1]! << 8) | (bytes[j + 2]! << 16);
+			if ((w & 63) > Q + 1 || ((w >>> 6) & 63) > Q + 1 || ((w >>> 12) & 63) > Q + 1 || (w >>> 18) > Q + 1) {
+				corrupt("rank out of range");
+			}
+		}
+		const reg = this.reg;
+		for (let i = 0, j = 1; i < M; i += 4, j += 3) {
+			const w = bytes[j]! | (bytes[j + 1]! << 8) | (bytes[j + 2]! << 16);
+			const r0 = w & 63;
+			const r1 = (w >>> 6) & 63;
+			const r2 = (w >>> 12) & 63;
+			const r3 = w >>> 18;
+			if (r0 > reg[i]!) reg[i] = r0;
+			if (r1 > reg[i + 1]!) reg[i + 1] = r1;
+			if (r2 > reg[i + 2]!) reg[i + 2] = r2;
+			if (r3 > reg[i + 3]!) reg[i + 3] = r3;
+		}
+	}
+
+	isEmpty(): boolean {
+		const reg = this.reg;
+		for (let i = 0; i < M; i++) if (reg[i] !== 0) return false;
+		return true;
+	}
+
+	/**
+	 * Distinct-count estimate, rounded. Ertl's improved raw estimator (2017): no bias tables or
+	 * linear-counting switch, the relative error stays ≈ 0.81% from 0 to billions, and small
+	 * counts come out (nearly) exact.
+	 */
+	estimate(): number {
+		const c = new Float64Array(Q + 2);
+		const reg = this.reg;
+		for (let i = 0; i < M; i++) c[reg[i]!]!++;
+		if (c[0] === M) return 0;
+		let z = M * tau(1 - c[Q + 1]! / M);
+		for (let k = Q; k >= 1; k--) z = 0.5 * (z + c[k]!);
+		z += M * sigma(c[0]! / M);
+		return Math.round((ALPHA_INF * M * M) / z);
+	}
+
+	/**
+	 * Compact base64 text: format 1 (sparse: varint count, then per non-zero register in index
+	 * order varint(index delta) and a rank byte) or format 2 (dense: 6-bit packed registers),
+	 * whichever is smaller. An empty sketch is "AQA=".
+	 */
+	encode(): string {
+		const reg = this.reg;
+		let count = 0;
+		for (let i = 0; i < M; i++) if (reg[i] !== 0) count++;
+		// Each sparse entry takes at least 2 bytes, so skip the attempt when it cannot win.
+		if (2 * count + 3 < DENSE_BYTES) {
+			const w = new ByteWriter(3 + 3 * count);
+			w.byte(FORMAT_SPARSE);
+			w.varint(count);
+			let prev = 0;
+			for (let i = 0; i < M; i++) {
+				const r = reg[i]!;
+				if (r === 0) continue;
+				w.varint(i - prev);
+				w.byte(r);
+				prev = i;
+			}
+			if (w.length <= DENSE_BYTES) return encodeBase64(w.bytes());
+		}
+		const out = new Uint8Array(DENSE_BYTES);
+		out[0] = FORMAT_DENSE;
+		for (let i = 0, j = 1; i < M; i += 4, j += 3) {
+			const w = reg[i]! | (reg[i + 1]! << 6) | (reg[i + 2]! << 12) | (reg[i + 3]! << 18);
+			out[j] = w & 0xff;
+			out[j + 1] = (w >>> 8) & 0xff;
+			out[j + 2] = w >>> 16;
+		}
+		return encodeBase64(out);
+	}
+}
