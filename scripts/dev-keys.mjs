@@ -6,6 +6,9 @@ export const DEV = {
 	tenant: "demo",
 	tenantName: "Demo workspace",
 	timezone: "Europe/Paris",
+	// Rolled up so the demo dashboard's breakdowns and percentiles come from rollups.
+	dimensionProps: ["channel", "agent", "plan", "path"],
+	metricProps: ["amount", "response_time_s", "satisfaction"],
 	ingestKey: "ew_dev_ingest",
 	readKey: "ew_dev_read",
 	adminToken: "ew_dev_admin",
@@ -17,7 +20,7 @@ const q = (s) => `'${String(s).replaceAll("'", "''")}'`;
 /** SQL that creates the demo tenant and its two keys; safe to run repeatedly. */
 export function devSeedSql(now = Date.now()) {
 	return [
-		`INSERT OR IGNORE INTO tenants (id, name, timezone, retention_days, rate_limit_eps, created_at) VALUES (${q(DEV.tenant)}, ${q(DEV.tenantName)}, ${q(DEV.timezone)}, 90, 100000, ${now});`,
+		`INSERT OR IGNORE INTO tenants (id, name, timezone, retention_days, rate_limit_eps, dimension_props, metric_props, created_at) VALUES (${q(DEV.tenant)}, ${q(DEV.tenantName)}, ${q(DEV.timezone)}, 90, 100000, ${q(JSON.stringify(DEV.dimensionProps))}, ${q(JSON.stringify(DEV.metricProps))}, ${now});`,
 		...[
 			["key_dev_ingest", "ingest", DEV.ingestKey],
 			["key_dev_read", "read", DEV.readKey],

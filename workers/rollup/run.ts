@@ -32,6 +32,8 @@ export interface RollupReport {
 	buckets_written: number;
 	rebuilt_tenants: string[];
 	archived_events: number;
+	/** Hours touched by events older than the archive boundary: left as they were (see recomputeHours). */
+	late_beyond_retention: number;
 	pending_hours: number;
 	pending_days: number;
 	pending_events: number;
@@ -72,6 +74,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		buckets_written: 0,
 		rebuilt_tenants: [],
 		archived_events: 0,
+		late_beyond_retention: 0,
 		pending_hours: 0,
 		pending_days: 0,
 		pending_events: 0,
@@ -257,6 +260,13 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 		const done = db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'hour' AND bucket = ?2").bind(d.tenant_id, d.bucket);
 		// Events of a deleted tenant, or an hour whose alignment no longer matches, have nothing to build.
 		if (!layout || hourStartOf(d.bucket, layout.alignMinutes) !== d.bucket) {
+			await done.run();
+			continue;
+		}
+		// An hour before the archive boundary has lost its raw events: recomputing it from the few
+		// late arrivals would erase it. Its buckets stay; the late events go to the R2 archive.
+		if (d.bucket < layout.archivedBefore) {
+			report.late_beyond_retention++;
 			await done.run();
 			continue;
 		}
