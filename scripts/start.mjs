@@ -59,7 +59,7 @@ Edgewise is running on http://localhost:${PORT}
   curl -X POST http://localhost:${PORT}/v1/events -H 'Authorization: Bearer ${DEV.ingestKey}' \\
        -H 'Content-Type: application/json' -d '{"event":"signup","user_id":"u1","properties":{"plan":"pro"}}'
   curl http://localhost:${PORT}/v1/ingest/stats -H 'Authorization: Bearer ${DEV.readKey}'
-  curl -X POST http://localhost:${PORT}/v1/query -H 'Authorization: Bearer ${DEV.readKey}' \
+  curl -X POST http://localhost:${PORT}/v1/query -H 'Authorization: Bearer ${DEV.readKey}' \\
        -H 'Content-Type: application/json' -d '{"metrics":["count","uniques"],"date_range":"7d","granularity":"day"}'
 
   Rollups are computed by the cron every minute (and by POST /v1/admin/rollups/run).

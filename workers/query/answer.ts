@@ -116,8 +116,11 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 	const [cur, before] = await withTimeout(Promise.all([execute(db, tenantId, main, deadline), prev ? execute(db, tenantId, prev, deadline) : null]), deadline);
 
 	const rows = fill(main, cur).map((g) => {
-		const row: ResultRow = { dimensions: g.dims, metrics: q.metrics.map((m) => metricValue(m, g.acc ?? null)) };
-		if (main.granularity) row.time = formatLocal(main.buckets[g.t]!, tz);
+		const row: ResultRow = {
+			...(main.granularity ? { time: formatLocal(main.buckets[g.t]!, tz) } : {}),
+			dimensions: g.dims,
+			metrics: q.metrics.map((m) => metricValue(m, g.acc ?? null)),
+		};
 		if (before) {
 			const pg = before.groups.get(groupKey(g.t, g.dims)) ?? null;
 			const pm = q.metrics.map((m) => metricValue(m, pg?.acc ?? null));
