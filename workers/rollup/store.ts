@@ -54,8 +54,8 @@ export async function* rawPages(
 	extra: { sql: string; params: unknown[] } = { sql: "", params: [] },
 ): AsyncGenerator<RawRow[]> {
 	const cols = RAW_COLUMNS.map((c) => (c === "properties" && !withProps ? "'{}'" : c)).join(", ");
-	const sql = `SELECT ${cols}, rowid FROM events WHERE tenant_id = ?1 AND timestamp < ?3
-		AND (timestamp > ?2 OR (timestamp = ?2 AND rowid > ?4))${extra.sql} ORDER BY timestamp, rowid LIMIT ${PAGE}`;
+	const sql = `SELECT ${cols}, rowid FROM events WHERE tenant_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
+		AND (timestamp > ?2 OR rowid > ?4)${extra.sql} ORDER BY timestamp, rowid LIMIT ${PAGE}`;
 	let ts = from;
 	let rowid = -1;
 	for (;;) {
