@@ -177,7 +177,9 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 	const needUsers = p.metrics.some((m) => m.kind === "uniques");
 	const needProps = p.metrics.some((m) => m.prop != null);
 	const params: unknown[] = [];
-	let where = "";
+	// Rows per event name when the query splits or filters by event, else the all-events rows.
+	const byEvent = p.dims.some((d) => d.kind === "event") || p.filters.some((f) => f.dim.kind === "event");
+	let where = byEvent ? " AND event != ''" : " AND event = ''";
 	for (const f of p.filters) {
 		if (f.dim.kind === "event") where += ` AND ${textFilterSql("event", f, params, "empty")}`;
 		else if (f.dim.kind !== "hour_of_day" && f.dim.kind !== "day_of_week") where += ` AND ${textFilterSql("value", f, params, "empty")}`;

@@ -32,6 +32,9 @@ export interface RollupRow {
 	metrics: string;
 }
 
+/** The `event` of rollup rows that cover every event (ingest refuses empty event names). */
+export const ALL_EVENTS = "";
+
 /** The user a row counts as: the identified user when known, else the anonymous id. */
 export const userKey = (userId: string | null, anonymousId: string | null) => userId ?? anonymousId;
 
@@ -132,11 +135,15 @@ export class HourBuilder {
 			for (let i = 0; i < values.length; i++) a.stat(metricNames[i]!).add(values[i]!);
 		};
 		const minute = this.hourStart + Math.floor((ts - this.hourStart) / MINUTE_MS) * MINUTE_MS;
-		feed(this.acc("minute", "", minute, event, ""));
-		feed(this.acc("hour", "", this.hourStart, event, ""));
-		for (const d of this.dims) {
-			const v = d.prop == null ? dimValue(row[d.col]) : dimValue(props[d.prop]);
-			feed(this.acc("hour", d.dim, this.hourStart, event, v));
+		// Each bucket twice: under its event name and under ALL_EVENTS, so the common dashboard
+		// question (all events, by country…) reads one row per value instead of one per event.
+		for (const name of [event, ALL_EVENTS]) {
+			feed(this.acc("minute", "", minute, name, ""));
+			feed(this.acc("hour", "", this.hourStart, name, ""));
+			for (const d of this.dims) {
+				const v = d.prop == null ? dimValue(row[d.col]) : dimValue(props[d.prop]);
+				feed(this.acc("hour", d.dim, this.hourStart, name, v));
+			}
 		}
 	}
 
