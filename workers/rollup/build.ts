@@ -90,6 +90,8 @@ export class HourBuilder {
 	constructor(
 		readonly hourStart: number,
 		private readonly config: RollupConfig,
+		/** False for hours older than the minute buckets' retention: only hour rows are built. */
+		private readonly withMinutes = true,
 	) {
 		this.dims = [
 			...BUILTIN_DIMS.map((d) => ({ dim: d as string, prop: null, col: RAW_COLUMNS.indexOf(d) })),
@@ -138,7 +140,7 @@ export class HourBuilder {
 		// Each bucket twice: under its event name and under ALL_EVENTS, so the common dashboard
 		// question (all events, by country…) reads one row per value instead of one per event.
 		for (const name of [event, ALL_EVENTS]) {
-			feed(this.acc("minute", "", minute, name, ""));
+			if (this.withMinutes) feed(this.acc("minute", "", minute, name, ""));
 			feed(this.acc("hour", "", this.hourStart, name, ""));
 			for (const d of this.dims) {
 				const v = d.prop == null ? dimValue(row[d.col]) : dimValue(props[d.prop]);

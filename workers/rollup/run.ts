@@ -110,9 +110,10 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		tm.layouts += lap();
 		watermark = await scan(db, watermark, owner, deadline, clock, report);
 		tm.scan += lap();
-		while (clock() < deadline) if ((await recomputeHours(db, layouts, report)) === 0) break;
+		// Each step makes progress at least once per pass, however small the budget.
+		while ((await recomputeHours(db, layouts, report)) > 0 && clock() < deadline);
 		tm.hours += lap();
-		while (clock() < deadline) if ((await recomputeDays(db, layouts, report)) === 0) break;
+		while ((await recomputeDays(db, layouts, report)) > 0 && clock() < deadline);
 		tm.days += lap();
 		if (clock() < deadline) await dropOldMinutes(db, layouts, clock());
 		if (clock() < deadline) report.archived_events = await archiveExpired(env, layouts, { now: clock(), deadline, watermark });
@@ -230,7 +231,7 @@ async function syncLayouts(db: D1Database, now: number, report: RollupReport): P
 async function scan(db: D1Database, watermark: number, owner: string, deadline: number, clock: () => number, report: RollupReport): Promise<number> {
 	const top = (await db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM events").first<{ m: number }>())!.m;
 	let w = watermark;
-	while (w < top && clock() < deadline) {
+	while (w < top && (w === watermark || clock() < deadline)) {
 		const hi = Math.min(w + SCAN_CHUNK, top);
 		const now = clock();
 		await db.batch([
@@ -270,7 +271,7 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 			await done.run();
 			continue;
 		}
-		const builder = new HourBuilder(d.bucket, layout.config);
+		const builder = new HourBuilder(d.bucket, layout.config, d.bucket + HOUR_MS > Date.now() - MINUTE_RETENTION_MS);
 		const withProps = layout.config.dimension_props.length + layout.config.metric_props.length > 0;
 		const t0 = Date.now();
 		for await (const page of rawPages(db, d.tenant_id, d.bucket, d.bucket + HOUR_MS, withProps)) {
