@@ -128,6 +128,19 @@ describe("rollups answer like the raw events", () => {
 		expect(gt.body.results[0].metrics[0]).toBe(rs.filter((e) => typeof e.properties.duration === "number" && e.properties.duration > 200).length);
 	});
 
+	it("a series split by a dimension keeps the top `limit` series, each zero-filled", async () => {
+		const { body } = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-28", to: "2026-11-04" }, granularity: "day", dimensions: ["country"], limit: 2 });
+		expect(body.meta.plan).toBe("rollup");
+		expect(body.results).toHaveLength(2 * 8);
+		const byCountry = new Map<string | null, number>();
+		for (const e of only((e) => inNyDays(e, "2026-10-29", "2026-11-04"))) byCountry.set(e.country, (byCountry.get(e.country) ?? 0) + 1);
+		const top2 = [...byCountry.entries()].sort((a, b) => b[1] - a[1]).slice(0, 2).map(([c]) => c);
+		expect(new Set(body.results.map((r: any) => r.dimensions[0]))).toEqual(new Set(top2));
+		for (const r of body.results) expect(r.metrics[0]).toBe(only((e) => e.country === r.dimensions[0] && localDate(NY, e.timestamp) === r.time.slice(0, 10)).length);
+		// 2026-10-28 (New York) has no data at all: zero-filled, not missing.
+		expect(body.results.filter((r: any) => r.time.startsWith("2026-10-28")).map((r: any) => r.metrics[0])).toEqual([0, 0]);
+	});
+
 	it("hour_of_day and day_of_week come from hour buckets in the requested zone", async () => {
 		const { body } = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, timezone: "UTC", dimensions: ["hour_of_day"], order_by: [["hour_of_day", "asc"]] });
 		expect(body.meta).toMatchObject({ plan: "rollup", level: "hour" });

@@ -58,13 +58,28 @@ function withTimeout<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
 
 const groupKey = (t: number, dims: DimValue[]) => `${t}\u0001${JSON.stringify(dims)}`;
 
-/** Zero-fills time series: every output bucket for every dimension combination seen. */
-function fill(p: Plan, ex: Execution): Group[] {
+/**
+ * Zero-fills time series: every output bucket for every dimension combination kept. A series
+ * split by dimensions keeps the `limit` combinations (default 10) with the largest total of
+ * the first metric (of the order_by metric, if one is given), the way a chart shows top series.
+ */
+function fill(q: QueryRequest, p: Plan, ex: Execution): Group[] {
 	const groups = [...ex.groups.values()];
 	if (!p.granularity) return groups.length || p.dims.length ? groups : [{ t: 0, dims: [], acc: null }];
 	const combos = new Map<string, DimValue[]>();
-	for (const g of groups) combos.set(JSON.stringify(g.dims), g.dims);
 	if (p.dims.length === 0) combos.set("[]", []);
+	else {
+		const rankBy = q.metrics.find((m) => q.order_by?.some(([k]) => k === m.name)) ?? q.metrics[0]!;
+		const totals = new Map<string, { dims: DimValue[]; total: number }>();
+		for (const g of groups) {
+			const k = JSON.stringify(g.dims);
+			const hit = totals.get(k) ?? { dims: g.dims, total: 0 };
+			hit.total += metricValue(rankBy, g.acc) ?? 0;
+			totals.set(k, hit);
+		}
+		const top = [...totals.entries()].sort((a, b) => b[1].total - a[1].total).slice(0, q.limit ?? 10);
+		for (const [k, v] of top) combos.set(k, v.dims);
+	}
 	const out: Group[] = [];
 	for (const dims of combos.values())
 		for (let t = 0; t < p.buckets.length; t++) out.push(ex.groups.get(groupKey(t, dims)) ?? { t, dims, acc: null });
@@ -115,7 +130,7 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 	const deadline = new Deadline(Math.min(q.timeout_ms ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS));
 	const [cur, before] = await withTimeout(Promise.all([execute(db, tenantId, main, deadline), prev ? execute(db, tenantId, prev, deadline) : null]), deadline);
 
-	const rows = fill(main, cur).map((g) => {
+	const rows = fill(q, main, cur).map((g) => {
 		const row: ResultRow = {
 			...(main.granularity ? { time: formatLocal(main.buckets[g.t]!, tz) } : {}),
 			dimensions: g.dims,
@@ -134,7 +149,8 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 	});
 	order(q, rows);
 	const total = rows.length;
-	const results = rows.slice(0, q.limit).map((r) => r.row);
+	// Series are already cut to their top combinations; breakdowns and totals keep `limit` rows.
+	const results = (main.granularity ? rows : rows.slice(0, q.limit ?? 1000)).map((r) => r.row);
 	const uses = (k: string) => q.metrics.some((m) => m.kind === k || (k === "quantile" && m.kind.startsWith("p")));
 	const span = (r: { from: number; to: number }) => ({ from: formatLocal(r.from, tz), to: formatLocal(r.to, tz) });
 	return {

@@ -89,7 +89,8 @@ export const queryRequest = z
 			.array(z.tuple([z.string(), z.enum(["asc", "desc"], { error: "must be asc or desc" })]))
 			.max(5)
 			.optional(),
-		limit: z.number().int().min(1).max(MAX_LIMIT).default(1000),
+		/** Rows (breakdowns), or series (time series split by dimensions); see answer.ts. */
+		limit: z.number().int().min(1).max(MAX_LIMIT).optional(),
 		/** "raw" answers from raw events even when rollups could (exact uniques and percentiles). */
 		source: z.enum(["auto", "raw"], { error: "must be auto or raw" }).default("auto"),
 		/** A lower time limit than the server's, for clients with their own deadline. */
