@@ -39,7 +39,7 @@ describe("rollups answer like the raw events", () => {
 	it("counts per New York day are exact, across the November DST change", async () => {
 		const { status, body } = await query(t.readKey, { metrics: ["count", "uniques"], date_range: { from: "2026-10-31", to: "2026-11-02" }, granularity: "day" });
 		expect(status).toBe(200);
-		expect(body.meta).toMatchObject({ plan: "rollup", level: "day", timezone: NY });
+		expect(body.meta).toMatchObject({ plan: "rollup", level: "day", timezone: NY, pending_hours: 0 });
 		expect(body.results.map((r: any) => r.time)).toEqual(["2026-10-31T00:00:00-04:00", "2026-11-01T00:00:00-04:00", "2026-11-02T00:00:00-05:00"]);
 		for (const r of body.results) {
 			const day = r.time.slice(0, 10);
@@ -112,6 +112,11 @@ describe("rollups answer like the raw events", () => {
 		const contains = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, filters: [["contains", "prop:channel", "MAI"]] });
 		expect(contains.body.meta.plan).toBe("rollup");
 		expect(contains.body.results[0].metrics[0]).toBe(only((e) => inNyDays(e, "2026-10-30", "2026-11-03") && e.properties.channel === "email").length);
+		// An empty 'contains' matches every present value and no missing one, on rollups as on raw.
+		const empty = { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, filters: [["contains", "prop:channel", ""]] };
+		const [ra, rr] = [await query(t.readKey, empty), await query(t.readKey, { ...empty, source: "raw" })];
+		expect(ra.body.results[0].metrics[0]).toBe(only((e) => inNyDays(e, "2026-10-30", "2026-11-03") && e.properties.channel != null).length);
+		expect(rr.body.results[0].metrics[0]).toBe(ra.body.results[0].metrics[0]);
 	});
 
 	it("mixing two dimensions, gt/lt or an untracked property falls back to raw with the reason, and raw is exact", async () => {
@@ -123,6 +128,13 @@ describe("rollups answer like the raw events", () => {
 		const cell = two.body.results.find((r: any) => r.dimensions[0] === "FR" && r.dimensions[1] === "mobile");
 		const truth = rs.filter((e) => e.country === "FR" && e.device === "mobile");
 		expect(cell.metrics).toEqual([truth.length, uniques(truth)]);
+		// Property values compare as text on raw events too, as rollups store them: 5 and "5" agree.
+		const some = rs.find((e) => typeof e.properties.duration === "number")!.properties.duration as number;
+		const asNumber = await query(t.readKey, { metrics: ["count"], date_range: range, filters: [["is", "prop:duration", some]] });
+		const asText = await query(t.readKey, { metrics: ["count"], date_range: range, filters: [["is", "prop:duration", String(some)]] });
+		expect(asNumber.body.meta.plan).toBe("raw");
+		expect(asNumber.body.results[0].metrics[0]).toBe(rs.filter((e) => e.properties.duration === some).length);
+		expect(asText.body.results[0].metrics[0]).toBe(asNumber.body.results[0].metrics[0]);
 		const gt = await query(t.readKey, { metrics: ["count"], date_range: range, filters: [["gt", "prop:duration", 200]] });
 		expect(gt.body.meta.plan).toBe("raw");
 		expect(gt.body.results[0].metrics[0]).toBe(rs.filter((e) => typeof e.properties.duration === "number" && e.properties.duration > 200).length);
@@ -330,6 +342,8 @@ describe("every 400", () => {
 	it("names the valid options", async () => {
 		const { body } = await query(t.readKey, { metrics: ["median"], date_range: "7d" });
 		expect(body.error.message).toMatch(/count, uniques/);
+		const preset = await query(t.readKey, { metrics: ["count"], date_range: "last_week" });
+		expect(preset.body.error.message).toMatch(/today, yesterday, 7d, 30d, 90d, 12mo/);
 		const g = await query(t.readKey, { metrics: ["count"], date_range: "7d", granularity: "fortnight" });
 		expect(g.body.error.message).toMatch(/minute, hour, day, week, month/);
 	});

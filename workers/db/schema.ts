@@ -73,7 +73,7 @@ export const events = sqliteTable(
 	(t) => [
 		primaryKey({ columns: [t.tenantId, t.messageId] }),
 		index("events_tenant_time").on(t.tenantId, t.timestamp),
-		// Arrival order: the live window's rebuild and the rollups' watermark read by it.
+		// Arrival order: the live window's rebuild reads by it (rollups use rowid, which needs no index).
 		index("events_tenant_received").on(t.tenantId, t.receivedAt),
 	],
 );
@@ -168,7 +168,7 @@ export const rollupTenants = sqliteTable("rollup_tenants", {
 	tenantId: text("tenant_id").primaryKey(),
 	/** The time zone whose local midnights start day buckets. */
 	dayTz: text("day_tz").notNull(),
-	/** Minutes added to UTC hour starts so hours line up with the tenant's clock (0, 30 or 45). */
+	/** Minute of the UTC hour at which the tenant's clock hours start (0; 30 for +05:30; 15 for +05:45). */
 	alignMinutes: integer("align_minutes").notNull(),
 	/** JSON { dimension_props, metric_props } the buckets were computed with. */
 	config: text("config").notNull(),

@@ -47,6 +47,8 @@ export async function tenantContext(db: D1Database, tenantId: string, now: numbe
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
+/** Float noise off (2773.7599999999998 → 2773.76): 12 significant digits. */
+const tidy = (x: number | null) => (x == null || Number.isInteger(x) ? x : Number(x.toPrecision(12)));
 
 function withTimeout<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
 	let timer: ReturnType<typeof setTimeout> | null = null;
@@ -69,7 +71,11 @@ function fill(q: QueryRequest, p: Plan, ex: Execution): Group[] {
 	const combos = new Map<string, DimValue[]>();
 	if (p.dims.length === 0) combos.set("[]", []);
 	else {
-		const rankBy = q.metrics.find((m) => q.order_by?.some(([k]) => k === m.name)) ?? q.metrics[0]!;
+		// Ranked by the first metric in order_by (else the first metric), largest first unless asc.
+		// NOTE: totals add bucket values up: exact for counts and sums, a ranking heuristic for uniques.
+		const first = q.order_by?.find(([k]) => q.metrics.some((m) => m.name === k));
+		const rankBy = q.metrics.find((m) => m.name === first?.[0]) ?? q.metrics[0]!;
+		const sign = first?.[1] === "asc" ? 1 : -1;
 		const totals = new Map<string, { dims: DimValue[]; total: number }>();
 		for (const g of groups) {
 			const k = JSON.stringify(g.dims);
@@ -77,7 +83,7 @@ function fill(q: QueryRequest, p: Plan, ex: Execution): Group[] {
 			hit.total += metricValue(rankBy, g.acc) ?? 0;
 			totals.set(k, hit);
 		}
-		const top = [...totals.entries()].sort((a, b) => b[1].total - a[1].total).slice(0, q.limit ?? 10);
+		const top = [...totals.entries()].sort((a, b) => sign * (a[1].total - b[1].total)).slice(0, q.limit ?? 10);
 		for (const [k, v] of top) combos.set(k, v.dims);
 	}
 	const out: Group[] = [];
@@ -102,10 +108,17 @@ function order(q: QueryRequest, rows: { t: number; row: ResultRow }[]): void {
 	rows.sort((x, y) => {
 		for (const [k, dir] of keys) {
 			const s = dir === "asc" ? 1 : -1;
-			let c: number;
-			if (k === "time") c = x.t - y.t;
-			else if (metricIdx.has(k)) c = compareValues(x.row.metrics[metricIdx.get(k)!]!, y.row.metrics[metricIdx.get(k)!]!);
-			else c = compareValues(x.row.dimensions[dimIdx.get(k)!]!, y.row.dimensions[dimIdx.get(k)!]!);
+			if (k === "time") {
+				if (x.t !== y.t) return (x.t - y.t) * s;
+				continue;
+			}
+			const [a, b] = metricIdx.has(k) ? [x.row.metrics[metricIdx.get(k)!]!, y.row.metrics[metricIdx.get(k)!]!] : [x.row.dimensions[dimIdx.get(k)!]!, y.row.dimensions[dimIdx.get(k)!]!];
+			// Rows without a value go last in either direction.
+			if (a == null || b == null) {
+				if (a !== b) return a == null ? 1 : -1;
+				continue;
+			}
+			const c = compareValues(a, b);
 			if (c !== 0) return c * s;
 		}
 		for (let i = 0; i < x.row.dimensions.length; i++) {
@@ -134,11 +147,11 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 		const row: ResultRow = {
 			...(main.granularity ? { time: formatLocal(main.buckets[g.t]!, tz) } : {}),
 			dimensions: g.dims,
-			metrics: q.metrics.map((m) => metricValue(m, g.acc ?? null)),
+			metrics: q.metrics.map((m) => tidy(metricValue(m, g.acc ?? null))),
 		};
 		if (before) {
 			const pg = before.groups.get(groupKey(g.t, g.dims)) ?? null;
-			const pm = q.metrics.map((m) => metricValue(m, pg?.acc ?? null));
+			const pm = q.metrics.map((m) => tidy(metricValue(m, pg?.acc ?? null)));
 			row.comparison = {
 				metrics: pm,
 				change: row.metrics.map((v, i) => (v == null || pm[i] == null ? null : round(v - pm[i]!))),
@@ -166,6 +179,7 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 			...(main.reason ? { raw_reason: main.reason } : {}),
 			...(prev && prevRange ? { comparison: { kind: q.compare, date_range: span(prevRange), plan: prev.source, level: prev.level, rows_scanned: before!.rowsScanned } } : {}),
 			rows_scanned: cur.rowsScanned,
+			...(main.source === "rollup" ? { pending_hours: (cur.pendingHours ?? 0) + (before?.pendingHours ?? 0) } : {}),
 			total_rows: total,
 			...(main.source === "rollup" && (uses("uniques") || uses("quantile"))
 				? { accuracy: { uniques_standard_error: round(HLL_STANDARD_ERROR), quantile_relative_error: DD_RELATIVE_ACCURACY } }

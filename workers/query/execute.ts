@@ -85,6 +85,8 @@ export interface Group {
 export interface Execution {
 	groups: Map<string, Group>;
 	rowsScanned: number;
+	/** Rollup plans: hours of the range not rolled up yet (0 = complete). */
+	pendingHours?: number;
 }
 
 const QUANTILES: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
@@ -155,7 +157,8 @@ function textFilterSql(expr: string, f: Filter, params: unknown[], nullAs: "empt
 			params.push(String(v));
 			return `instr(lower(${expr}), lower(${p})) > 0`;
 		});
-		return `(${parts.join(" OR ")})`;
+		// A missing value never contains anything (rollups store it as '').
+		return nullAs === "empty" ? `(${expr} != '' AND (${parts.join(" OR ")}))` : `(${parts.join(" OR ")})`;
 	}
 	if (f.op === "gt" || f.op === "lt") {
 		const p = next();
@@ -184,13 +187,18 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 		if (f.dim.kind === "event") where += ` AND ${textFilterSql("event", f, params, "empty")}`;
 		else if (f.dim.kind !== "hour_of_day" && f.dim.kind !== "day_of_week") where += ` AND ${textFilterSql("value", f, params, "empty")}`;
 	}
-	const sql = `SELECT bucket, event, value, count, ${needUsers ? "users" : "''"}, ${needProps ? "metrics" : "'{}'"} FROM rollups
+	const sql = `SELECT bucket, event, value, count, ${needUsers ? "users" : "''"} AS users, ${needProps ? "metrics" : "'{}'"} AS metrics FROM rollups
 		WHERE tenant_id = ?1 AND level = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?${params.length + 5}${where}`;
-	const rows = await db
-		.prepare(sql)
-		.bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to)
-		.raw<[number, string, string, number, string, string]>();
+	const [read, dirty] = await db.batch([
+		db.prepare(sql).bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to),
+		// Hours of this range still waiting for a rollup pass: the answer may be partial.
+		db
+			.prepare("SELECT count(*) AS n FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'hour' AND bucket > ?2 AND bucket < ?3")
+			.bind(tenantId, p.range.from - 3_600_000, p.range.to),
+	]);
 	deadline.check();
+	const rows = (read!.results as Record<string, unknown>[]).map((r) => [r.bucket, r.event, r.value, r.count, r.users, r.metrics] as [number, string, string, number, string, string]);
+	const pending = (dirty!.results[0] as { n: number }).n;
 	const groups = new Map<string, Group>();
 	const parts = timeParts(p.tz);
 	const tf = timeFilters(p.filters);
@@ -221,7 +229,7 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 			}
 		}
 	}
-	return { groups, rowsScanned: rows.length };
+	return { groups, rowsScanned: rows.length, pendingHours: pending };
 }
 
 const COLUMN_OF: Record<string, number> = Object.fromEntries(RAW_COLUMNS.map((c, i) => [c, i]));
@@ -236,9 +244,14 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 		if (k === "prop") {
 			const path = `?${params.length + 5}`;
 			params.push(`$."${f.dim.prop}"`);
-			const expr = `json_extract(properties, ${path})`;
-			if (f.op === "gt" || f.op === "lt") where += ` AND json_type(properties, ${path}) IN ('integer', 'real') AND ${textFilterSql(expr, f, params, "null")}`;
-			else where += ` AND ${textFilterSql(expr, f, params, "null")}`;
+			if (f.op === "gt" || f.op === "lt")
+				where += ` AND json_type(properties, ${path}) IN ('integer', 'real') AND ${textFilterSql(`json_extract(properties, ${path})`, f, params, "null")}`;
+			else {
+				// Compared as text, the way rollups store dimension values (5 → '5', true → 'true').
+				const text = `(CASE json_type(properties, ${path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'object' THEN NULL WHEN 'array' THEN NULL
+					ELSE CAST(json_extract(properties, ${path}) AS TEXT) END)`;
+				where += ` AND ${textFilterSql(text, { ...f, values: f.values.map((v) => (v == null ? null : String(v))) }, params, "null")}`;
+			}
 		} else where += ` AND ${textFilterSql(k, f, params, "null")}`;
 	}
 	// Counting first keeps an accidental full scan from tying up the database: refuse big reads.

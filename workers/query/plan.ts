@@ -117,6 +117,8 @@ export function plan(q: QueryRequest, layout: Layout | null, tz: string, range: 
 	if (!layout) return raw("no rollups computed yet for this tenant");
 	for (const m of q.metrics)
 		if (m.prop != null && !layout.config.metric_props.includes(m.prop)) return raw(`property '${m.prop}' is not a rolled-up metric (metric_props)`);
+	for (const f of q.filters)
+		if ((f.op === "gt" || f.op === "lt") && !timeDerived(f.dim)) return raw(`'${f.op}' on ${f.dim.name} needs raw values`);
 	const used = new Set<string>();
 	for (const d of [...q.dimensions, ...q.filters.map((f) => f.dim)]) {
 		if (d.kind === "event" || timeDerived(d)) continue;
@@ -125,8 +127,6 @@ export function plan(q: QueryRequest, layout: Layout | null, tz: string, range: 
 		used.add(name);
 	}
 	if (used.size > 1) return raw(`rollups hold one dimension at a time; this query combines ${[...used].join(" and ")}`);
-	for (const f of q.filters)
-		if ((f.op === "gt" || f.op === "lt") && !timeDerived(f.dim)) return raw(`'${f.op}' on ${f.dim.name} needs raw values`);
 	const rollupDim = [...used][0] ?? "";
 	const hourly = q.dimensions.some((d) => d.kind === "hour_of_day") || q.filters.some((f) => f.dim.kind === "hour_of_day");
 	const g = q.granularity ?? null;

@@ -70,10 +70,8 @@ const filterSchema = z
 		return { op, dim, values };
 	});
 
-const dateRange = z.union([
-	z.enum(PRESETS, { error: `must be one of ${PRESETS.join(", ")} or {"from","to"}` }),
-	z.object({ from: z.string().min(1).max(40), to: z.string().min(1).max(40) }).strict(),
-]);
+const RANGE_HELP = `must be one of ${PRESETS.join(", ")} or {"from":"YYYY-MM-DD","to":"YYYY-MM-DD"} (dates inclusive, or ISO 8601 date-times)`;
+const dateRange = z.union([z.enum(PRESETS), z.object({ from: z.string().min(1).max(40), to: z.string().min(1).max(40) }).strict()], { error: RANGE_HELP });
 
 /** The request body; shapes and messages are the API's contract (docs/api.md, docs/openapi.yaml). */
 export const queryRequest = z
