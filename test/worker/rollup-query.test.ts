@@ -252,6 +252,12 @@ describe("late events and re-runs", () => {
 		expect(status.rollups.layout).toMatchObject({ day_tz: NY, align_minutes: 0, dimension_props: ["channel"] });
 		expect(status.cron.last_runs[0]).toMatchObject({ trigger: "cron * * * * *", caught_up: true, ok: true });
 		expect(status.cron.last_runs[0].duration_ms).toBeGreaterThanOrEqual(0);
+		// The operator's token reads any tenant's status, with the full pass reports.
+		expect((await call("/v1/system/status", { key: ADMIN })).status).toBe(400);
+		expect((await call("/v1/system/status?tenant=nope", { key: ADMIN })).status).toBe(404);
+		const op = await json(await call(`/v1/system/status?tenant=${t.id}`, { key: ADMIN }));
+		expect(op.tenant_id).toBe(t.id);
+		expect(op.cron.reports[0]).toMatchObject({ trigger: "cron * * * * *", caught_up: true, hours: 1 });
 	});
 });
 

@@ -20,10 +20,16 @@ async function sameSecret(a: string, b: string): Promise<boolean> {
 	return diff === 0;
 }
 
+/** Whether the request carries the operator's admin token (not a tenant key). */
+export async function hasAdminToken(req: Request, token: string | undefined): Promise<boolean> {
+	const presented = keyFromHeaders(req);
+	return !!presented && !!token && (await sameSecret(presented, token));
+}
+
 /** The admin token (all tenants) or a tenant's own `admin`-scoped key (that tenant only). */
 const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
 	const presented = keyFromHeaders(c.req.raw);
-	if (presented && c.env.ADMIN_TOKEN && (await sameSecret(presented, c.env.ADMIN_TOKEN))) c.set("admin", { global: true });
+	if (await hasAdminToken(c.req.raw, c.env.ADMIN_TOKEN)) c.set("admin", { global: true });
 	else {
 		const auth = await authorize(c.env.DB, presented, ["admin"]);
 		c.set("admin", { global: false, tenantId: auth.tenantId });

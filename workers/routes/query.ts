@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { hubOf } from "../lib/http";
 import { answerQuery } from "../query/answer";
+import { hasAdminToken } from "./admin";
 
 const readKey = requireKey("read", "admin");
 
@@ -75,4 +76,15 @@ export const queryRoutes = new Hono<AppEnv>()
 		const { tenantId } = c.get("auth");
 		return c.json(await answerQuery(c.env.DB, tenantId, await readJson(c.req.raw)));
 	})
-	.get("/system/status", readKey, async (c) => c.json(await tenantStatus(c.env, c.get("auth").tenantId)));
+	.get("/system/status", async (c, next) => {
+		// The operator's admin token sees any tenant (?tenant=) with full cron reports.
+		if (!(await hasAdminToken(c.req.raw, c.env.ADMIN_TOKEN))) return readKey(c, next);
+		const tenant = c.req.query("tenant");
+		if (!tenant) throw new ApiError(400, "invalid_query", "tenant: with the admin token, name the tenant: /v1/system/status?tenant=<id>", { field: "tenant" });
+		const exists = await c.env.DB.prepare("SELECT 1 FROM tenants WHERE id = ?1").bind(tenant).first();
+		if (!exists) throw new ApiError(404, "not_found", `No tenant '${tenant}'.`, { tenant });
+		const status = await tenantStatus(c.env, tenant);
+		const { results } = await c.env.DB.prepare("SELECT report FROM cron_runs ORDER BY id DESC LIMIT 10").all<{ report: string }>();
+		return c.json({ ...status, cron: { ...status.cron, reports: results.map((r) => JSON.parse(r.report) as unknown) } });
+	})
+	.get("/system/status", async (c) => c.json(await tenantStatus(c.env, c.get("auth").tenantId)));
