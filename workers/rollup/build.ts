@@ -77,19 +77,38 @@ export class BucketAcc {
 
 const keyOf = (level: string, dim: string, bucket: number, event: string, value: string) => `${level}\u0001${dim}\u0001${bucket}\u0001${event}\u0001${value}`;
 
+/** One bucket being built from raw rows: metric sketches by position in `metric_props`. */
+class RawAcc {
+	count = 0;
+	readonly users = Hll.create();
+	readonly stats: (NumStats | undefined)[] = [];
+}
+
+/** The buckets of one event name (or ALL_EVENTS) within the hour. */
+interface EventAccs {
+	minutes: (RawAcc | undefined)[];
+	hour: RawAcc;
+	/** Per dimension (BUILTIN_DIMS, then dimension_props): value → bucket. */
+	dims: Map<string, RawAcc>[];
+}
+
 /**
  * Builds every minute and hour bucket of one (aligned) hour from all of its raw events.
  * Rows are fed page by page with `add`; `finish` encodes the buckets. Minute buckets carry
  * per-event totals; the hour carries totals plus one row per dimension value.
+ * NOTE: this is the rollups' hot loop (millions of rows per pass): buckets are found through
+ * arrays and per-dimension maps, never through composed string keys.
  */
 export class HourBuilder {
-	private readonly accs = new Map<string, { row: Omit<RollupRow, "count" | "users" | "metrics">; acc: BucketAcc }>();
+	private readonly perEvent = new Map<string, EventAccs>();
 	private readonly dims: { dim: string; prop: string | null; col: number }[];
+	private readonly metricProps: string[];
+	private readonly needProps: boolean;
 	added = 0;
 
 	constructor(
 		readonly hourStart: number,
-		private readonly config: RollupConfig,
+		config: RollupConfig,
 		/** False for hours older than the minute buckets' retention: only hour rows are built. */
 		private readonly withMinutes = true,
 	) {
@@ -97,61 +116,84 @@ export class HourBuilder {
 			...BUILTIN_DIMS.map((d) => ({ dim: d as string, prop: null, col: RAW_COLUMNS.indexOf(d) })),
 			...config.dimension_props.map((p) => ({ dim: `prop:${p}`, prop: p, col: -1 })),
 		];
+		this.metricProps = config.metric_props;
+		this.needProps = config.metric_props.length > 0 || config.dimension_props.length > 0;
 	}
 
-	private acc(level: RollupLevel, dim: string, bucket: number, event: string, value: string): BucketAcc {
-		const k = keyOf(level, dim, bucket, event, value);
-		let hit = this.accs.get(k);
-		if (!hit) this.accs.set(k, (hit = { row: { level, dim, bucket, event, value }, acc: new BucketAcc() }));
-		return hit.acc;
+	private accsOf(name: string): EventAccs {
+		let e = this.perEvent.get(name);
+		if (!e) this.perEvent.set(name, (e = { minutes: [], hour: new RawAcc(), dims: this.dims.map(() => new Map()) }));
+		return e;
 	}
 
 	add(row: RawRow): void {
-		const [event, userId, anonymousId, ts] = row;
+		const ts = row[3];
 		if (ts < this.hourStart || ts >= this.hourStart + HOUR_MS) return;
 		this.added++;
-		const user = userKey(userId, anonymousId);
+		const user = userKey(row[1], row[2]);
 		const h1 = user == null ? 0 : hashKey(user);
 		const h2 = user == null ? 0 : hashKey2(user);
-		const needProps = this.config.metric_props.length > 0 || this.config.dimension_props.length > 0;
 		let props: Record<string, unknown> = {};
-		if (needProps && row[8] && row[8] !== "{}") {
+		if (this.needProps && row[8] && row[8] !== "{}") {
 			try {
 				props = JSON.parse(row[8]) as Record<string, unknown>;
 			} catch {
 				props = {};
 			}
 		}
-		const values: number[] = [];
-		const metricNames: string[] = [];
-		for (const p of this.config.metric_props) {
-			const v = props[p];
-			if (typeof v === "number" && Number.isFinite(v)) {
-				metricNames.push(p);
-				values.push(v);
-			}
+		const nm = this.metricProps.length;
+		const values: (number | undefined)[] = new Array(nm);
+		for (let j = 0; j < nm; j++) {
+			const v = props[this.metricProps[j]!];
+			values[j] = typeof v === "number" && Number.isFinite(v) ? v : undefined;
 		}
-		const feed = (a: BucketAcc) => {
+		const dimValues = this.dims.map((d) => (d.prop == null ? dimValue(row[d.col]) : dimValue(props[d.prop])));
+		const feed = (a: RawAcc) => {
 			a.count++;
 			if (user != null) a.users.addHash(h1, h2);
-			for (let i = 0; i < values.length; i++) a.stat(metricNames[i]!).add(values[i]!);
+			for (let j = 0; j < nm; j++) {
+				const v = values[j];
+				if (v !== undefined) (a.stats[j] ??= NumStats.create()).add(v);
+			}
 		};
-		const minute = this.hourStart + Math.floor((ts - this.hourStart) / MINUTE_MS) * MINUTE_MS;
+		const minute = Math.floor((ts - this.hourStart) / MINUTE_MS);
 		// Each bucket twice: under its event name and under ALL_EVENTS, so the common dashboard
 		// question (all events, by country…) reads one row per value instead of one per event.
-		for (const name of [event, ALL_EVENTS]) {
-			if (this.withMinutes) feed(this.acc("minute", "", minute, name, ""));
-			feed(this.acc("hour", "", this.hourStart, name, ""));
-			for (const d of this.dims) {
-				const v = d.prop == null ? dimValue(row[d.col]) : dimValue(props[d.prop]);
-				feed(this.acc("hour", d.dim, this.hourStart, name, v));
+		for (const e of [this.accsOf(row[0]), this.accsOf(ALL_EVENTS)]) {
+			if (this.withMinutes) feed((e.minutes[minute] ??= new RawAcc()));
+			feed(e.hour);
+			for (let i = 0; i < dimValues.length; i++) {
+				const m = e.dims[i]!;
+				let a = m.get(dimValues[i]!);
+				if (!a) m.set(dimValues[i]!, (a = new RawAcc()));
+				feed(a);
 			}
 		}
 	}
 
+	private encode(level: RollupLevel, dim: string, bucket: number, event: string, value: string, a: RawAcc): RollupRow {
+		let metrics = "{}";
+		if (a.stats.length) {
+			const out: Record<string, string> = {};
+			a.stats.forEach((st, j) => {
+				if (st) out[this.metricProps[j]!] = st.encode();
+			});
+			metrics = JSON.stringify(out);
+		}
+		return { level, dim, bucket, event, value, count: a.count, users: a.users.encode(), metrics };
+	}
+
 	finish(): RollupRow[] {
 		const out: RollupRow[] = [];
-		for (const { row, acc } of this.accs.values()) out.push({ ...row, count: acc.count, users: acc.users.encode(), metrics: acc.encodeMetrics() });
+		for (const [event, e] of this.perEvent) {
+			e.minutes.forEach((a, i) => {
+				if (a) out.push(this.encode("minute", "", this.hourStart + i * MINUTE_MS, event, "", a));
+			});
+			if (e.hour.count) out.push(this.encode("hour", "", this.hourStart, event, "", e.hour));
+			e.dims.forEach((m, i) => {
+				for (const [value, a] of m) out.push(this.encode("hour", this.dims[i]!.dim, this.hourStart, event, value, a));
+			});
+		}
 		return out;
 	}
 }
