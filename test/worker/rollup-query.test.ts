@@ -185,6 +185,13 @@ describe("time zones with half-hour offsets, weeks and months", () => {
 		const weeks = await query(k.readKey, { metrics: ["count"], date_range: { from: "2026-10-26", to: "2026-11-08" }, granularity: "week" });
 		expect(weeks.body.results.map((r: any) => r.time)).toEqual(["2026-10-26T00:00:00+05:30", "2026-11-02T00:00:00+05:30"]);
 		expect(weeks.body.results[0].metrics[0]).toBe(kr.filter((e) => localDate("Asia/Kolkata", e.timestamp) <= "2026-11-01").length);
+		expect(weeks.body.meta.weeks).toEqual({ from: "2026-10-26T00:00:00+05:30", to: "2026-11-09T00:00:00+05:30" });
+		// Totals over a whole week plus edge days: week buckets + day buckets, equal to raw.
+		const mixed = { metrics: ["count", "uniques"], date_range: { from: "2026-10-24", to: "2026-11-03" }, dimensions: ["country"] };
+		const [wk, raw] = [await query(k.readKey, mixed), await query(k.readKey, { ...mixed, source: "raw" })];
+		expect(wk.body.meta.weeks).toEqual({ from: "2026-10-26T00:00:00+05:30", to: "2026-11-02T00:00:00+05:30" });
+		expect(wk.body.results.map((r: any) => [r.dimensions, r.metrics[0]])).toEqual(raw.body.results.map((r: any) => [r.dimensions, r.metrics[0]]));
+		wk.body.results.forEach((r: any, i: number) => expect(within3Se(r.metrics[1], raw.body.results[i].metrics[1])).toBe(true));
 		const months = await query(k.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-11-30" }, granularity: "month" });
 		expect(months.body.results.map((r: any) => r.metrics[0])).toEqual([
 			kr.filter((e) => localDate("Asia/Kolkata", e.timestamp) < "2026-11-01").length,

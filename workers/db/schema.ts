@@ -108,7 +108,7 @@ export const hubFlushes = sqliteTable("hub_flushes", {
 	flushedAt: integer("flushed_at").notNull(),
 });
 
-export const ROLLUP_LEVELS = ["minute", "hour", "day"] as const;
+export const ROLLUP_LEVELS = ["minute", "hour", "day", "week"] as const;
 export type RollupLevel = (typeof ROLLUP_LEVELS)[number];
 
 /**
@@ -118,7 +118,8 @@ export type RollupLevel = (typeof ROLLUP_LEVELS)[number];
  * `value` is '' for totals and for a missing dimension value.
  * `users` is a base64 HyperLogLog; `metrics` a JSON object { prop: base64 NumStats }.
  * Minute and hour buckets start on UTC minutes/hours shifted by the tenant's `align_minutes`
- * (30 for Asia/Kolkata), day buckets on local midnights of `day_tz` (see rollup_tenants).
+ * (30 for Asia/Kolkata), day buckets on local midnights of `day_tz` (see rollup_tenants), and
+ * week buckets (merged days, so long ranges read fewer rows) on local Mondays.
  */
 export const rollups = sqliteTable(
 	"rollups",
@@ -144,7 +145,7 @@ export const rollupDirty = sqliteTable(
 	"rollup_dirty",
 	{
 		tenantId: text("tenant_id").notNull(),
-		level: text("level", { enum: ["hour", "day"] }).notNull(),
+		level: text("level", { enum: ["hour", "day", "week"] }).notNull(),
 		bucket: integer("bucket").notNull(),
 		markedAt: integer("marked_at").notNull(),
 	},

@@ -173,6 +173,7 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 			dimensions: q.dimensions.map((d) => d.name),
 			plan: main.source,
 			level: main.level,
+			...(main.weeks ? { weeks: span(main.weeks) } : {}),
 			granularity: main.granularity,
 			timezone: tz,
 			date_range: span(range),

@@ -187,10 +187,16 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 		if (f.dim.kind === "event") where += ` AND ${textFilterSql("event", f, params, "empty")}`;
 		else if (f.dim.kind !== "hour_of_day" && f.dim.kind !== "day_of_week") where += ` AND ${textFilterSql("value", f, params, "empty")}`;
 	}
-	const sql = `SELECT bucket, event, value, count, ${needUsers ? "users" : "''"} AS users, ${needProps ? "metrics" : "'{}'"} AS metrics FROM rollups
-		WHERE tenant_id = ?1 AND level = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?${params.length + 5}${where}`;
+	const cols = `bucket, event, value, count, ${needUsers ? "users" : "''"} AS users, ${needProps ? "metrics" : "'{}'"} AS metrics`;
+	const [to, wFrom, wTo] = [params.length + 5, params.length + 6, params.length + 7];
+	// Day plans may read whole weeks from week buckets ([wFrom, wTo)) and only the edge days;
+	// with no weeks, wFrom = wTo = to and the second half reads nothing.
+	const sql = `SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?${to}
+		AND (bucket < ?${wFrom} OR bucket >= ?${wTo})${where}
+		UNION ALL SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = 'week' AND dim = ?3 AND bucket >= ?${wFrom} AND bucket < ?${wTo}${where}`;
+	const weeks = p.weeks ?? { from: p.range.to, to: p.range.to };
 	const [read, dirty] = await db.batch([
-		db.prepare(sql).bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to),
+		db.prepare(sql).bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to, weeks.from, weeks.to),
 		// Hours of this range still waiting for a rollup pass: the answer may be partial.
 		db
 			.prepare("SELECT count(*) AS n FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'hour' AND bucket > ?2 AND bucket < ?3")

@@ -198,17 +198,20 @@ export class HourBuilder {
 	}
 }
 
-/** Builds the day buckets of one local day by merging the stored hour rows it covers. */
+/** Builds the buckets of one local day (or ISO week) by merging the stored rows it covers. */
 export class DayBuilder {
 	private readonly accs = new Map<string, { row: Omit<RollupRow, "count" | "users" | "metrics">; acc: BucketAcc }>();
 
-	constructor(readonly dayStart: number) {}
+	constructor(
+		readonly dayStart: number,
+		readonly level: "day" | "week" = "day",
+	) {}
 
-	/** One stored hour row: dim, event, value, count, users, metrics. */
+	/** One stored finer row (hours for a day, days for a week): dim, event, value, count, users, metrics. */
 	add(dim: string, event: string, value: string, count: number, users: string, metrics: string): void {
-		const k = keyOf("day", dim, this.dayStart, event, value);
+		const k = keyOf(this.level, dim, this.dayStart, event, value);
 		let hit = this.accs.get(k);
-		if (!hit) this.accs.set(k, (hit = { row: { level: "day", dim, bucket: this.dayStart, event, value }, acc: new BucketAcc() }));
+		if (!hit) this.accs.set(k, (hit = { row: { level: this.level, dim, bucket: this.dayStart, event, value }, acc: new BucketAcc() }));
 		hit.acc.mergeStored(count, users, metrics);
 	}
 

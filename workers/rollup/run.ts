@@ -28,6 +28,7 @@ export interface RollupReport {
 	scanned_events: number;
 	hours: number;
 	days: number;
+	weeks: number;
 	raw_rows_read: number;
 	buckets_written: number;
 	rebuilt_tenants: string[];
@@ -70,6 +71,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		scanned_events: 0,
 		hours: 0,
 		days: 0,
+		weeks: 0,
 		raw_rows_read: 0,
 		buckets_written: 0,
 		rebuilt_tenants: [],
@@ -113,7 +115,8 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		// Each step makes progress at least once per pass, however small the budget.
 		while ((await recomputeHours(db, layouts, report)) > 0 && clock() < deadline);
 		tm.hours += lap();
-		while ((await recomputeDays(db, layouts, report)) > 0 && clock() < deadline);
+		while ((await recomputeMerged(db, layouts, report, "day")) > 0 && clock() < deadline);
+		while ((await recomputeMerged(db, layouts, report, "week")) > 0 && clock() < deadline);
 		tm.days += lap();
 		if (clock() < deadline) await dropOldMinutes(db, layouts, clock());
 		if (clock() < deadline) report.archived_events = await archiveExpired(env, layouts, { now: clock(), deadline, watermark });
@@ -129,7 +132,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 	]);
 	for (const r of pending!.results as { level: string; n: number }[]) {
 		if (r.level === "hour") report.pending_hours = r.n;
-		else report.pending_days = r.n;
+		else report.pending_days += r.n; // days and weeks
 	}
 	const max = (maxRow!.results[0] as { m: number }).m;
 	report.watermark = watermark;
@@ -194,7 +197,7 @@ async function syncLayouts(db: D1Database, now: number, report: RollupReport): P
 			// REAL arithmetic would turn the integer division below into a fraction.
 			const shift = Math.trunc(align) * MINUTE_MS;
 			stmts.push(
-				db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level IN ('minute', 'hour', 'day') AND bucket >= ?2").bind(t.id, keepBefore),
+				db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level IN ('minute', 'hour', 'day', 'week') AND bucket >= ?2").bind(t.id, keepBefore),
 				db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1").bind(t.id),
 				db
 					.prepare(
@@ -209,7 +212,7 @@ async function syncLayouts(db: D1Database, now: number, report: RollupReport): P
 				.bind(t.id)
 				.all<{ bucket: number }>();
 			const days = [...new Set(hours.map((h) => startOf("day", h.bucket, t.timezone)))];
-			stmts.push(db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'day'").bind(t.id));
+			stmts.push(db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level IN ('day', 'week')").bind(t.id));
 			for (let i = 0; i < days.length; i += 500)
 				stmts.push(
 					db
@@ -297,36 +300,49 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 	return results.length;
 }
 
-/** Recomputes up to 8 dirty local days from their hour buckets; returns how many it did. */
-async function recomputeDays(db: D1Database, layouts: Map<string, TenantLayout>, report: RollupReport): Promise<number> {
+/**
+ * Recomputes up to 8 dirty local days from their hour buckets (or ISO weeks from their days);
+ * a recomputed day marks its week dirty. Returns how many it did.
+ */
+async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout>, report: RollupReport, level: "day" | "week"): Promise<number> {
+	const finer = level === "day" ? "hour" : "day";
 	const { results } = await db
-		.prepare("SELECT tenant_id, bucket FROM rollup_dirty WHERE level = 'day' ORDER BY tenant_id, bucket LIMIT 8")
+		.prepare("SELECT tenant_id, bucket FROM rollup_dirty WHERE level = ?1 ORDER BY tenant_id, bucket LIMIT 8")
+		.bind(level)
 		.all<{ tenant_id: string; bucket: number }>();
 	for (const d of results) {
 		const layout = layouts.get(d.tenant_id);
-		const done = db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'day' AND bucket = ?2").bind(d.tenant_id, d.bucket);
+		const done = db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1 AND level = ?3 AND bucket = ?2").bind(d.tenant_id, d.bucket, level);
 		if (!layout) {
 			await done.run();
 			continue;
 		}
 		const dims = dimsOf(layout.config);
-		const end = nextStart("day", d.bucket, layout.dayTz);
-		const hours = await db
+		const end = nextStart(level, d.bucket, layout.dayTz);
+		const parts = await db
 			.prepare(
 				`SELECT dim, event, value, count, users, metrics FROM rollups
-				WHERE tenant_id = ?1 AND level = 'hour' AND dim IN (${placeholders(dims.length, 4)}) AND bucket >= ?2 AND bucket < ?3`,
+				WHERE tenant_id = ?1 AND level = ?4 AND dim IN (${placeholders(dims.length, 5)}) AND bucket >= ?2 AND bucket < ?3`,
 			)
-			.bind(d.tenant_id, d.bucket, end, ...dims)
+			.bind(d.tenant_id, d.bucket, end, finer, ...dims)
 			.raw<[string, string, string, number, string, string]>();
-		const builder = new DayBuilder(d.bucket);
-		for (const h of hours) builder.add(h[0], h[1], h[2], h[3], h[4], h[5]);
+		const builder = new DayBuilder(d.bucket, level);
+		for (const h of parts) builder.add(h[0], h[1], h[2], h[3], h[4], h[5]);
 		const rows = builder.finish();
 		await db.batch([
-			db.prepare(`DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'day' AND dim IN (${placeholders(dims.length, 3)}) AND bucket = ?2`).bind(d.tenant_id, d.bucket, ...dims),
+			db.prepare(`DELETE FROM rollups WHERE tenant_id = ?1 AND level = ?3 AND dim IN (${placeholders(dims.length, 4)}) AND bucket = ?2`).bind(d.tenant_id, d.bucket, level, ...dims),
 			...insertRollups(db, d.tenant_id, rows),
+			...(level === "day"
+				? [
+						db
+							.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'week', ?2, ?3)")
+							.bind(d.tenant_id, startOf("week", d.bucket, layout.dayTz), Date.now()),
+					]
+				: []),
 			done,
 		]);
-		report.days++;
+		if (level === "day") report.days++;
+		else report.weeks++;
 		report.buckets_written += rows.length;
 	}
 	return results.length;

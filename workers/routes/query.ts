@@ -43,7 +43,8 @@ export async function tenantStatus(env: AppEnv["Bindings"], tenantId: string, no
 		.first<{ n: number; oldest: number | null }>();
 	const levels = dirty!.results as { level: string; n: number; oldest: number }[];
 	const hours = levels.find((l) => l.level === "hour");
-	const days = levels.find((l) => l.level === "day");
+	const merged = levels.filter((l) => l.level !== "hour");
+	const days = merged.length ? { n: merged.reduce((s, l) => s + l.n, 0), oldest: Math.min(...merged.map((l) => l.oldest)) } : undefined;
 	const oldestWaiting = Math.min(pending?.oldest ?? Number.POSITIVE_INFINITY, hours?.oldest ?? Number.POSITIVE_INFINITY, days?.oldest ?? Number.POSITIVE_INFINITY);
 	const l = layout!.results[0] as { day_tz: string; align_minutes: number; config: string; archived_before: number; updated_at: number } | undefined;
 	const hub = await hubOf(env, tenantId).stats();
