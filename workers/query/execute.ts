@@ -1,8 +1,6 @@
 import { ApiError } from "../errors";
-import { dimValue, RAW_COLUMNS, type RawRow, userKey } from "../rollup/build";
+import { BucketAcc, dimValue, RAW_COLUMNS, type RawRow, userKey } from "../rollup/build";
 import { rawPages } from "../rollup/store";
-import { NumStats } from "../sketch/ddsketch";
-import { Hll } from "../sketch/hll";
 import { MAX_RAW_ROWS, type Plan } from "./plan";
 import type { Dim, Filter, Metric } from "./spec";
 import { localParts } from "./time";
@@ -23,19 +21,6 @@ export interface Acc {
 	count: number;
 	uniques(): number;
 	stats(prop: string): Stats | null;
-}
-
-/** Rollup groups merge sketches: uniques are HyperLogLog estimates, percentiles DDSketch's. */
-class SketchAcc implements Acc {
-	count = 0;
-	users: Hll | null = null;
-	readonly props = new Map<string, NumStats>();
-	uniques() {
-		return this.users ? this.users.estimate() : 0;
-	}
-	stats(prop: string) {
-		return this.props.get(prop) ?? null;
-	}
 }
 
 /** Raw groups are exact: a set of users and every value. */
@@ -220,20 +205,9 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 			return value === "" ? null : value;
 		});
 		const key = `${t}\u0001${JSON.stringify(dims)}`;
-		let acc = groups.get(key)?.acc as SketchAcc | undefined;
-		if (!acc) groups.set(key, { t, dims, acc: (acc = new SketchAcc()) });
-		acc.count += count;
-		if (needUsers && users) (acc.users ??= Hll.create()).mergeEncoded(users);
-		if (needProps && metrics !== "{}") {
-			const m = JSON.parse(metrics) as Record<string, string>;
-			for (const prop of props) {
-				const enc = m[prop];
-				if (!enc) continue;
-				let s = acc.props.get(prop);
-				if (!s) acc.props.set(prop, (s = NumStats.create()));
-				s.mergeEncoded(enc);
-			}
-		}
+		let acc = groups.get(key)?.acc as BucketAcc | undefined;
+		if (!acc) groups.set(key, { t, dims, acc: (acc = new BucketAcc()) });
+		acc.mergeStored(count, needUsers ? users : null, needProps ? metrics : null, props);
 	}
 	return { groups, rowsScanned: rows.length, pendingHours: pending };
 }

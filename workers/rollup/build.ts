@@ -46,10 +46,14 @@ export function dimValue(v: unknown): string {
 	return "";
 }
 
-/** Count, unique users and numeric-property stats of one bucket while it is being built or merged. */
+/**
+ * Count, unique users and numeric-property stats of stored buckets merged together: day and week
+ * buckets from finer ones, and query groups from the rows they read.
+ */
 export class BucketAcc {
 	count = 0;
-	readonly users = Hll.create();
+	/** Allocated on the first merge: a dense sketch is 16 KB, and count-only queries need none. */
+	users: Hll | null = null;
 	readonly metrics = new Map<string, NumStats>();
 
 	stat(prop: string): NumStats {
@@ -58,13 +62,29 @@ export class BucketAcc {
 		return s;
 	}
 
-	/** Merges a stored row (count, encoded sketches) into this bucket. */
-	mergeStored(count: number, users: string | null, metrics: string | null): void {
+	/** Merges a stored row (count, encoded sketches); `only` limits which properties are decoded. */
+	mergeStored(count: number, users: string | null, metrics: string | null, only?: readonly string[]): void {
 		this.count += count;
-		if (users) this.users.mergeEncoded(users);
+		if (users) (this.users ??= Hll.create()).mergeEncoded(users);
 		if (metrics && metrics !== "{}") {
-			for (const [prop, enc] of Object.entries(JSON.parse(metrics) as Record<string, string>)) this.stat(prop).mergeEncoded(enc);
+			const m = JSON.parse(metrics) as Record<string, string>;
+			for (const prop of only ?? Object.keys(m)) {
+				const enc = m[prop];
+				if (enc) this.stat(prop).mergeEncoded(enc);
+			}
 		}
+	}
+
+	uniques(): number {
+		return this.users ? this.users.estimate() : 0;
+	}
+
+	stats(prop: string): NumStats | null {
+		return this.metrics.get(prop) ?? null;
+	}
+
+	encodeUsers(): string {
+		return (this.users ?? Hll.create()).encode();
 	}
 
 	encodeMetrics(): string {
@@ -217,7 +237,7 @@ export class DayBuilder {
 
 	finish(): RollupRow[] {
 		const out: RollupRow[] = [];
-		for (const { row, acc } of this.accs.values()) out.push({ ...row, count: acc.count, users: acc.users.encode(), metrics: acc.encodeMetrics() });
+		for (const { row, acc } of this.accs.values()) out.push({ ...row, count: acc.count, users: acc.encodeUsers(), metrics: acc.encodeMetrics() });
 		return out;
 	}
 }
