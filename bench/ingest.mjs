@@ -29,17 +29,16 @@ import { INSERT_EVENTS_SQL } from "../workers/hub/flush.ts";
 import {
 	cpuWindow,
 	descendants,
-	git,
 	killAll,
 	killAllSync,
 	killGroup,
 	listeningPorts,
 	machineCpu,
-	machineInfo,
 	memory,
 	memoryBreakdown,
 	portFree,
 	rssSampler,
+	runMeta,
 	spawnGroup,
 	workerdPids,
 } from "./lib/system.mjs";
@@ -423,16 +422,7 @@ async function main() {
 	const quiet = await waitQuiet(CFG.waitQuiet);
 	const t0 = Date.now();
 	const R = {
-		meta: {
-			date: new Date().toISOString(),
-			git: git(ROOT),
-			machine: machineInfo(),
-			node: process.versions.node,
-			wrangler: require("wrangler/package.json").version,
-			miniflare: require("miniflare/package.json").version,
-			config: CFG,
-			machine_busy_pct_at_start: quiet,
-		},
+		meta: runMeta(ROOT, { packages: { wrangler: "wrangler", miniflare: "miniflare" }, machine_busy_pct_at_start: quiet, config: CFG }),
 		baselines: {},
 		edgewise: { passes: [] },
 	};

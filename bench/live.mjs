@@ -17,7 +17,7 @@ import { BIN, ROOT, wrangler } from "../scripts/lib.mjs";
 import { runLoad } from "./lib/load.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
 import { batchBodies } from "./lib/payloads.mjs";
-import { cpuWindow, git, killAllSync, machineInfo } from "./lib/system.mjs";
+import { cpuWindow, killAllSync, runMeta } from "./lib/system.mjs";
 
 const env = process.env;
 const num = (k, d) => (env[k] ? Number(env[k]) : d);
@@ -75,7 +75,7 @@ async function main() {
 	const server = await startServer();
 	log(`worker on ${server.base} (direct socket, no proxy)`);
 	const bodies = batchBodies(100, { runId: Date.now().toString(36) });
-	const R = { meta: { date: new Date().toISOString(), git: git(ROOT), machine: machineInfo(), config: CFG } };
+	const R = { meta: runMeta(ROOT, { config: CFG }) };
 	try {
 		// JIT, D1 pages and the hub's tables warm up first, so pass A is not penalised for going first.
 		await ingestPass("warm-up", server, bodies);

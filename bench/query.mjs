@@ -31,7 +31,6 @@
 import { fork } from "node:child_process";
 import { createHash } from "node:crypto";
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { DEV } from "../scripts/dev-keys.mjs";
@@ -39,9 +38,8 @@ import { BIN, ensureDevVars, progress, ROOT, wrangler } from "../scripts/lib.mjs
 import { startMiniflare } from "./lib/miniflare.mjs";
 import { csvLine, DATA_VERSION, dataPlan, EVENTS_INSERT_SQL, forEachEvent, freshEvents, sqliteParams } from "./lib/querydata.mjs";
 import { round, summary, table } from "./lib/querystats.mjs";
-import { cpuWindow, git, killAll, killAllSync, machineCpu, machineInfo, portFree } from "./lib/system.mjs";
+import { cpuWindow, killAll, killAllSync, machineCpu, portFree, runMeta } from "./lib/system.mjs";
 
-const require = createRequire(import.meta.url);
 const env = process.env;
 const num = (k, d) => (env[k] != null && env[k] !== "" ? Number(env[k]) : d);
 const CFG = {
@@ -752,16 +750,7 @@ async function main() {
 	for (const p of Object.values(PORTS)) if (!(await portFree(p))) throw new Error(`port ${p} in use (another bench:query or dev server running?)`);
 	const t0 = Date.now();
 	const R = {
-		meta: {
-			date: new Date().toISOString(),
-			git: git(ROOT),
-			machine: machineInfo(),
-			node: process.versions.node,
-			wrangler: require("wrangler/package.json").version,
-			miniflare: require("miniflare/package.json").version,
-			duckdb: require("@duckdb/node-api/package.json").version,
-			config: CFG,
-		},
+		meta: runMeta(ROOT, { packages: { wrangler: "wrangler", miniflare: "miniflare", duckdb: "@duckdb/node-api" }, config: CFG }),
 		errors: [],
 	};
 	const today = Math.floor(Date.now() / DAY) * DAY;

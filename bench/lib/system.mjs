@@ -2,7 +2,9 @@
 import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
+import { createRequire } from "node:module";
 import os from "node:os";
+import { join } from "node:path";
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
 
@@ -215,4 +217,14 @@ export function git(root) {
 	const status = spawnSync("git", ["status", "--porcelain", "--", "workers", "migrations", "wrangler.toml", "bench", "package-lock.json"], { cwd: root, encoding: "utf8" }).stdout ?? "";
 	const changed = status.split("\n").filter(Boolean).map((l) => l.slice(3));
 	return { commit: run("rev-parse", "--short", "HEAD"), dirty: changed.length > 0, changed };
+}
+
+/**
+ * What a benchmark records about its run: when, which commit, which machine, Node, and the
+ * versions of `packages` ({ key: package name }, resolved from the repository), then `extra` and its config.
+ */
+export function runMeta(root, { packages = {}, config, ...extra }) {
+	const require = createRequire(join(root, "package.json"));
+	const versions = Object.fromEntries(Object.entries(packages).map(([key, name]) => [key, require(`${name}/package.json`).version]));
+	return { date: new Date().toISOString(), git: git(root), machine: machineInfo(), node: process.versions.node, ...versions, ...extra, config };
 }
