@@ -2,17 +2,19 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { ApiError, formatIssues } from "../errors";
 
+/** JSON.parse of a request body, or a 400 `malformed_json` saying why. */
+export function parseJson(text: string): unknown {
+	try {
+		return JSON.parse(text);
+	} catch (err) {
+		throw new ApiError(400, "malformed_json", `Request body is not valid JSON: ${(err as Error).message}`);
+	}
+}
+
 /** Parses a JSON request body against a zod schema; 400 with the offending fields otherwise. */
 export async function jsonBody<T extends z.ZodType>(c: Context, schema: T): Promise<z.infer<T>> {
 	const text = await c.req.text();
-	let value: unknown = {};
-	if (text.trim()) {
-		try {
-			value = JSON.parse(text);
-		} catch (err) {
-			throw new ApiError(400, "malformed_json", `Request body is not valid JSON: ${(err as Error).message}`);
-		}
-	}
+	const value: unknown = text.trim() ? parseJson(text) : {};
 	const parsed = schema.safeParse(value);
 	if (!parsed.success) {
 		const issues = formatIssues(parsed.error.issues);

@@ -8,6 +8,7 @@ import { apiKeys, KEY_SCOPES, tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { hubOf, jsonBody } from "../lib/http";
+import { isValidTimeZone } from "../query/time";
 import { runRollups } from "../rollup/run";
 
 type AdminEnv = AppEnv & { Variables: { admin: { global: true } | { global: false; tenantId: string } } };
@@ -37,15 +38,6 @@ const requireAdmin: MiddlewareHandler<AdminEnv> = async (c, next) => {
 	await next();
 };
 
-const validTimezone = (tz: string) => {
-	try {
-		new Intl.DateTimeFormat("en-US", { timeZone: tz });
-		return true;
-	} catch {
-		return false;
-	}
-};
-
 const origin = z
 	.string()
 	.regex(/^https?:\/\/[^/\s]+$/, "must be an origin like https://app.example.com (scheme and host, no path)");
@@ -63,7 +55,7 @@ const tenantFields = {
 	dimension_props: uniqueList(5, "dimension properties"),
 	/** Numeric properties rolled up with sum/min/max and a quantile sketch. */
 	metric_props: uniqueList(10, "metric properties"),
-	timezone: z.string().refine(validTimezone, "must be an IANA time zone such as Europe/Paris"),
+	timezone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/Paris"),
 	retention_days: z.number().int().min(1).max(3650),
 	rate_limit_eps: z.number().int().min(1).max(10_000_000),
 };

@@ -2,21 +2,17 @@ import { Hono } from "hono";
 import { requireKey } from "../auth/keys";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { hubOf } from "../lib/http";
+import { hubOf, parseJson } from "../lib/http";
 import { answerQuery } from "../query/answer";
 import { hasAdminToken } from "./admin";
 
 const readKey = requireKey("read", "admin");
 
-/** Reads the body as JSON (400 naming the problem otherwise); the query schema validates it. */
+/** The body as JSON; an empty body is a 400 with an example (the query schema validates the rest). */
 async function readJson(req: Request): Promise<unknown> {
 	const text = await req.text();
 	if (!text.trim()) throw new ApiError(400, "invalid_query", "body: send a JSON query object such as {\"metrics\":[\"count\"],\"date_range\":\"7d\"}", { field: "body" });
-	try {
-		return JSON.parse(text);
-	} catch (err) {
-		throw new ApiError(400, "malformed_json", `Request body is not valid JSON: ${(err as Error).message}`);
-	}
+	return parseJson(text);
 }
 
 interface RunRow {
