@@ -153,6 +153,33 @@ describe("rollups answer like the raw events", () => {
 		expect(body.results.filter((r: any) => r.time.startsWith("2026-10-28")).map((r: any) => r.metrics[0])).toEqual([0, 0]);
 	});
 
+	it("top-N by count (sketches merged for the kept values only) answers like the full breakdown, comparison included", async () => {
+		const range = { from: "2026-10-31", to: "2026-11-02" };
+		for (const dir of ["desc", "asc"] as const) {
+			const base = { metrics: ["count", "uniques", "p50:duration"], date_range: range, dimensions: ["country"], order_by: [["count", dir]], compare: "previous_period" };
+			const top = await query(t.readKey, { ...base, limit: 2 });
+			const all = await query(t.readKey, { ...base, limit: 1000 });
+			expect(top.body.meta.plan).toBe("rollup");
+			expect(top.body.meta.total_rows).toBe(all.body.meta.total_rows);
+			expect(top.body.results).toEqual(all.body.results.slice(0, 2));
+			// Independently: the kept values' uniques, now and in the previous period.
+			for (const r of top.body.results) {
+				const now = only((e) => e.country === r.dimensions[0] && inNyDays(e, "2026-10-31", "2026-11-02"));
+				const before = only((e) => e.country === r.dimensions[0] && inNyDays(e, "2026-10-28", "2026-10-30"));
+				expect(r.metrics[0]).toBe(now.length);
+				expect(within3Se(r.metrics[1], uniques(now))).toBe(true);
+				expect(within3Se(r.comparison.metrics[1], uniques(before))).toBe(true);
+			}
+		}
+		// A split series ranked by count, and one ranked by uniques (every value merged): both equal their full versions.
+		for (const order of [undefined, [["uniques", "desc"]]]) {
+			const series = { metrics: ["uniques", "count"], date_range: range, granularity: "day", dimensions: ["event"], order_by: order };
+			const top = await query(t.readKey, { ...series, order_by: order ?? [["count", "desc"]], limit: 1 });
+			const all = await query(t.readKey, { ...series, order_by: order ?? [["count", "desc"]], limit: 3 });
+			expect(top.body.results).toEqual(all.body.results.filter((r: any) => r.dimensions[0] === top.body.results[0].dimensions[0]));
+		}
+	});
+
 	it("hour_of_day and day_of_week come from hour buckets in the requested zone", async () => {
 		const { body } = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-30", to: "2026-11-03" }, timezone: "UTC", dimensions: ["hour_of_day"], order_by: [["hour_of_day", "asc"]] });
 		expect(body.meta).toMatchObject({ plan: "rollup", level: "hour" });

@@ -92,6 +92,21 @@ function fill(q: QueryRequest, p: Plan, ex: Execution): Group[] {
 	return out;
 }
 
+/**
+ * When rows are split by dimensions and the answer keeps the top `limit` of them by `count` (the
+ * first ordering key of a breakdown, the ranking metric of a split series; see fill and order),
+ * the rollup read only needs sketches for those: returns that selection, else null.
+ */
+function rankedByCount(q: QueryRequest): { limit: number; desc: boolean } | null {
+	if (q.dimensions.length === 0) return null;
+	let key: [string, "asc" | "desc"] | undefined;
+	if (q.granularity) key = q.order_by?.find(([k]) => q.metrics.some((m) => m.name === k)) ?? [q.metrics[0]!.name, "desc"];
+	else key = q.order_by?.[0] ?? [q.metrics[0]!.name, "desc"];
+	const metric = q.metrics.find((m) => m.name === key![0]);
+	if (metric?.kind !== "count") return null;
+	return { limit: q.limit ?? (q.granularity ? 10 : 1000), desc: key[1] === "desc" };
+}
+
 function compareValues(a: DimValue | number | null, b: DimValue | number | null): number {
 	if (a === b) return 0;
 	if (a == null) return 1;
@@ -141,7 +156,14 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 	const prevRange = q.compare ? comparisonRange(q.compare, range, tz) : null;
 	const prev = prevRange ? plan(q, ctx.layout, tz, prevRange) : null;
 	const deadline = new Deadline(Math.min(q.timeout_ms ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS));
-	const [cur, before] = await withTimeout(Promise.all([execute(db, tenantId, main, deadline), prev ? execute(db, tenantId, prev, deadline) : null]), deadline);
+	const top = rankedByCount(q);
+	const [cur, before] = await withTimeout(
+		top && prev
+			? // The comparison only needs the combinations the main period keeps.
+				execute(db, tenantId, main, deadline, { top }).then(async (c) => [c, await execute(db, tenantId, prev, deadline, { combos: c.merged })] as const)
+			: Promise.all([execute(db, tenantId, main, deadline, top ? { top } : {}), prev ? execute(db, tenantId, prev, deadline) : null]),
+		deadline,
+	);
 
 	const rows = fill(q, main, cur).map((g) => {
 		const row: ResultRow = {

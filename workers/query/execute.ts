@@ -72,6 +72,8 @@ export interface Execution {
 	rowsScanned: number;
 	/** Rollup plans: hours of the range not rolled up yet (0 = complete). */
 	pendingHours?: number;
+	/** With a `top` selection: the combinations whose sketches were merged (the others hold counts only). */
+	merged?: Set<string>;
 }
 
 const QUANTILES: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
@@ -160,8 +162,30 @@ function textFilterSql(expr: string, f: Filter, params: unknown[], nullAs: "empt
 	return hasNull ? `(NOT (${inList}) AND NOT (${isNull}))` : `(NOT (${inList}) OR ${isNull})`;
 }
 
+/**
+ * Which groups need their sketches merged, when the answer keeps only some of them.
+ * `top`: only the `limit` dimension combinations with the largest (smallest, asc) counts are kept:
+ * combinations ranked from counts alone, then sketches merged for those (ties at the edge
+ * included), not for every value. `combos`: only these combinations (JSON of their dimension
+ * values) are looked at, e.g. a comparison period's rows for the main period's top values.
+ */
+export interface Selection {
+	top?: { limit: number; desc: boolean };
+	combos?: Set<string>;
+}
+
+/** The combinations (JSON of dimension values) whose counts rank in the top `limit`, ties at the edge included. */
+function topCombos(totals: Map<string, number>, limit: number, desc: boolean): Set<string> {
+	if (totals.size <= limit) return new Set(totals.keys());
+	const sorted = [...totals.values()].sort((a, b) => (desc ? b - a : a - b));
+	const edge = sorted[limit - 1]!;
+	const keep = new Set<string>();
+	for (const [k, v] of totals) if (desc ? v >= edge : v <= edge) keep.add(k);
+	return keep;
+}
+
 /** Reads the plan's rollup rows and merges them into output groups. */
-async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: Deadline): Promise<Execution> {
+async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: Deadline, sel: Selection = {}): Promise<Execution> {
 	const needUsers = p.metrics.some((m) => m.kind === "uniques");
 	const needProps = p.metrics.some((m) => m.prop != null);
 	const params: unknown[] = [];
@@ -194,6 +218,10 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 	const parts = timeParts(p.tz);
 	const tf = timeFilters(p.filters);
 	const props = [...new Set(p.metrics.filter((m) => m.prop != null).map((m) => m.prop!))];
+	// Pass 1: counts into groups (cheap); pass 2: sketches, for the groups the answer keeps.
+	const sketched = needUsers || needProps;
+	const combosOf = new Map<string, number>();
+	const todo: { acc: BucketAcc; combo: string; users: string; metrics: string }[] = [];
 	for (const [bucket, event, value, count, users, metrics] of rows) {
 		if (tf.length && !passesTime(tf, parts(bucket))) continue;
 		const t = bucketIndex(p.buckets, bucket);
@@ -204,12 +232,18 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 			if (d.kind === "day_of_week") return parts(bucket).weekday;
 			return value === "" ? null : value;
 		});
-		const key = `${t}\u0001${JSON.stringify(dims)}`;
+		const combo = JSON.stringify(dims);
+		if (sel.combos && !sel.combos.has(combo)) continue;
+		const key = `${t}\u0001${combo}`;
 		let acc = groups.get(key)?.acc as BucketAcc | undefined;
 		if (!acc) groups.set(key, { t, dims, acc: (acc = new BucketAcc()) });
-		acc.mergeStored(count, needUsers ? users : null, needProps ? metrics : null, props);
+		acc.count += count;
+		combosOf.set(combo, (combosOf.get(combo) ?? 0) + count);
+		if (sketched) todo.push({ acc, combo, users, metrics });
 	}
-	return { groups, rowsScanned: rows.length, pendingHours: pending };
+	const keep = sel.top ? topCombos(combosOf, sel.top.limit, sel.top.desc) : null;
+	for (const r of todo) if (!keep || keep.has(r.combo)) r.acc.mergeStored(0, needUsers ? r.users : null, needProps ? r.metrics : null, props);
+	return { groups, rowsScanned: rows.length, pendingHours: pending, merged: keep ?? undefined };
 }
 
 const COLUMN_OF: Record<string, number> = Object.fromEntries(RAW_COLUMNS.map((c, i) => [c, i]));
@@ -299,6 +333,6 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 }
 
 /** Runs a plan against D1. */
-export function execute(db: D1Database, tenantId: string, p: Plan, deadline: Deadline): Promise<Execution> {
-	return p.source === "rollup" ? fromRollups(db, tenantId, p, deadline) : fromRaw(db, tenantId, p, deadline);
+export function execute(db: D1Database, tenantId: string, p: Plan, deadline: Deadline, sel: Selection = {}): Promise<Execution> {
+	return p.source === "rollup" ? fromRollups(db, tenantId, p, deadline, sel) : fromRaw(db, tenantId, p, deadline);
 }
