@@ -139,7 +139,8 @@ export const rollups = sqliteTable(
 
 /**
  * Buckets whose raw events changed since they were computed: hours found by the ingest-order
- * scan, days found when their hours were recomputed. Each is recomputed whole, so a re-run is harmless.
+ * scan, days found when their hours were recomputed. Hours merge their new events (rollup_hours),
+ * days and weeks are recomputed whole from their hours and days; a re-run is harmless either way.
  */
 export const rollupDirty = sqliteTable(
 	"rollup_dirty",
@@ -150,6 +151,22 @@ export const rollupDirty = sqliteTable(
 		markedAt: integer("marked_at").notNull(),
 	},
 	(t) => [primaryKey({ columns: [t.tenantId, t.level, t.bucket] })],
+);
+
+/**
+ * Per tenant-hour: every event of the hour with `rowid <= rowid_mark` is in its minute and hour
+ * buckets. A dirty hour with a mark reads only its events past the mark and merges them into the
+ * stored buckets (count, sums, min/max, sketches are all mergeable) in the same transaction that
+ * moves the mark, so a re-run finds nothing new; an hour without a mark is computed whole.
+ */
+export const rollupHours = sqliteTable(
+	"rollup_hours",
+	{
+		tenantId: text("tenant_id").notNull(),
+		bucket: integer("bucket").notNull(),
+		rowidMark: integer("rowid_mark").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.bucket] })],
 );
 
 /**

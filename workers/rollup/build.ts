@@ -218,9 +218,27 @@ export class HourBuilder {
 	}
 }
 
+/** Rows merged by bucket key (level, dim, bucket, event, value): counts add, sketches union. */
+export class RowMerger {
+	private readonly accs = new Map<string, { row: Omit<RollupRow, "count" | "users" | "metrics">; acc: BucketAcc }>();
+
+	add(level: RollupLevel, dim: string, bucket: number, event: string, value: string, count: number, users: string, metrics: string): void {
+		const k = keyOf(level, dim, bucket, event, value);
+		let hit = this.accs.get(k);
+		if (!hit) this.accs.set(k, (hit = { row: { level, dim, bucket, event, value }, acc: new BucketAcc() }));
+		hit.acc.mergeStored(count, users, metrics);
+	}
+
+	finish(): RollupRow[] {
+		const out: RollupRow[] = [];
+		for (const { row, acc } of this.accs.values()) out.push({ ...row, count: acc.count, users: acc.encodeUsers(), metrics: acc.encodeMetrics() });
+		return out;
+	}
+}
+
 /** Builds the buckets of one local day (or ISO week) by merging the stored rows it covers. */
 export class DayBuilder {
-	private readonly accs = new Map<string, { row: Omit<RollupRow, "count" | "users" | "metrics">; acc: BucketAcc }>();
+	private readonly merged = new RowMerger();
 
 	constructor(
 		readonly dayStart: number,
@@ -229,16 +247,11 @@ export class DayBuilder {
 
 	/** One stored finer row (hours for a day, days for a week): dim, event, value, count, users, metrics. */
 	add(dim: string, event: string, value: string, count: number, users: string, metrics: string): void {
-		const k = keyOf(this.level, dim, this.dayStart, event, value);
-		let hit = this.accs.get(k);
-		if (!hit) this.accs.set(k, (hit = { row: { level: this.level, dim, bucket: this.dayStart, event, value }, acc: new BucketAcc() }));
-		hit.acc.mergeStored(count, users, metrics);
+		this.merged.add(this.level, dim, this.dayStart, event, value, count, users, metrics);
 	}
 
 	finish(): RollupRow[] {
-		const out: RollupRow[] = [];
-		for (const { row, acc } of this.accs.values()) out.push({ ...row, count: acc.count, users: acc.encodeUsers(), metrics: acc.encodeMetrics() });
-		return out;
+		return this.merged.finish();
 	}
 }
 

@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { nextStart, offsetMinutes, startOf } from "../query/time";
 import { archiveExpired } from "./archive";
-import { DayBuilder, HOUR_MS, HourBuilder, hourStartOf, MINUTE_MS, type RollupConfig } from "./build";
+import { DayBuilder, HOUR_MS, HourBuilder, hourStartOf, MINUTE_MS, type RollupConfig, RowMerger, type RollupRow } from "./build";
 import { dimsOf, insertRollups, placeholders, rawPages } from "./store";
 
 /** How long minute buckets are kept; hour and day buckets are kept for ever. */
@@ -9,6 +9,8 @@ export const MINUTE_RETENTION_MS = 7 * 24 * HOUR_MS;
 /** Events (by rowid) turned into dirty-hour marks per statement. */
 const SCAN_CHUNK = 250_000;
 const LEASE_MS = 90_000;
+/** Keys looked up per statement when merging (JSON text, under D1's statement size limit). */
+const KEY_CHUNK_CHARS = 90_000;
 
 export interface TenantLayout {
 	tenantId: string;
@@ -27,6 +29,8 @@ export interface RollupReport {
 	busy: boolean;
 	scanned_events: number;
 	hours: number;
+	/** Of `hours`: those that merged new events into their stored buckets (the rest were built whole). */
+	hours_merged: number;
 	days: number;
 	weeks: number;
 	raw_rows_read: number;
@@ -70,6 +74,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		busy: false,
 		scanned_events: 0,
 		hours: 0,
+		hours_merged: 0,
 		days: 0,
 		weeks: 0,
 		raw_rows_read: 0,
@@ -113,7 +118,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		watermark = await scan(db, watermark, owner, deadline, clock, report);
 		tm.scan += lap();
 		// Each step makes progress at least once per pass, however small the budget.
-		while ((await recomputeHours(db, layouts, report)) > 0 && clock() < deadline);
+		while ((await recomputeHours(db, layouts, watermark, report)) > 0 && clock() < deadline);
 		tm.hours += lap();
 		while ((await recomputeMerged(db, layouts, report, "day")) > 0 && clock() < deadline);
 		while ((await recomputeMerged(db, layouts, report, "week")) > 0 && clock() < deadline);
@@ -199,6 +204,7 @@ async function syncLayouts(db: D1Database, now: number, report: RollupReport): P
 			stmts.push(
 				db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level IN ('minute', 'hour', 'day', 'week') AND bucket >= ?2").bind(t.id, keepBefore),
 				db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1").bind(t.id),
+				db.prepare("DELETE FROM rollup_hours WHERE tenant_id = ?1 AND bucket >= ?2").bind(t.id, keepBefore),
 				db
 					.prepare(
 						`INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at)
@@ -254,11 +260,23 @@ async function scan(db: D1Database, watermark: number, owner: string, deadline: 
 	return w;
 }
 
-/** Recomputes up to 8 dirty hours whole from their raw events; returns how many it did. */
-async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>, report: RollupReport): Promise<number> {
+/**
+ * Brings up to 8 dirty hours up to date with the events scanned so far (rowid ≤ watermark);
+ * returns how many it did. An hour never computed (no rollup_hours mark) is built whole from its
+ * raw events. An hour with a mark reads only its events past the mark (late and out-of-order
+ * arrivals, or the current hour's newest minute) and merges them into the stored minute and hour
+ * buckets; the buckets, the new mark and the day's dirty mark commit in one transaction, so a
+ * pass cut short or run twice never counts an event twice. Merging gives the same counts and
+ * sketches as a whole recompute (unions of HyperLogLog registers and DDSketch bins are exact);
+ * float sums may differ in the last bit.
+ */
+async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>, watermark: number, report: RollupReport): Promise<number> {
 	const { results } = await db
-		.prepare("SELECT tenant_id, bucket, marked_at FROM rollup_dirty WHERE level = 'hour' ORDER BY tenant_id, bucket LIMIT 8")
-		.all<{ tenant_id: string; bucket: number; marked_at: number }>();
+		.prepare(
+			`SELECT d.tenant_id, d.bucket, h.rowid_mark FROM rollup_dirty d LEFT JOIN rollup_hours h ON h.tenant_id = d.tenant_id AND h.bucket = d.bucket
+			WHERE d.level = 'hour' ORDER BY d.tenant_id, d.bucket LIMIT 8`,
+		)
+		.all<{ tenant_id: string; bucket: number; rowid_mark: number | null }>();
 	for (const d of results) {
 		const layout = layouts.get(d.tenant_id);
 		const done = db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'hour' AND bucket = ?2").bind(d.tenant_id, d.bucket);
@@ -274,30 +292,81 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 			await done.run();
 			continue;
 		}
+		const whole = d.rowid_mark == null;
+		const since = d.rowid_mark ?? 0;
+		const markStmt = db
+			.prepare("INSERT INTO rollup_hours (tenant_id, bucket, rowid_mark) VALUES (?1, ?2, ?3) ON CONFLICT DO UPDATE SET rowid_mark = excluded.rowid_mark")
+			.bind(d.tenant_id, d.bucket, watermark);
+		if (since >= watermark) {
+			await done.run();
+			continue;
+		}
 		const builder = new HourBuilder(d.bucket, layout.config, d.bucket + HOUR_MS > Date.now() - MINUTE_RETENTION_MS);
 		const withProps = layout.config.dimension_props.length + layout.config.metric_props.length > 0;
 		const t0 = Date.now();
-		for await (const page of rawPages(db, d.tenant_id, d.bucket, d.bucket + HOUR_MS, withProps)) {
+		// Bounded by the watermark: every rowid up to it exists already, so nothing can appear below the new mark later.
+		const range = { sql: " AND rowid > ?5 AND rowid <= ?6", params: [since, watermark] };
+		for await (const page of rawPages(db, d.tenant_id, d.bucket, d.bucket + HOUR_MS, withProps, range)) {
 			for (const row of page) builder.add(row);
 			report.raw_rows_read += page.length;
 		}
+		const built = builder.finish();
 		const t1 = Date.now();
-		const rows = builder.finish();
 		report.timings.read += t1 - t0;
-		const dims = dimsOf(layout.config);
-		const day = startOf("day", d.bucket, layout.dayTz);
-		await db.batch([
-			db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'minute' AND dim = '' AND bucket >= ?2 AND bucket < ?3").bind(d.tenant_id, d.bucket, d.bucket + HOUR_MS),
-			db.prepare(`DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'hour' AND dim IN (${placeholders(dims.length, 3)}) AND bucket = ?2`).bind(d.tenant_id, d.bucket, ...dims),
-			...insertRollups(db, d.tenant_id, rows),
-			db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'day', ?2, ?3)").bind(d.tenant_id, day, Date.now()),
-			done,
-		]);
+		const day = db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'day', ?2, ?3)").bind(d.tenant_id, startOf("day", d.bucket, layout.dayTz), Date.now());
+		let stmts: D1PreparedStatement[];
+		let rows = built;
+		if (whole) {
+			const dims = dimsOf(layout.config);
+			stmts = [
+				db.prepare("DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'minute' AND dim = '' AND bucket >= ?2 AND bucket < ?3").bind(d.tenant_id, d.bucket, d.bucket + HOUR_MS),
+				db.prepare(`DELETE FROM rollups WHERE tenant_id = ?1 AND level = 'hour' AND dim IN (${placeholders(dims.length, 3)}) AND bucket = ?2`).bind(d.tenant_id, d.bucket, ...dims),
+				...insertRollups(db, d.tenant_id, rows),
+				day,
+			];
+		} else if (built.length === 0) {
+			stmts = []; // Nothing new in this hour up to the watermark (its events were merged by an earlier pass).
+		} else {
+			rows = await mergeStored(db, d.tenant_id, built);
+			stmts = [...insertRollups(db, d.tenant_id, rows), day];
+			report.hours_merged++;
+		}
+		await db.batch([...stmts, markStmt, done]);
 		report.timings.write += Date.now() - t1;
 		report.hours++;
 		report.buckets_written += rows.length;
 	}
 	return results.length;
+}
+
+/** Folds freshly built rows into the stored rows with the same keys; returns the merged rows to write back. */
+async function mergeStored(db: D1Database, tenantId: string, built: RollupRow[]): Promise<RollupRow[]> {
+	const merger = new RowMerger();
+	const keys: string[] = [];
+	for (const r of built) {
+		merger.add(r.level, r.dim, r.bucket, r.event, r.value, r.count, r.users, r.metrics);
+		keys.push(JSON.stringify([r.level, r.dim, r.bucket, r.event, r.value]));
+	}
+	const reads: D1PreparedStatement[] = [];
+	for (let i = 0, size = 0, first = 0; i <= keys.length; i++) {
+		if (i === keys.length || (size > 0 && size + keys[i]!.length > KEY_CHUNK_CHARS)) {
+			if (i > first)
+				reads.push(
+					db
+						.prepare(
+							`SELECT level, dim, bucket, event, value, count, users, metrics FROM rollups WHERE tenant_id = ?1
+							AND (level, dim, bucket, event, value) IN (SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?2))`,
+						)
+						.bind(tenantId, `[${keys.slice(first, i).join(",")}]`),
+				);
+			first = i;
+			size = 0;
+		}
+		if (i < keys.length) size += keys[i]!.length + 1;
+	}
+	for (const res of await db.batch<RollupRow>(reads))
+		for (const r of res.results) merger.add(r.level, r.dim, r.bucket, r.event, r.value, r.count, r.users, r.metrics);
+	return merger.finish();
 }
 
 /**
@@ -348,12 +417,13 @@ async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout
 	return results.length;
 }
 
-/** Minute buckets older than MINUTE_RETENTION_MS go; hours and days stay. */
+/** Minute buckets older than MINUTE_RETENTION_MS go (hours and days stay), and marks of archived hours. */
 async function dropOldMinutes(db: D1Database, layouts: Map<string, TenantLayout>, now: number): Promise<void> {
-	const stmts = [...layouts.keys()].map((id) =>
+	const stmts = [...layouts.values()].flatMap((l) => [
 		db
 			.prepare("DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE tenant_id = ?1 AND level = 'minute' AND dim = '' AND bucket < ?2 LIMIT 20000)")
-			.bind(id, now - MINUTE_RETENTION_MS),
-	);
+			.bind(l.tenantId, now - MINUTE_RETENTION_MS),
+		db.prepare("DELETE FROM rollup_hours WHERE tenant_id = ?1 AND bucket < ?2").bind(l.tenantId, l.archivedBefore),
+	]);
 	if (stmts.length) await db.batch(stmts);
 }
