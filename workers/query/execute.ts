@@ -284,13 +284,14 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 		});
 	const needUsers = p.metrics.some((m) => m.kind === "uniques");
 	const props = [...new Set(p.metrics.filter((m) => m.prop != null).map((m) => m.prop!))];
-	const dimProps = p.dims.filter((d) => d.kind === "prop").map((d) => d.prop!);
-	const withProps = props.length + dimProps.length > 0;
+	// The properties read: metric ones, then dimension ones (each once); values arrive in row[8] in this order.
+	const read = [...new Set([...props, ...p.dims.filter((d) => d.kind === "prop").map((d) => d.prop!)])];
+	const at = new Map(read.map((name, i) => [name, i]));
 	const groups = new Map<string, Group>();
 	const parts = timeParts(p.tz);
 	const tf = timeFilters(p.filters);
 	let scanned = 0;
-	for await (const page of rawPages(db, tenantId, p.range.from, p.range.to, withProps, { sql: where, params })) {
+	for await (const page of rawPages(db, tenantId, p.range.from, p.range.to, read, { sql: where, params })) {
 		deadline.check();
 		scanned += page.length;
 		for (const row of page) add(row);
@@ -300,19 +301,12 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 		if (tf.length && !passesTime(tf, parts(ts))) return;
 		const t = bucketIndex(p.buckets, ts);
 		if (t < 0) return;
-		let obj: Record<string, unknown> = {};
-		if (withProps && row[8] !== "{}") {
-			try {
-				obj = JSON.parse(row[8]) as Record<string, unknown>;
-			} catch {
-				obj = {};
-			}
-		}
+		const values = row[8];
 		const dims = p.dims.map((d: Dim): DimValue => {
 			if (d.kind === "event") return row[0];
 			if (d.kind === "hour_of_day") return parts(ts).hour;
 			if (d.kind === "day_of_week") return parts(ts).weekday;
-			const v = d.kind === "prop" ? dimValue(obj[d.prop!]) : dimValue(row[COLUMN_OF[d.kind]!]);
+			const v = d.kind === "prop" ? dimValue(values[at.get(d.prop!)!]) : dimValue(row[COLUMN_OF[d.kind]!]);
 			return v === "" ? null : v;
 		});
 		const key = `${t}\u0001${JSON.stringify(dims)}`;
@@ -322,7 +316,7 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 		const user = userKey(row[1], row[2]);
 		if (needUsers && user != null) (acc.users ??= new Set()).add(user);
 		for (const prop of props) {
-			const v = obj[prop];
+			const v = values[at.get(prop)!];
 			if (typeof v !== "number" || !Number.isFinite(v)) continue;
 			let arr = acc.values.get(prop);
 			if (!arr) acc.values.set(prop, (arr = []));

@@ -16,9 +16,13 @@ export interface RollupConfig {
 	metric_props: string[];
 }
 
-/** The columns the rollup reads from `events`, in this order (D1 `.raw()` rows). */
-export const RAW_COLUMNS = ["event", "user_id", "anonymous_id", "timestamp", "country", "device", "browser", "os", "properties"] as const;
-export type RawRow = [string, string | null, string | null, number, string | null, string | null, string | null, string | null, string];
+/** The columns the rollup reads from `events`, in this order; the properties asked for follow, as one array. */
+export const RAW_COLUMNS = ["event", "user_id", "anonymous_id", "timestamp", "country", "device", "browser", "os"] as const;
+/** A raw event as rollups and raw queries read it: RAW_COLUMNS, then the values of the requested properties (null when absent). */
+export type RawRow = [string, string | null, string | null, number, string | null, string | null, string | null, string | null, unknown[]];
+
+/** The properties an hour's buckets need, each once: dimension properties, then metric properties. */
+export const propsOf = (config: RollupConfig): string[] => [...new Set([...config.dimension_props, ...config.metric_props])];
 
 /** A rollup row as stored (see `rollups` in db/schema.ts). */
 export interface RollupRow {
@@ -121,9 +125,11 @@ interface EventAccs {
  */
 export class HourBuilder {
 	private readonly perEvent = new Map<string, EventAccs>();
-	private readonly dims: { dim: string; prop: string | null; col: number }[];
+	/** col: the RawRow column of a built-in dimension; prop: the index in `propsOf(config)` of a property one (else -1). */
+	private readonly dims: { dim: string; col: number; prop: number }[];
 	private readonly metricProps: string[];
-	private readonly needProps: boolean;
+	/** Index of each metric property in the row's property values. */
+	private readonly metricAt: number[];
 	added = 0;
 
 	constructor(
@@ -132,12 +138,13 @@ export class HourBuilder {
 		/** False for hours older than the minute buckets' retention: only hour rows are built. */
 		private readonly withMinutes = true,
 	) {
+		const props = propsOf(config);
 		this.dims = [
-			...BUILTIN_DIMS.map((d) => ({ dim: d as string, prop: null, col: RAW_COLUMNS.indexOf(d) })),
-			...config.dimension_props.map((p) => ({ dim: `prop:${p}`, prop: p, col: -1 })),
+			...BUILTIN_DIMS.map((d) => ({ dim: d as string, col: RAW_COLUMNS.indexOf(d), prop: -1 })),
+			...config.dimension_props.map((p) => ({ dim: `prop:${p}`, col: -1, prop: props.indexOf(p) })),
 		];
 		this.metricProps = config.metric_props;
-		this.needProps = config.metric_props.length > 0 || config.dimension_props.length > 0;
+		this.metricAt = config.metric_props.map((p) => props.indexOf(p));
 	}
 
 	private accsOf(name: string): EventAccs {
@@ -146,6 +153,7 @@ export class HourBuilder {
 		return e;
 	}
 
+	/** Adds a raw event read with the properties `propsOf(config)`; events outside the hour are skipped. */
 	add(row: RawRow): void {
 		const ts = row[3];
 		if (ts < this.hourStart || ts >= this.hourStart + HOUR_MS) return;
@@ -153,21 +161,14 @@ export class HourBuilder {
 		const user = userKey(row[1], row[2]);
 		const h1 = user == null ? 0 : hashKey(user);
 		const h2 = user == null ? 0 : hashKey2(user);
-		let props: Record<string, unknown> = {};
-		if (this.needProps && row[8] && row[8] !== "{}") {
-			try {
-				props = JSON.parse(row[8]) as Record<string, unknown>;
-			} catch {
-				props = {};
-			}
-		}
+		const props = row[8];
 		const nm = this.metricProps.length;
 		const values: (number | undefined)[] = new Array(nm);
 		for (let j = 0; j < nm; j++) {
-			const v = props[this.metricProps[j]!];
+			const v = props[this.metricAt[j]!];
 			values[j] = typeof v === "number" && Number.isFinite(v) ? v : undefined;
 		}
-		const dimValues = this.dims.map((d) => (d.prop == null ? dimValue(row[d.col]) : dimValue(props[d.prop])));
+		const dimValues = this.dims.map((d) => (d.prop < 0 ? dimValue(row[d.col]) : dimValue(props[d.prop])));
 		const feed = (a: RawAcc) => {
 			a.count++;
 			if (user != null) a.users.addHash(h1, h2);

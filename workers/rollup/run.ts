@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { nextStart, offsetMinutes, startOf } from "../query/time";
 import { archiveExpired } from "./archive";
-import { DayBuilder, HOUR_MS, HourBuilder, hourStartOf, MINUTE_MS, type RollupConfig, RowMerger, type RollupRow } from "./build";
+import { DayBuilder, HOUR_MS, HourBuilder, hourStartOf, MINUTE_MS, propsOf, type RollupConfig, RowMerger, type RollupRow } from "./build";
 import { dimsOf, insertRollups, placeholders, rawPages } from "./store";
 
 /** How long minute buckets are kept; hour and day buckets are kept for ever. */
@@ -302,11 +302,10 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 			continue;
 		}
 		const builder = new HourBuilder(d.bucket, layout.config, d.bucket + HOUR_MS > Date.now() - MINUTE_RETENTION_MS);
-		const withProps = layout.config.dimension_props.length + layout.config.metric_props.length > 0;
 		const t0 = Date.now();
 		// Bounded by the watermark: every rowid up to it exists already, so nothing can appear below the new mark later.
 		const range = { sql: " AND rowid > ?5 AND rowid <= ?6", params: [since, watermark] };
-		for await (const page of rawPages(db, d.tenant_id, d.bucket, d.bucket + HOUR_MS, withProps, range)) {
+		for await (const page of rawPages(db, d.tenant_id, d.bucket, d.bucket + HOUR_MS, propsOf(layout.config), range)) {
 			for (const row of page) builder.add(row);
 			report.raw_rows_read += page.length;
 		}

@@ -40,38 +40,69 @@ export function dimsOf(config: RollupConfig): string[] {
 /** `?3, ?4, …` placeholders for an IN list starting at parameter `first`. */
 export const placeholders = (n: number, first: number) => Array.from({ length: n }, (_, i) => `?${first + i}`).join(", ");
 
-const PAGE = 20_000;
+/** Rows per page at most, and the JSON text one page may make (D1 refuses strings over 2 MB). */
+const PAGE_MAX_ROWS = 20_000;
+const PAGE_FIRST_ROWS = 2_000;
+const PAGE_TARGET_CHARS = 1_000_000;
 
 /**
  * Streams the raw events of [from, to) for one tenant in pages ordered by (timestamp, rowid):
  * keyset paging on the (tenant_id, timestamp) index, so every page is an index range scan.
- * `withProps` = false skips shipping the properties JSON when no property is rolled up.
+ * Rows are RAW_COLUMNS then the values of `props` (extracted in SQL: the rest of the properties
+ * JSON never leaves the database). Each page arrives as one JSON array built by SQLite: shipping
+ * one text value instead of ~10 per row halves the cost of a read (about 7 → 4 µs per row in
+ * local D1). Page sizes follow the rows' measured size to stay under D1's 2 MB string limit.
  */
 export async function* rawPages(
 	db: D1Database,
 	tenantId: string,
 	from: number,
 	to: number,
-	withProps: boolean,
+	props: readonly string[],
 	/** More conditions, with parameters numbered from ?5. */
 	extra: { sql: string; params: unknown[] } = { sql: "", params: [] },
 ): AsyncGenerator<RawRow[]> {
-	const cols = RAW_COLUMNS.map((c) => (c === "properties" && !withProps ? "'{}'" : c)).join(", ");
-	const sql = `SELECT ${cols}, rowid FROM events WHERE tenant_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
-		AND (timestamp > ?2 OR rowid > ?4)${extra.sql} ORDER BY timestamp, rowid LIMIT ${PAGE}`;
+	const first = 5 + extra.params.length;
+	// Property names are bound as JSON paths; a row whose properties are not valid JSON reads as having none.
+	const values = props.length
+		? `CASE WHEN json_valid(properties) THEN json_array(${props.map((_, i) => `properties -> ?${first + i}`).join(", ")}) ELSE json_array() END`
+		: "json_array()";
+	const paths = props.map((p) => `$."${p}"`);
+	const cols = `${RAW_COLUMNS.join(", ")}${props.length ? ", properties" : ""}`;
+	const page = (limit: number) =>
+		`SELECT json_group_array(json_array(${RAW_COLUMNS.join(", ")}, ${values}, rid)) AS page FROM (
+			SELECT ${cols}, rowid AS rid FROM events WHERE tenant_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
+			AND (timestamp > ?2 OR rowid > ?4)${extra.sql} ORDER BY timestamp, rowid LIMIT ${limit})`;
 	let ts = from;
 	let rowid = -1;
+	let limit = PAGE_FIRST_ROWS;
 	for (;;) {
-		const rows = await db
-			.prepare(sql)
-			.bind(tenantId, ts, to, rowid, ...extra.params)
-			.raw<[...RawRow, number]>();
-		
+		let text: string;
+		try {
+			const r = await db
+				.prepare(page(limit))
+				.bind(tenantId, ts, to, rowid, ...extra.params, ...paths)
+				.first<{ page: string }>();
+			text = r?.page ?? "[]";
+		} catch (err) {
+			// Unusually large rows: a page over the string limit is read again in halves.
+			if (limit > 1 && /too big|TOOBIG/i.test(String(err))) {
+				limit = Math.max(1, limit >> 1);
+				continue;
+			}
+			throw err;
+		}
+		const rows = JSON.parse(text) as [...RawRow, number][];
 		if (rows.length === 0) return;
 		yield rows as unknown as RawRow[];
-		if (rows.length < PAGE) return;
-		const last = rows[rows.length - 1]!;
-		ts = last[3];
-		rowid = last[9];
+		if (rows.length < limit) return;
+		// The page's last row in (timestamp, rowid) order is the cursor (found, not assumed from array order).
+		for (const r of rows) {
+			if (r[3] > ts || (r[3] === ts && r[9] > rowid)) {
+				ts = r[3];
+				rowid = r[9];
+			}
+		}
+		limit = Math.max(100, Math.min(PAGE_MAX_ROWS, Math.floor((PAGE_TARGET_CHARS * rows.length) / text.length)));
 	}
 }
