@@ -360,6 +360,20 @@ describe("retention", () => {
 		const raw = await query(old.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-10-01" }, dimensions: ["country", "device"] });
 		expect(raw.status).toBe(400);
 		expect(raw.body.error.code).toBe("needs_raw_events");
+
+		// A late event for an archived hour merges into its buckets (the hour's mark says which
+		// events are in), then goes to R2 in a part of its own.
+		const lateOld = { ...oldRows[1]!, message_id: "late-archived", timestamp: day + 10 * 3_600_000 + 5, country: "NZ" };
+		await insertRows(old.id, [lateOld, { ...oldRows[0]!, message_id: "recent-2", timestamp: Date.now() }]);
+		const reps = await rollUp();
+		// The archived hour merged (and the recent events' hour, unless the clock moved to a new hour).
+		expect(reps.reduce((s, r) => s + r.hours_merged, 0)).toBeGreaterThanOrEqual(1);
+		expect(reps.reduce((s, r) => s + r.late_beyond_retention, 0)).toBe(0);
+		const nz = await query(old.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-10-01" }, dimensions: ["country"] });
+		expect(nz.body.results.reduce((s: number, r: any) => s + r.metrics[0], 0)).toBe(301);
+		expect(nz.body.results.find((r: any) => r.dimensions[0] === "NZ").metrics).toEqual([1]);
+		const parts = await env.ARCHIVE.list({ prefix: `archive/${old.id}/events/2026-10-01/` });
+		expect(parts.objects).toHaveLength(2);
 	});
 });
 

@@ -285,9 +285,10 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 			await done.run();
 			continue;
 		}
-		// An hour before the archive boundary has lost its raw events: recomputing it from the few
-		// late arrivals would erase it. Its buckets stay; the late events go to the R2 archive.
-		if (d.bucket < layout.archivedBefore) {
+		// An hour before the archive boundary has lost its raw events: recomputing it whole from the
+		// few late arrivals would erase it. With a mark, the late events merge in like any others;
+		// without one (built before marks existed), its buckets stay and the late events only go to R2.
+		if (d.bucket < layout.archivedBefore && d.rowid_mark == null) {
 			report.late_beyond_retention++;
 			await done.run();
 			continue;
@@ -416,13 +417,12 @@ async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout
 	return results.length;
 }
 
-/** Minute buckets older than MINUTE_RETENTION_MS go (hours and days stay), and marks of archived hours. */
+/** Minute buckets older than MINUTE_RETENTION_MS go; hours and days stay (and their marks, for late events). */
 async function dropOldMinutes(db: D1Database, layouts: Map<string, TenantLayout>, now: number): Promise<void> {
-	const stmts = [...layouts.values()].flatMap((l) => [
+	const stmts = [...layouts.keys()].map((id) =>
 		db
 			.prepare("DELETE FROM rollups WHERE rowid IN (SELECT rowid FROM rollups WHERE tenant_id = ?1 AND level = 'minute' AND dim = '' AND bucket < ?2 LIMIT 20000)")
-			.bind(l.tenantId, now - MINUTE_RETENTION_MS),
-		db.prepare("DELETE FROM rollup_hours WHERE tenant_id = ?1 AND bucket < ?2").bind(l.tenantId, l.archivedBefore),
-	]);
+			.bind(id, now - MINUTE_RETENTION_MS),
+	);
 	if (stmts.length) await db.batch(stmts);
 }
