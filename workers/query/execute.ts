@@ -196,36 +196,51 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 		if (f.dim.kind === "event") where += ` AND ${textFilterSql("event", f, params, "empty")}`;
 		else if (f.dim.kind !== "hour_of_day" && f.dim.kind !== "day_of_week") where += ` AND ${textFilterSql("value", f, params, "empty")}`;
 	}
-	const cols = `bucket, event, value, count, ${needUsers ? "users" : "''"} AS users, ${needProps ? "metrics" : "'{}'"} AS metrics`;
 	const [to, wFrom, wTo] = [params.length + 5, params.length + 6, params.length + 7];
-	// Day plans may read whole weeks from week buckets ([wFrom, wTo)) and only the edge days;
-	// with no weeks, wFrom = wTo = to and the second half reads nothing.
-	const sql = `SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?${to}
-		AND (bucket < ?${wFrom} OR bucket >= ?${wTo})${where}
-		UNION ALL SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = 'week' AND dim = ?3 AND bucket >= ?${wFrom} AND bucket < ?${wTo}${where}`;
 	const weeks = p.weeks ?? { from: p.range.to, to: p.range.to };
-	const [read, dirty] = await db.batch([
-		db.prepare(sql).bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to, weeks.from, weeks.to),
+	// Day plans may read whole weeks from week buckets ([wFrom, wTo)) and only the edge days;
+	// with no weeks, wFrom = wTo = to and the second half reads nothing. `only` narrows the read
+	// to some events / dimension values (JSON lists bound after the others).
+	const read = (sketches: boolean, only: { events: string[] | null; values: string[] | null } = { events: null, values: null }) => {
+		const cols = `bucket, event, value, count, ${sketches && needUsers ? "users" : "''"} AS users, ${sketches && needProps ? "metrics" : "'{}'"} AS metrics`;
+		let narrow = "";
+		const more: string[] = [];
+		for (const [col, list] of [["event", only.events], ["value", only.values]] as const) {
+			if (!list) continue;
+			more.push(JSON.stringify(list));
+			narrow += ` AND ${col} IN (SELECT value FROM json_each(?${wTo + more.length}))`;
+		}
+		const sql = `SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?${to}
+			AND (bucket < ?${wFrom} OR bucket >= ?${wTo})${where}${narrow}
+			UNION ALL SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = 'week' AND dim = ?3 AND bucket >= ?${wFrom} AND bucket < ?${wTo}${where}${narrow}`;
+		return db.prepare(sql).bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to, weeks.from, weeks.to, ...more);
+	};
+	const rowsOf = (res: D1Result) =>
+		(res.results as Record<string, unknown>[]).map((r) => [r.bucket, r.event, r.value, r.count, r.users, r.metrics] as [number, string, string, number, string, string]);
+	const sketched = needUsers || needProps;
+	// With a top-N selection, sketches (16 KB each when dense) are read in a second query, only for
+	// the values kept: the country breakdown of a month reads 120 sketches instead of 480.
+	const twoReads = sketched && sel.top != null;
+	const [first, dirty] = await db.batch([
+		read(sketched && !twoReads, sel.combos ? narrowTo(p, sel.combos) : undefined),
 		// Hours of this range still waiting for a rollup pass: the answer may be partial.
 		db
 			.prepare("SELECT count(*) AS n FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'hour' AND bucket > ?2 AND bucket < ?3")
 			.bind(tenantId, p.range.from - 3_600_000, p.range.to),
 	]);
 	deadline.check();
-	const rows = (read!.results as Record<string, unknown>[]).map((r) => [r.bucket, r.event, r.value, r.count, r.users, r.metrics] as [number, string, string, number, string, string]);
+	const rows = rowsOf(first!);
+	let scanned = rows.length;
 	const pending = (dirty!.results[0] as { n: number }).n;
 	const groups = new Map<string, Group>();
 	const parts = timeParts(p.tz);
 	const tf = timeFilters(p.filters);
 	const props = [...new Set(p.metrics.filter((m) => m.prop != null).map((m) => m.prop!))];
-	// Pass 1: counts into groups (cheap); pass 2: sketches, for the groups the answer keeps.
-	const sketched = needUsers || needProps;
-	const combosOf = new Map<string, number>();
-	const todo: { acc: BucketAcc; combo: string; users: string; metrics: string }[] = [];
-	for (const [bucket, event, value, count, users, metrics] of rows) {
-		if (tf.length && !passesTime(tf, parts(bucket))) continue;
+	/** The output group of a row, or null when the row is filtered out (time filters, outside the buckets, not selected). */
+	const groupOf = (bucket: number, event: string, value: string) => {
+		if (tf.length && !passesTime(tf, parts(bucket))) return null;
 		const t = bucketIndex(p.buckets, bucket);
-		if (t < 0) continue;
+		if (t < 0) return null;
 		const dims = p.dims.map((d): DimValue => {
 			if (d.kind === "event") return event;
 			if (d.kind === "hour_of_day") return parts(bucket).hour;
@@ -233,17 +248,50 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 			return value === "" ? null : value;
 		});
 		const combo = JSON.stringify(dims);
-		if (sel.combos && !sel.combos.has(combo)) continue;
-		const key = `${t}\u0001${combo}`;
-		let acc = groups.get(key)?.acc as BucketAcc | undefined;
-		if (!acc) groups.set(key, { t, dims, acc: (acc = new BucketAcc()) });
+		if (sel.combos && !sel.combos.has(combo)) return null;
+		return { t, dims, combo, key: `${t}\u0001${combo}` };
+	};
+	// Counts into groups (cheap); then sketches, for the groups the answer keeps.
+	const combosOf = new Map<string, number>();
+	for (const [bucket, event, value, count, users, metrics] of rows) {
+		const g = groupOf(bucket, event, value);
+		if (!g) continue;
+		let acc = groups.get(g.key)?.acc as BucketAcc | undefined;
+		if (!acc) groups.set(g.key, { t: g.t, dims: g.dims, acc: (acc = new BucketAcc()) });
 		acc.count += count;
-		combosOf.set(combo, (combosOf.get(combo) ?? 0) + count);
-		if (sketched) todo.push({ acc, combo, users, metrics });
+		combosOf.set(g.combo, (combosOf.get(g.combo) ?? 0) + count);
+		if (sketched && !twoReads) acc.mergeStored(0, needUsers ? users : null, needProps ? metrics : null, props);
 	}
 	const keep = sel.top ? topCombos(combosOf, sel.top.limit, sel.top.desc) : null;
-	for (const r of todo) if (!keep || keep.has(r.combo)) r.acc.mergeStored(0, needUsers ? r.users : null, needProps ? r.metrics : null, props);
-	return { groups, rowsScanned: rows.length, pendingHours: pending, merged: keep ?? undefined };
+	if (twoReads) {
+		const wanted = keep!;
+		const second = rowsOf(await read(true, narrowTo(p, wanted)).all());
+		deadline.check();
+		scanned += second.length;
+		for (const [bucket, event, value, , users, metrics] of second) {
+			const g = groupOf(bucket, event, value);
+			if (!g || !wanted.has(g.combo)) continue;
+			(groups.get(g.key)!.acc as BucketAcc).mergeStored(0, needUsers ? users : null, needProps ? metrics : null, props);
+		}
+	}
+	return { groups, rowsScanned: scanned, pendingHours: pending, merged: keep ?? undefined };
+}
+
+/**
+ * The events and stored dimension values ('' for none) that some combinations (JSON of dimension
+ * values) use: a SQL narrowing that reads a superset of their rows, exact ones picked in JS.
+ */
+function narrowTo(p: Plan, combos: Set<string>): { events: string[] | null; values: string[] | null } {
+	const ei = p.dims.findIndex((d) => d.kind === "event");
+	const vi = p.dims.findIndex((d) => d.kind !== "event" && d.kind !== "hour_of_day" && d.kind !== "day_of_week");
+	const events = new Set<string>();
+	const values = new Set<string>();
+	for (const c of combos) {
+		const dims = JSON.parse(c) as DimValue[];
+		if (ei >= 0) events.add(String(dims[ei]));
+		if (vi >= 0) values.add(dims[vi] == null ? "" : String(dims[vi]));
+	}
+	return { events: ei >= 0 ? [...events] : null, values: vi >= 0 ? [...values] : null };
 }
 
 const COLUMN_OF: Record<string, number> = Object.fromEntries(RAW_COLUMNS.map((c, i) => [c, i]));

@@ -145,6 +145,9 @@ export class HourBuilder {
 		];
 		this.metricProps = config.metric_props;
 		this.metricAt = config.metric_props.map((p) => props.indexOf(p));
+		this.vals = new Float64Array(this.metricProps.length);
+		this.bins = new Int32Array(this.metricProps.length);
+		this.dimValues = this.dims.map(() => "");
 	}
 
 	private accsOf(name: string): EventAccs {
@@ -153,42 +156,71 @@ export class HourBuilder {
 		return e;
 	}
 
+	// Per-row scratch, reused: the hot loop allocates nothing per row.
+	private readonly vals: Float64Array;
+	private readonly bins: Int32Array;
+	private readonly dimValues: string[];
+	private lastName: string | null = null;
+	private lastAccs: EventAccs | null = null;
+	private all: EventAccs | null = null;
+
 	/** Adds a raw event read with the properties `propsOf(config)`; events outside the hour are skipped. */
 	add(row: RawRow): void {
 		const ts = row[3];
 		if (ts < this.hourStart || ts >= this.hourStart + HOUR_MS) return;
 		this.added++;
 		const user = userKey(row[1], row[2]);
-		const h1 = user == null ? 0 : hashKey(user);
-		const h2 = user == null ? 0 : hashKey2(user);
+		const hasUser = user != null;
+		const h1 = hasUser ? hashKey(user) : 0;
+		const h2 = hasUser ? hashKey2(user) : 0;
 		const props = row[8];
 		const nm = this.metricProps.length;
-		const values: (number | undefined)[] = new Array(nm);
+		const vals = this.vals;
+		const bins = this.bins;
 		for (let j = 0; j < nm; j++) {
 			const v = props[this.metricAt[j]!];
-			values[j] = typeof v === "number" && Number.isFinite(v) ? v : undefined;
+			if (typeof v === "number" && Number.isFinite(v)) {
+				vals[j] = v;
+				bins[j] = NumStats.binOf(v); // once per value, not once per bucket it goes to
+			} else vals[j] = Number.NaN;
 		}
-		const dimValues = this.dims.map((d) => (d.prop < 0 ? dimValue(row[d.col]) : dimValue(props[d.prop])));
-		const feed = (a: RawAcc) => {
-			a.count++;
-			if (user != null) a.users.addHash(h1, h2);
-			for (let j = 0; j < nm; j++) {
-				const v = values[j];
-				if (v !== undefined) (a.stats[j] ??= NumStats.create()).add(v);
-			}
-		};
+		const dims = this.dims;
+		const dv = this.dimValues;
+		for (let i = 0; i < dims.length; i++) {
+			const d = dims[i]!;
+			dv[i] = d.prop < 0 ? dimValue(row[d.col]) : dimValue(props[d.prop]);
+		}
 		const minute = Math.floor((ts - this.hourStart) / MINUTE_MS);
 		// Each bucket twice: under its event name and under ALL_EVENTS, so the common dashboard
 		// question (all events, by country…) reads one row per value instead of one per event.
-		for (const e of [this.accsOf(row[0]), this.accsOf(ALL_EVENTS)]) {
-			if (this.withMinutes) feed((e.minutes[minute] ??= new RawAcc()));
-			feed(e.hour);
-			for (let i = 0; i < dimValues.length; i++) {
-				const m = e.dims[i]!;
-				let a = m.get(dimValues[i]!);
-				if (!a) m.set(dimValues[i]!, (a = new RawAcc()));
-				feed(a);
-			}
+		let named = this.lastAccs;
+		if (this.lastName !== row[0] || !named) {
+			named = this.lastAccs = this.accsOf(row[0]);
+			this.lastName = row[0];
+		}
+		this.feedEvent(named, minute, hasUser, h1, h2);
+		this.feedEvent((this.all ??= this.accsOf(ALL_EVENTS)), minute, hasUser, h1, h2);
+	}
+
+	private feedEvent(e: EventAccs, minute: number, hasUser: boolean, h1: number, h2: number): void {
+		if (this.withMinutes) this.feed((e.minutes[minute] ??= new RawAcc()), hasUser, h1, h2);
+		this.feed(e.hour, hasUser, h1, h2);
+		const dv = this.dimValues;
+		for (let i = 0; i < dv.length; i++) {
+			const m = e.dims[i]!;
+			let a = m.get(dv[i]!);
+			if (!a) m.set(dv[i]!, (a = new RawAcc()));
+			this.feed(a, hasUser, h1, h2);
+		}
+	}
+
+	private feed(a: RawAcc, hasUser: boolean, h1: number, h2: number): void {
+		a.count++;
+		if (hasUser) a.users.addHash(h1, h2);
+		const vals = this.vals;
+		for (let j = 0; j < vals.length; j++) {
+			const v = vals[j]!;
+			if (v === v) (a.stats[j] ??= NumStats.create()).addBinned(v, this.bins[j]!);
 		}
 	}
 

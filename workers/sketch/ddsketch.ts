@@ -185,8 +185,18 @@ export class NumStats {
 	/** Adds a value; NaN and ±Infinity are ignored. */
 	add(v: number): void {
 		if (!Number.isFinite(v)) return;
-		if (v > 0) this.pos.add(indexOf(v), 1);
-		else if (v < 0) this.neg.add(indexOf(-v), 1);
+		this.addBinned(v, NumStats.binOf(v));
+	}
+
+	/** The bin of a finite value, for `addBinned`: one logarithm for a value added to many sketches. */
+	static binOf(v: number): number {
+		return v > 0 ? indexOf(v) : v < 0 ? indexOf(-v) : 0;
+	}
+
+	/** Adds a finite value whose bin is `NumStats.binOf(v)`. */
+	addBinned(v: number, bin: number): void {
+		if (v > 0) this.pos.add(bin, 1);
+		else if (v < 0) this.neg.add(bin, 1);
 		else {
 			v = 0; // -0 would otherwise become the min
 			this.zero++;
