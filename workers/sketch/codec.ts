@@ -138,8 +138,31 @@ const PAD = 61; // "="
 // Output is pure ASCII, so UTF-8 decoding is the identity and far faster than String.fromCharCode per char.
 const ascii = new TextDecoder();
 
+// The runtime's own base64 (workerd: Uint8Array.fromBase64 / toBase64) is about 20x faster than
+// the JavaScript below on a 16 KB sketch (3.5 vs 72 µs to decode, measured in the Workers pool);
+// queries decode thousands of sketches. The JavaScript versions serve runtimes without it (Node 22).
+const native = Uint8Array as unknown as { fromBase64?: (s: string, o: { lastChunkHandling: "strict" }) => Uint8Array };
+const nativeTo = (Uint8Array.prototype as unknown as { toBase64?: () => string }).toBase64;
+
 /** Standard base64 (with padding) of `bytes`. */
 export function encodeBase64(bytes: Uint8Array): string {
+	return nativeTo ? nativeTo.call(bytes) : encodeBase64Js(bytes);
+}
+
+/** Decodes standard padded base64; throws SketchDecodeError on any other input. */
+export function decodeBase64(s: string): Uint8Array {
+	if (!native.fromBase64) return decodeBase64Js(s);
+	// Strict: padding required, no stray bits; whitespace (which it would skip) cannot keep the length a multiple of 4 and a valid sketch.
+	if (s.length % 4 !== 0) throw new SketchDecodeError("base64 length is not a multiple of 4");
+	try {
+		return native.fromBase64(s, { lastChunkHandling: "strict" });
+	} catch {
+		throw new SketchDecodeError("invalid base64");
+	}
+}
+
+/** encodeBase64 in JavaScript. */
+export function encodeBase64Js(bytes: Uint8Array): string {
 	const n = bytes.length;
 	const out = new Uint8Array(Math.ceil(n / 3) * 4);
 	const full = n - (n % 3);
@@ -173,8 +196,8 @@ function dec(s: string, i: number): number {
 	return c < 256 ? DEC[c]! : -1;
 }
 
-/** Decodes standard padded base64; throws SketchDecodeError on any other input. */
-export function decodeBase64(s: string): Uint8Array {
+/** decodeBase64 in JavaScript. */
+export function decodeBase64Js(s: string): Uint8Array {
 	const n = s.length;
 	if (n % 4 !== 0) throw new SketchDecodeError("base64 length is not a multiple of 4");
 	if (n === 0) return new Uint8Array(0);
