@@ -93,8 +93,9 @@ export class BucketAcc {
 
 	encodeMetrics(): string {
 		if (this.metrics.size === 0) return "{}";
+		// Properties in name order, as HourBuilder writes them: equal buckets are equal text however they were merged.
 		const out: Record<string, string> = {};
-		for (const [prop, s] of this.metrics) out[prop] = s.encode();
+		for (const prop of [...this.metrics.keys()].sort()) out[prop] = this.metrics.get(prop)!.encode();
 		return JSON.stringify(out);
 	}
 }
@@ -130,6 +131,8 @@ export class HourBuilder {
 	private readonly metricProps: string[];
 	/** Index of each metric property in the row's property values. */
 	private readonly metricAt: number[];
+	/** Indices of metricProps in name order (the order encoded metrics list them). */
+	private readonly metricOrder: number[];
 	added = 0;
 
 	constructor(
@@ -145,6 +148,7 @@ export class HourBuilder {
 		];
 		this.metricProps = config.metric_props;
 		this.metricAt = config.metric_props.map((p) => props.indexOf(p));
+		this.metricOrder = config.metric_props.map((_, j) => j).sort((a, b) => (this.metricProps[a]! < this.metricProps[b]! ? -1 : 1));
 		this.vals = new Float64Array(this.metricProps.length);
 		this.bins = new Int32Array(this.metricProps.length);
 		this.dimValues = this.dims.map(() => "");
@@ -228,9 +232,10 @@ export class HourBuilder {
 		let metrics = "{}";
 		if (a.stats.length) {
 			const out: Record<string, string> = {};
-			a.stats.forEach((st, j) => {
+			for (const j of this.metricOrder) {
+				const st = a.stats[j];
 				if (st) out[this.metricProps[j]!] = st.encode();
-			});
+			}
 			metrics = JSON.stringify(out);
 		}
 		return { level, dim, bucket, event, value, count: a.count, users: a.users.encode(), metrics };
