@@ -327,13 +327,8 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 		} else if (built.length === 0) {
 			stmts = []; // Nothing new in this hour up to the watermark (its events were merged by an earlier pass).
 		} else {
-			// The new events' hour rows are also the change of their day and week: merged into those
-			// rows in the same transaction, so the day is not recomputed from its 24 hours.
-			const dayStart = startOf("day", d.bucket, layout.dayTz);
-			const weekStart = startOf("week", dayStart, layout.dayTz);
-			const deltas = built.filter((r) => r.level === "hour").flatMap((r) => [{ ...r, level: "day" as const, bucket: dayStart }, { ...r, level: "week" as const, bucket: weekStart }]);
-			rows = await mergeStored(db, d.tenant_id, [...built, ...deltas]);
-			stmts = insertRollups(db, d.tenant_id, rows);
+			rows = await mergeStored(db, d.tenant_id, built);
+			stmts = [...insertRollups(db, d.tenant_id, rows), day];
 			report.hours_merged++;
 		}
 		await db.batch([...stmts, markStmt, done]);
