@@ -49,6 +49,19 @@ const uniqueList = (max: number, what: string) =>
 		.max(max, `at most ${max} ${what}`)
 		.refine((a) => new Set(a).size === a.length, "list each property once");
 
+/** The API's tenant fields as `tenants` columns (create and update; undefined leaves a column as it is). */
+type TenantFieldsIn = { name?: string; timezone?: string; retention_days?: number; rate_limit_eps?: number; dimension_props?: string[]; metric_props?: string[] };
+function tenantColumns<T extends TenantFieldsIn>(b: T) {
+	return {
+		name: b.name as T["name"],
+		timezone: b.timezone as T["timezone"],
+		retentionDays: b.retention_days as T["retention_days"],
+		rateLimitEps: b.rate_limit_eps as T["rate_limit_eps"],
+		dimensionProps: b.dimension_props as T["dimension_props"],
+		metricProps: b.metric_props as T["metric_props"],
+	};
+}
+
 const tenantFields = {
 	name: z.string().trim().min(1).max(200),
 	/** String properties rolled up as dimensions (prop:<name> breakdowns from rollups). */
@@ -135,12 +148,7 @@ export const adminRoutes = new Hono<AdminEnv>()
 		const body = await jsonBody(c, createTenant);
 		const row: TenantRow = {
 			id: body.id ?? crypto.randomUUID().slice(0, 8),
-			name: body.name,
-			timezone: body.timezone,
-			retentionDays: body.retention_days,
-			rateLimitEps: body.rate_limit_eps,
-			dimensionProps: body.dimension_props,
-			metricProps: body.metric_props,
+			...tenantColumns(body),
 			createdAt: Date.now(),
 		};
 		const db = drizzle(c.env.DB);
@@ -169,14 +177,7 @@ export const adminRoutes = new Hono<AdminEnv>()
 			});
 		const row = await drizzle(c.env.DB)
 			.update(tenants)
-			.set({
-				name: body.name,
-				timezone: body.timezone,
-				retentionDays: body.retention_days,
-				rateLimitEps: body.rate_limit_eps,
-				dimensionProps: body.dimension_props,
-				metricProps: body.metric_props,
-			})
+			.set(tenantColumns(body))
 			.where(eq(tenants.id, id))
 			.returning()
 			.get();
