@@ -176,6 +176,47 @@ describe("Hll", () => {
 		}
 	});
 
+	it("holds registers the same whether sparse or dense, across the sparse limit (1,024 registers)", () => {
+		// An independent register model: index = low 14 bits of hashKey, rank = clz32(hashKey2) + 1.
+		const model = (keys: string[]) => {
+			const reg = new Uint8Array(16384);
+			for (const k of keys) reg[hashKey(k) & 16383] = Math.max(reg[hashKey(k) & 16383]!, Math.clz32(hashKey2(k)) + 1);
+			return reg;
+		};
+		// A dense sketch with every register 0: merging into it converts a sketch to dense form.
+		const denseZero = encodeBase64(Uint8Array.of(2, ...new Uint8Array(12288)));
+		expect(Hll.decode(denseZero).isEmpty()).toBe(true);
+		for (const n of [0, 1, 700, 1000, 1030, 1100, 1500, 3000, 20_000]) {
+			const { hll, keys } = feed(n, 51 + n);
+			const nonZero = model(keys).filter((r) => r !== 0).length;
+			expect(hll.registers, `n=${n}`).toEqual(model(keys));
+			const dense = Hll.decode(denseZero);
+			dense.merge(hll);
+			expect(dense.registers).toEqual(hll.registers);
+			expect(dense.encode(), `n=${n}`).toBe(hll.encode());
+			expect(dense.estimate()).toBe(hll.estimate());
+			expect(dense.isEmpty()).toBe(n === 0);
+			// Halves merged sparse-first and dense-first, as objects and as text, meet at the same registers.
+			const half = Math.floor(keys.length / 2);
+			const a = Hll.create();
+			for (const k of keys.slice(0, half)) a.add(k);
+			const b = Hll.create();
+			for (const k of keys.slice(half)) b.add(k);
+			const ab = copy(a);
+			ab.merge(b);
+			const ba = Hll.decode(b.encode());
+			ba.mergeEncoded(a.encode());
+			const toDense = Hll.decode(denseZero);
+			toDense.mergeEncoded(a.encode());
+			toDense.merge(b);
+			for (const m of [ab, ba, toDense]) {
+				expect(m.registers, `n=${n}`).toEqual(hll.registers);
+				expect(m.encode()).toBe(hll.encode());
+			}
+			if (nonZero > 0 && nonZero <= 3000) expect(formatOf(hll.encode())).toBe(1);
+		}
+	});
+
 	it("rejects garbage with an Error and leaves the target untouched", () => {
 		const target = feed(100, 41).hll;
 		const before = target.registers.slice();

@@ -57,12 +57,31 @@ function corrupt(why: string): never {
 	throw new SketchDecodeError(`invalid HLL sketch: ${why}`);
 }
 
-export class Hll {
-	private constructor(private readonly reg: Uint8Array) {}
+/**
+ * Small sketches stay sparse in memory: an open-addressing set of (index << 6 | rank) entries,
+ * doubled as it fills to half, until it holds SPARSE_MAX registers and turns dense. Most rollup
+ * buckets (one event × one dimension value × one minute or hour) see a few dozen users; a dense
+ * 16 KiB register array each made allocation, zeroing and encoding dominate building them.
+ */
+const SPARSE_MAX = 1024;
+const SPARSE_INITIAL = 16;
 
-	/** An empty sketch (dense registers: 16 KiB). */
+export class Hll {
+	/** Dense registers, or null while sparse. */
+	private reg: Uint8Array | null;
+	/** Sparse entries (index << 6 | rank; 0 = empty slot), or null once dense. */
+	private set: Uint32Array | null;
+	/** Entries in `set`. */
+	private n = 0;
+
+	private constructor(reg: Uint8Array | null) {
+		this.reg = reg;
+		this.set = reg ? null : new Uint32Array(SPARSE_INITIAL);
+	}
+
+	/** An empty sketch: sparse until it has SPARSE_MAX non-zero registers, then 16 KiB of dense registers. */
 	static create(): Hll {
-		return new Hll(new Uint8Array(M));
+		return new Hll(null);
 	}
 
 	/** Parses `encode()` output; throws SketchDecodeError if it is not a valid sketch. */
@@ -72,16 +91,64 @@ export class Hll {
 		return h;
 	}
 
-	/** The registers themselves, for inspection and tests: do not write to them. */
+	/** The registers as a dense array, for inspection and tests: do not write to them. */
 	get registers(): Uint8Array {
-		return this.reg;
+		if (this.reg) return this.reg;
+		const out = new Uint8Array(M);
+		const set = this.set!;
+		for (let s = 0; s < set.length; s++) {
+			const e = set[s]!;
+			if (e !== 0) out[e >>> 6] = e & 63;
+		}
+		return out;
+	}
+
+	/** Switches to dense registers (one way). */
+	private densify(): Uint8Array {
+		const reg = this.registers;
+		this.reg = reg;
+		this.set = null;
+		this.n = 0;
+		return reg;
+	}
+
+	/** register[idx] = max(register[idx], rank) on the sparse set; densifies when it holds SPARSE_MAX. */
+	private sparseMax(idx: number, rank: number): void {
+		let set = this.set!;
+		let mask = set.length - 1;
+		let s = idx & mask;
+		for (;;) {
+			const e = set[s]!;
+			if (e === 0) break;
+			if (e >>> 6 === idx) {
+				if (rank > (e & 63)) set[s] = (idx << 6) | rank;
+				return;
+			}
+			s = (s + 1) & mask;
+		}
+		if (this.n + 1 > SPARSE_MAX) {
+			const reg = this.densify();
+			if (rank > reg[idx]!) reg[idx] = rank;
+			return;
+		}
+		if (2 * (this.n + 1) > set.length) {
+			this.set = set = rehash(set, set.length * 2);
+			mask = set.length - 1;
+			s = idx & mask;
+			while (set[s] !== 0) s = (s + 1) & mask;
+		}
+		set[s] = (idx << 6) | rank;
+		this.n++;
 	}
 
 	/** Adds a key given its two hashes: index = h1's low 14 bits, rank = clz32(h2) + 1. */
 	addHash(h1: number, h2: number): void {
 		const i = h1 & MASK;
 		const r = Math.clz32(h2) + 1;
-		if (r > this.reg[i]!) this.reg[i] = r;
+		const reg = this.reg;
+		if (reg) {
+			if (r > reg[i]!) reg[i] = r;
+		} else this.sparseMax(i, r);
 	}
 
 	/** Adds a key; equivalent to addHash(hashKey(key), hashKey2(key)). */
@@ -91,8 +158,19 @@ export class Hll {
 
 	/** Folds `other` in: afterwards this sketch counts the union. */
 	merge(other: Hll): void {
-		const a = this.reg;
-		const b = other.reg;
+		if (other.set) {
+			const b = other.set;
+			for (let s = 0; s < b.length; s++) {
+				const e = b[s]!;
+				if (e === 0) continue;
+				if (this.reg) {
+					if ((e & 63) > this.reg[e >>> 6]!) this.reg[e >>> 6] = e & 63;
+				} else this.sparseMax(e >>> 6, e & 63);
+			}
+			return;
+		}
+		const a = this.reg ?? this.densify();
+		const b = other.reg!;
 		for (let i = 0; i < M; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
 	}
 
@@ -127,13 +205,16 @@ export class Hll {
 			if (rank === 0 || rank > Q + 1) corrupt("rank out of range");
 		}
 		r.end();
-		const reg = this.reg;
+		// Going dense once up front beats growing the set entry by entry past its limit.
+		const reg = this.reg ?? (this.n + count > SPARSE_MAX ? this.densify() : null);
 		r.pos = start;
 		idx = 0;
 		for (let k = 0; k < count; k++) {
 			idx += r.varint();
 			const rank = r.byte();
-			if (rank > reg[idx]!) reg[idx] = rank;
+			if (reg) {
+				if (rank > reg[idx]!) reg[idx] = rank;
+			} else this.sparseMax(idx, rank);
 		}
 	}
 
@@ -145,7 +226,7 @@ export class Hll {
 				corrupt("rank out of range");
 			}
 		}
-		const reg = this.reg;
+		const reg = this.reg ?? this.densify();
 		for (let i = 0, j = 1; i < M; i += 4, j += 3) {
 			const w = bytes[j]! | (bytes[j + 1]! << 8) | (bytes[j + 2]! << 16);
 			const r0 = w & 63;
@@ -161,6 +242,7 @@ export class Hll {
 
 	isEmpty(): boolean {
 		const reg = this.reg;
+		if (!reg) return this.n === 0;
 		for (let i = 0; i < M; i++) if (reg[i] !== 0) return false;
 		return true;
 	}
@@ -173,7 +255,12 @@ export class Hll {
 	estimate(): number {
 		const c = new Float64Array(Q + 2);
 		const reg = this.reg;
-		for (let i = 0; i < M; i++) c[reg[i]!]!++;
+		if (reg) for (let i = 0; i < M; i++) c[reg[i]!]!++;
+		else {
+			const set = this.set!;
+			for (let s = 0; s < set.length; s++) if (set[s] !== 0) c[set[s]! & 63]!++;
+			c[0] = M - this.n;
+		}
 		if (c[0] === M) return 0;
 		let z = M * tau(1 - c[Q + 1]! / M);
 		for (let k = Q; k >= 1; k--) z = 0.5 * (z + c[k]!);
@@ -184,10 +271,29 @@ export class Hll {
 	/**
 	 * Compact base64 text: format 1 (sparse: varint count, then per non-zero register in index
 	 * order varint(index delta) and a rank byte) or format 2 (dense: 6-bit packed registers),
-	 * whichever is smaller. An empty sketch is "AQA=".
+	 * whichever is smaller. An empty sketch is "AQA=". The text depends only on the registers,
+	 * not on whether they were held sparse or dense.
 	 */
 	encode(): string {
-		const reg = this.reg;
+		if (this.set) {
+			// At most SPARSE_MAX entries: the sparse format always wins. Packed entries sort by index.
+			const set = this.set;
+			const entries = new Uint32Array(this.n);
+			for (let s = 0, k = 0; s < set.length; s++) if (set[s] !== 0) entries[k++] = set[s]!;
+			entries.sort();
+			const w = new ByteWriter(3 + 3 * entries.length);
+			w.byte(FORMAT_SPARSE);
+			w.varint(entries.length);
+			let prev = 0;
+			for (let k = 0; k < entries.length; k++) {
+				const i = entries[k]! >>> 6;
+				w.varint(i - prev);
+				w.byte(entries[k]! & 63);
+				prev = i;
+			}
+			return encodeBase64(w.bytes());
+		}
+		const reg = this.reg!;
 		let count = 0;
 		for (let i = 0; i < M; i++) if (reg[i] !== 0) count++;
 		// Each sparse entry takes at least 2 bytes, so skip the attempt when it cannot win.
@@ -215,4 +321,18 @@ export class Hll {
 		}
 		return encodeBase64(out);
 	}
+}
+
+/** The sparse set's entries in a new, larger table (`size` a power of two). */
+function rehash(set: Uint32Array, size: number): Uint32Array {
+	const out = new Uint32Array(size);
+	const mask = size - 1;
+	for (let s = 0; s < set.length; s++) {
+		const e = set[s]!;
+		if (e === 0) continue;
+		let t = (e >>> 6) & mask;
+		while (out[t] !== 0) t = (t + 1) & mask;
+		out[t] = e;
+	}
+	return out;
 }
