@@ -26,6 +26,8 @@
 //   BENCH_QUERY_WAIT_QUIET=0      before each timed overview, wait up to N s for the machine to be < 25% busy
 //   BENCH_QUERY_SHORT=0           1 also times a 14-day overview (its previous period holds data;
 //                                 the 30-day overview's previous period is empty)
+//   BENCH_QUERY_PROFILE=0         1 records a perf CPU profile of workerd during the timed overviews
+//                                 and the fresh rollup (needs `perf`; JIT frames named, a little slower)
 //
 // Ports: 8860 Miniflare entry, 8861 the worker's direct socket.
 import { fork } from "node:child_process";
@@ -36,9 +38,10 @@ import { DatabaseSync } from "node:sqlite";
 import { DEV } from "../scripts/dev-keys.mjs";
 import { BIN, ensureDevVars, progress, ROOT, wrangler } from "../scripts/lib.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
+import { analysePerf, perfUsable } from "./lib/profile.mjs";
 import { csvLine, DATA_VERSION, dataPlan, EVENTS_INSERT_SQL, forEachEvent, freshEvents, sqliteParams } from "./lib/querydata.mjs";
 import { round, summary, table } from "./lib/querystats.mjs";
-import { cpuWindow, killAll, killAllSync, machineCpu, portFree, runMeta } from "./lib/system.mjs";
+import { cpuWindow, killAll, killAllSync, machineCpu, portFree, runMeta, spawnGroup } from "./lib/system.mjs";
 
 const env = process.env;
 const num = (k, d) => (env[k] != null && env[k] !== "" ? Number(env[k]) : d);
@@ -58,6 +61,7 @@ const CFG = {
 	short: env.BENCH_QUERY_SHORT === "1",
 	keepState: env.BENCH_QUERY_KEEP_STATE === "1",
 	waitQuiet: num("BENCH_QUERY_WAIT_QUIET", 0),
+	profile: env.BENCH_QUERY_PROFILE === "1",
 };
 const TENANT = "qbench";
 const DATA = join(ROOT, "bench", ".data");
@@ -267,11 +271,14 @@ async function prepareData(plan) {
 
 // ── the runtime ──
 async function startServer() {
-	const mf = await startMiniflare({
-		persist: rel(STATE),
-		entryPort: PORTS.entry,
-		workers: [{ name: "edgewise", config: "wrangler.toml", scriptPath: rel(join(BUILD, "index.js")), directPort: PORTS.direct }],
-	});
+	const mf = await startMiniflare(
+		{
+			persist: rel(STATE),
+			entryPort: PORTS.entry,
+			workers: [{ name: "edgewise", config: "wrangler.toml", scriptPath: rel(join(BUILD, "index.js")), directPort: PORTS.direct }],
+		},
+		CFG.profile ? { MINIFLARE_WORKERD_V8_FLAGS: "--perf-basic-prof" } : {},
+	);
 	const base = mf.direct.edgewise.replace(/\/$/, "");
 	const until = Date.now() + 60_000;
 	for (;;) {
@@ -281,7 +288,34 @@ async function startServer() {
 		if (Date.now() > until) throw new Error(`${base}/healthz not ready in 60 s`);
 		await sleep(250);
 	}
-	return { base, stop: mf.stop, pids: mf.group };
+	return { base, stop: mf.stop, pids: mf.group, workerd: mf.workerd };
+}
+
+/**
+ * With BENCH_QUERY_PROFILE=1, runs `fn` under `perf record` of the workerd process and stores the
+ * analysis in PROFILES[name]; otherwise just runs `fn`.
+ */
+const PROFILES = {};
+async function profiled(server, name, fn) {
+	if (!CFG.profile) return fn();
+	const [pid] = server.workerd();
+	const data = join(DATA, `perf-query-${name}.data`);
+	const perf = spawnGroup("perf", ["record", "-F", "499", "-g", "-p", String(pid), "-o", data], { stdio: "ignore" });
+	await sleep(300);
+	try {
+		return await fn();
+	} finally {
+		perf.kill("SIGINT");
+		await new Promise((r) => perf.on("exit", r));
+		try {
+			PROFILES[name] = analysePerf(data, { bundles: { "index.js": join(BUILD, "index.js") }, top: 25 });
+			log(`  profile ${name}: ${PROFILES[name].samples} samples; top: ${PROFILES[name].functions.slice(0, 5).map((f) => `${f.name} ${f.pct}%`).join(", ")}`);
+		} catch (err) {
+			PROFILES[name] = { error: String(err?.message ?? err) };
+		}
+		rmSync(data, { force: true });
+		rmSync(`${data}.old`, { force: true });
+	}
 }
 
 /** Tenant (UTC), ingest + read keys and the rollup configuration, all through the admin API. */
@@ -406,17 +440,19 @@ async function timeOverview(server, readKey, range, days) {
 	const scanned = {};
 	let last = first;
 	const cpu = cpuWindow(server.pids);
-	for (let i = 0; i < CFG.reps; i++) {
-		last = await once();
-		wall.push(last.wall);
-		for (const [n, body, ms] of last.out) {
-			took[n].push(body.meta.took_ms);
-			client[n].push(ms);
-			plans[n] = plans[n] ?? new Set();
-			plans[n].add(String(body.meta.plan));
-			scanned[n] = body.meta.rows_scanned;
+	await profiled(server, `overview-${days}d`, async () => {
+		for (let i = 0; i < CFG.reps; i++) {
+			last = await once();
+			wall.push(last.wall);
+			for (const [n, body, ms] of last.out) {
+				took[n].push(body.meta.took_ms);
+				client[n].push(ms);
+				plans[n] = plans[n] ?? new Set();
+				plans[n].add(String(body.meta.plan));
+				scanned[n] = body.meta.rows_scanned;
+			}
 		}
-	}
+	});
 	const answers = Object.fromEntries(last.out.map(([n, body]) => [n, body]));
 	const c = cpu();
 	return {
@@ -535,7 +571,7 @@ async function freshPass(server, keys) {
 		Object.assign(server, await startServer());
 	}
 	out.via = out.direct ? (out.http?.sent ? `HTTP (${fmt(out.http.sent)}) + direct SQLite insert (${fmt(out.direct.inserted)})` : "direct SQLite insert") : "HTTP ingest (POST /v1/events, batches of 500)";
-	out.rollup = await rollupUntilCaughtUp(server.base, `  rollups over ${fmt(count)} fresh events`, count);
+	out.rollup = await profiled(server, "fresh-rollup", () => rollupUntilCaughtUp(server.base, `  rollups over ${fmt(count)} fresh events`, count));
 	return out;
 }
 
@@ -748,6 +784,7 @@ async function main() {
 	// The admin token of local development (ADMIN_TOKEN in .dev.vars), as `npm start` sets it up.
 	ensureDevVars();
 	for (const p of Object.values(PORTS)) if (!(await portFree(p))) throw new Error(`port ${p} in use (another bench:query or dev server running?)`);
+	if (CFG.profile && !perfUsable()) throw new Error("BENCH_QUERY_PROFILE=1 needs `perf` (linux-perf)");
 	const t0 = Date.now();
 	const R = {
 		meta: runMeta(ROOT, { packages: { wrangler: "wrangler", miniflare: "miniflare", duckdb: "@duckdb/node-api" }, config: CFG }),
@@ -805,6 +842,7 @@ async function main() {
 			R.errors.push({ phase: "compare", message: `cannot compare answers: ${err.message}` });
 		}
 	}
+	if (CFG.profile) R.profiles = PROFILES;
 	R.phases = PHASES;
 	R.targets = targets(R);
 	R.meta.total_seconds = Math.round((Date.now() - t0) / 1000);

@@ -38,6 +38,32 @@ function feed(n: number, seed: number): { hll: Hll; keys: string[]; truth: numbe
 }
 
 const copy = (h: Hll) => Hll.decode(h.encode());
+
+/** Format 2 text (6-bit packed registers, four in three bytes), by the test's own packer. */
+function pack6(reg: Uint8Array): string {
+	const out = new Uint8Array(1 + 12288);
+	out[0] = 2;
+	for (let i = 0, j = 1; i < 16384; i += 4, j += 3) {
+		const w = reg[i]! | (reg[i + 1]! << 6) | (reg[i + 2]! << 12) | (reg[i + 3]! << 18);
+		out.set([w & 255, (w >>> 8) & 255, w >>> 16], j);
+	}
+	return encodeBase64(out);
+}
+
+/** Hand-made format 3 text: `offsets` (register index → nibble; others 0) from `base`, then the listed exceptions [index, rank]. */
+function nibbles(base: number, offsets: Record<number, number>, exceptions: [number, number][]): string {
+	const body = new Uint8Array(8192);
+	for (const [i, v] of Object.entries(offsets)) body[Number(i) >> 1] |= v << ((Number(i) & 1) * 4);
+	const w = new ByteWriter();
+	w.varint(exceptions.length);
+	let prev = 0;
+	for (const [i, r] of exceptions) {
+		w.varint(i - prev);
+		w.byte(r);
+		prev = i;
+	}
+	return encodeBase64(Uint8Array.of(3, base, ...body, ...w.bytes()));
+}
 const formatOf = (encoded: string) => decodeBase64(encoded)[0];
 
 describe("codec", () => {
@@ -146,16 +172,23 @@ describe("Hll", () => {
 		expect(aa.registers).toEqual(a.hll.registers);
 	});
 
-	it("mergeEncoded equals merge(decode) for sparse and dense input", () => {
+	it("mergeEncoded equals merge(decode) for sparse, nibble and 6-bit dense input", () => {
 		const base = feed(2000, 21).hll;
-		for (const n of [300, 40_000]) {
-			const encoded = feed(n, 22 + n).hll.encode();
-			expect(formatOf(encoded)).toBe(n < 1000 ? 1 : 2);
+		const texts: [string, number][] = [
+			[feed(300, 322).hll.encode(), 1],
+			[feed(40_000, 40_022).hll.encode(), 3],
+			// Format 2 is still read (rows written before format 3); built here by the test's own packer.
+			[pack6(feed(40_000, 40_023).hll.registers), 2],
+		];
+		for (const [encoded, format] of texts) {
+			expect(formatOf(encoded)).toBe(format);
 			const viaDecode = copy(base);
 			viaDecode.merge(Hll.decode(encoded));
 			const direct = copy(base);
 			direct.mergeEncoded(encoded);
 			expect(direct.registers).toEqual(viaDecode.registers);
+			const union = base.registers.map((r, i) => Math.max(r, Hll.decode(encoded).registers[i]!));
+			expect(direct.registers).toEqual(union);
 		}
 	});
 
@@ -169,11 +202,38 @@ describe("Hll", () => {
 			const back = Hll.decode(encoded);
 			expect(back.registers).toEqual(hll.registers);
 			expect(back.encode()).toBe(encoded);
-			// Whichever form is smaller: sparse for few registers, 6-bit dense (16,388 chars) otherwise.
-			expect(encoded.length).toBeLessThanOrEqual(16_388);
+			// Whichever form is smaller: sparse for few registers, 4-bit offsets (~10.9k chars) otherwise.
+			expect(encoded.length).toBeLessThan(11_000);
 			if (n <= 3000) expect(formatOf(encoded)).toBe(1);
-			if (n >= 50_000) expect(formatOf(encoded)).toBe(2);
+			if (n >= 50_000) expect(formatOf(encoded)).toBe(3);
+			// A 6-bit dense copy of the same registers decodes to them and re-encodes to the same text.
+			expect(Hll.decode(pack6(hll.registers)).encode()).toBe(encoded);
 		}
+	});
+
+	it("keeps ranks 15 or more above the smallest register as exceptions", () => {
+		// Every register at 5 or more, a few far above: index 0, 1 and the last hold 20, 33 and 31.
+		const reg = new Uint8Array(16384);
+		for (let i = 0; i < reg.length; i++) reg[i] = 5 + (i % 9);
+		reg[0] = 20;
+		reg[1] = 33;
+		reg[16383] = 31;
+		reg[7000] = 19; // offset 14: the largest that fits a nibble
+		const h = Hll.decode(pack6(reg));
+		const text = h.encode();
+		expect(formatOf(text)).toBe(3);
+		const bytes = decodeBase64(text);
+		expect(bytes[1]).toBe(5); // the base
+		expect(bytes.length).toBe(2 + 8192 + 1 + 3 * 2 + 1); // 3 exceptions: deltas 0, 1 (1 byte) and 16382 (2 bytes)
+		expect(Hll.decode(text).registers).toEqual(reg);
+		// Merged into a sketch holding other registers, exceptions and offsets both take the max.
+		const other = Hll.decode(pack6(reg.map((r, i) => (i % 2 ? 6 : 25))));
+		other.mergeEncoded(text);
+		expect(other.registers).toEqual(reg.map((r, i) => Math.max(r, i % 2 ? 6 : 25)));
+		// Hundreds of exceptions make the nibble form longer than 6-bit packing: format 2 is written.
+		const wide = reg.map((r, i) => (i % 3 === 0 ? 33 : 1));
+		expect(formatOf(Hll.decode(pack6(wide)).encode())).toBe(2);
+		expect(Hll.decode(Hll.decode(pack6(wide)).encode()).registers).toEqual(wide);
 	});
 
 	it("holds registers the same whether sparse or dense, across the sparse limit (1,024 registers)", () => {
@@ -221,6 +281,9 @@ describe("Hll", () => {
 		const target = feed(100, 41).hll;
 		const before = target.registers.slice();
 		const valid = feed(500, 42).hll.encode();
+		// The hand-made nibble text below is valid when its parts agree: register 0 at 25, the rest at 5.
+		const made = Hll.decode(nibbles(5, { 0: 15 }, [[0, 25]])).registers;
+		expect([made[0], made[1], made[16383]]).toEqual([25, 5, 5]);
 		const garbage = [
 			"",
 			"not base64!",
@@ -229,6 +292,13 @@ describe("Hll", () => {
 			btoa("\u0001\u0001\u0005\u0000"), // rank 0
 			btoa("\u0001\u0002\u0005\u0001\u0000\u0001"), // indices not increasing
 			btoa("\u0002abc"), // dense but short
+			btoa("\u0003\u0000abc"), // nibbles but short
+			nibbles(30, { 5: 4 }, []), // base 30 + offset 4 > 33
+			nibbles(0, { 0: 15 }, []), // an exception nibble with no exception listed
+			nibbles(5, { 0: 15, 1: 15 }, [[0, 21]]), // two exception nibbles, one listed
+			nibbles(5, { 0: 15 }, [[0, 19]]), // exception rank 19 < base + 15
+			nibbles(5, { 0: 3, 1: 15 }, [[0, 30]]), // the listed exception's nibble is not 15
+			nibbles(5, { 0: 15 }, [[0, 34]]), // exception rank above 33
 			valid.slice(0, valid.length - 8),
 			NumStats.create().encode(),
 		];

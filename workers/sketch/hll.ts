@@ -19,8 +19,15 @@ export const HLL_STANDARD_ERROR = 1.04 / Math.sqrt(M);
 
 const FORMAT_SPARSE = 1;
 const FORMAT_DENSE = 2;
-// Dense registers are packed 6 bits each (ranks need ≤ 33): 4 registers in 3 bytes.
+const FORMAT_NIBBLES = 3;
+// Format 2 packs dense registers 6 bits each (ranks need ≤ 33): 4 registers in 3 bytes.
 const DENSE_BYTES = 1 + (M / 4) * 3;
+// Format 3 stores each register as a 4-bit offset from a base (the smallest register), two to a
+// byte; offsets of 15 or more are "exceptions" listed after the nibbles with their full rank. Once a
+// sketch has seen more users than it has registers, ranks crowd into a window of a dozen values
+// above the smallest, so exceptions are rare and the text is a third shorter than format 2's.
+const NIBBLE_BYTES = M / 2;
+const EXCEPTION = 15;
 const ALPHA_INF = 1 / (2 * Math.LN2);
 
 // σ(x) = x + Σ_{k≥1} x^(2^k) 2^(k−1), Ertl 2017 (Algorithm 6).
@@ -184,6 +191,7 @@ export class Hll {
 		if (bytes.length === 0) corrupt("empty");
 		const format = bytes[0];
 		if (format === FORMAT_SPARSE) this.mergeSparse(bytes);
+		else if (format === FORMAT_NIBBLES) this.mergeNibbles(bytes);
 		else if (format === FORMAT_DENSE) this.mergeDense(bytes);
 		else corrupt(`unknown format ${format}`);
 	}
@@ -215,6 +223,56 @@ export class Hll {
 			if (reg) {
 				if (rank > reg[idx]!) reg[idx] = rank;
 			} else this.sparseMax(idx, rank);
+		}
+	}
+
+	private mergeNibbles(bytes: Uint8Array): void {
+		if (bytes.length < 3 + NIBBLE_BYTES) corrupt("nibble length");
+		const base = bytes[1]!;
+		const at = 2;
+		// Pass 1 validates: offsets in range, one listed exception per EXCEPTION nibble.
+		let exceptions = 0;
+		let top = 0;
+		for (let j = at; j < at + NIBBLE_BYTES; j++) {
+			const b = bytes[j]!;
+			const lo = b & 15;
+			const hi = b >>> 4;
+			if (lo === EXCEPTION) exceptions++;
+			else if (lo > top) top = lo;
+			if (hi === EXCEPTION) exceptions++;
+			else if (hi > top) top = hi;
+		}
+		if (base + top > Q + 1) corrupt("rank out of range");
+		const r = new ByteReader(bytes);
+		r.pos = at + NIBBLE_BYTES;
+		const count = r.varint();
+		if (count !== exceptions) corrupt("exception count");
+		const start = r.pos;
+		let idx = 0;
+		for (let k = 0; k < count; k++) {
+			const d = r.varint();
+			if (k > 0 && d === 0) corrupt("indices not increasing");
+			idx += d;
+			if (idx >= M) corrupt("index out of range");
+			const rank = r.byte();
+			if (rank < base + EXCEPTION || rank > Q + 1) corrupt("rank out of range");
+			if (((bytes[at + (idx >>> 1)]! >>> ((idx & 1) * 4)) & 15) !== EXCEPTION) corrupt("exception without its marker");
+		}
+		r.end();
+		const reg = this.reg ?? this.densify();
+		for (let j = at, i = 0; i < M; j++, i += 2) {
+			const b = bytes[j]!;
+			const lo = b & 15;
+			const hi = b >>> 4;
+			if (lo !== EXCEPTION && base + lo > reg[i]!) reg[i] = base + lo;
+			if (hi !== EXCEPTION && base + hi > reg[i + 1]!) reg[i + 1] = base + hi;
+		}
+		r.pos = start;
+		idx = 0;
+		for (let k = 0; k < count; k++) {
+			idx += r.varint();
+			const rank = r.byte();
+			if (rank > reg[idx]!) reg[idx] = rank;
 		}
 	}
 
@@ -269,9 +327,11 @@ export class Hll {
 	}
 
 	/**
-	 * Compact base64 text: format 1 (sparse: varint count, then per non-zero register in index
-	 * order varint(index delta) and a rank byte) or format 2 (dense: 6-bit packed registers),
-	 * whichever is smaller. An empty sketch is "AQA=". The text depends only on the registers,
+	 * Compact base64 text, the smallest of: format 1 (sparse: varint count, then per non-zero
+	 * register in index order varint(index delta) and a rank byte); format 3 (base byte, 4-bit
+	 * offsets from it, then the exceptions as a sparse list: about 10.9k characters); format 2
+	 * (6-bit packed registers, 16,388 characters; still read, written only when a sketch has
+	 * hundreds of exceptions). An empty sketch is "AQA=". The text depends only on the registers,
 	 * not on whether they were held sparse or dense.
 	 */
 	encode(): string {
@@ -295,9 +355,25 @@ export class Hll {
 		}
 		const reg = this.reg!;
 		let count = 0;
-		for (let i = 0; i < M; i++) if (reg[i] !== 0) count++;
+		let base = Q + 1;
+		for (let i = 0; i < M; i++) {
+			const r = reg[i]!;
+			if (r !== 0) count++;
+			if (r < base) base = r;
+		}
+		// The nibble form (format 3) and its exceptions, sized exactly.
+		let exceptions = 0;
+		let exceptionBytes = 0;
+		for (let i = 0, prev = 0; i < M; i++) {
+			if (reg[i]! - base < EXCEPTION) continue;
+			exceptions++;
+			exceptionBytes += varintBytes(i - prev) + 1;
+			prev = i;
+		}
+		const nibbleLength = 2 + NIBBLE_BYTES + varintBytes(exceptions) + exceptionBytes;
+		const denseLength = Math.min(nibbleLength, DENSE_BYTES);
 		// Each sparse entry takes at least 2 bytes, so skip the attempt when it cannot win.
-		if (2 * count + 3 < DENSE_BYTES) {
+		if (2 * count + 3 < denseLength) {
 			const w = new ByteWriter(3 + 3 * count);
 			w.byte(FORMAT_SPARSE);
 			w.varint(count);
@@ -309,7 +385,25 @@ export class Hll {
 				w.byte(r);
 				prev = i;
 			}
-			if (w.length <= DENSE_BYTES) return encodeBase64(w.bytes());
+			if (w.length <= denseLength) return encodeBase64(w.bytes());
+		}
+		if (nibbleLength <= DENSE_BYTES) {
+			const out = new Uint8Array(nibbleLength);
+			out[0] = FORMAT_NIBBLES;
+			out[1] = base;
+			for (let i = 0, j = 2; i < M; i += 2, j++) {
+				out[j] = Math.min(reg[i]! - base, EXCEPTION) | (Math.min(reg[i + 1]! - base, EXCEPTION) << 4);
+			}
+			const w = new ByteWriter(4 + exceptionBytes);
+			w.varint(exceptions);
+			for (let i = 0, prev = 0; i < M; i++) {
+				if (reg[i]! - base < EXCEPTION) continue;
+				w.varint(i - prev);
+				w.byte(reg[i]!);
+				prev = i;
+			}
+			out.set(w.bytes(), 2 + NIBBLE_BYTES);
+			return encodeBase64(out);
 		}
 		const out = new Uint8Array(DENSE_BYTES);
 		out[0] = FORMAT_DENSE;
@@ -321,6 +415,16 @@ export class Hll {
 		}
 		return encodeBase64(out);
 	}
+}
+
+/** Bytes of `varint(n)`. */
+function varintBytes(n: number): number {
+	let b = 1;
+	while (n >= 0x80) {
+		n = Math.floor(n / 128);
+		b++;
+	}
+	return b;
 }
 
 /** The sparse set's entries in a new, larger table (`size` a power of two). */
