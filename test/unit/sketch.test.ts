@@ -53,7 +53,7 @@ function pack6(reg: Uint8Array): string {
 /** Hand-made format 3 text: `offsets` (register index → nibble; others 0) from `base`, then the listed exceptions [index, rank]. */
 function nibbles(base: number, offsets: Record<number, number>, exceptions: [number, number][]): string {
 	const body = new Uint8Array(8192);
-	for (const [i, v] of Object.entries(offsets)) body[Number(i) >> 1] |= v << ((Number(i) & 1) * 4);
+	for (const [i, v] of Object.entries(offsets)) body[Number(i) >> 1] = body[Number(i) >> 1]! | (v << ((Number(i) & 1) * 4));
 	const w = new ByteWriter();
 	w.varint(exceptions.length);
 	let prev = 0;
@@ -274,6 +274,24 @@ describe("Hll", () => {
 				expect(m.encode()).toBe(hll.encode());
 			}
 			if (nonZero > 0 && nonZero <= 3000) expect(formatOf(hll.encode())).toBe(1);
+		}
+	});
+
+	it("merges dense texts to the register-wise maximum (random registers, every rank 0-33)", () => {
+		const next = uniform(prng(77));
+		for (let round = 0; round < 6; round++) {
+			// Narrow windows (nibble form, few exceptions) and the full range (6-bit form).
+			const lo = Math.floor(next() * 20);
+			const width = round % 2 ? 34 - lo : 12;
+			const make = () => Uint8Array.from({ length: 16384 }, () => Math.min(33, lo + Math.floor(next() * width)));
+			const a = make();
+			const b = make();
+			const max = a.map((x, i) => Math.max(x, b[i]!));
+			for (const text of [pack6(b), Hll.decode(pack6(b)).encode()]) {
+				const h = Hll.decode(pack6(a));
+				h.mergeEncoded(text);
+				expect(h.registers).toEqual(max);
+			}
 		}
 	});
 

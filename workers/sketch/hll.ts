@@ -28,6 +28,8 @@ const DENSE_BYTES = 1 + (M / 4) * 3;
 // above the smallest, so exceptions are rare and the text is a third shorter than format 2's.
 const NIBBLE_BYTES = M / 2;
 const EXCEPTION = 15;
+/** Whether a Uint32Array sees byte 0 as its low byte (every platform Workers run on). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 const ALPHA_INF = 1 / (2 * Math.LN2);
 
 // σ(x) = x + Σ_{k≥1} x^(2^k) 2^(k−1), Ertl 2017 (Algorithm 6).
@@ -76,6 +78,8 @@ const SPARSE_INITIAL = 16;
 export class Hll {
 	/** Dense registers, or null while sparse. */
 	private reg: Uint8Array | null;
+	/** The dense registers as 32-bit words (4 registers each), for merging 4 at a time. */
+	private reg32: Uint32Array | null = null;
 	/** Sparse entries (index << 6 | rank; 0 = empty slot), or null once dense. */
 	private set: Uint32Array | null;
 	/** Entries in `set`. */
@@ -230,21 +234,25 @@ export class Hll {
 		if (bytes.length < 3 + NIBBLE_BYTES) corrupt("nibble length");
 		const base = bytes[1]!;
 		const at = 2;
-		// Pass 1 validates: offsets in range, one listed exception per EXCEPTION nibble.
+		const end = at + NIBBLE_BYTES;
+		// Pass 1 validates, 8 nibbles at a time: offsets in range (only a base above 19 lets
+		// base + 14 pass 33), and one listed exception per EXCEPTION nibble.
 		let exceptions = 0;
-		let top = 0;
-		for (let j = at; j < at + NIBBLE_BYTES; j++) {
-			const b = bytes[j]!;
-			const lo = b & 15;
-			const hi = b >>> 4;
-			if (lo === EXCEPTION) exceptions++;
-			else if (lo > top) top = lo;
-			if (hi === EXCEPTION) exceptions++;
-			else if (hi > top) top = hi;
+		for (let j = at; j < end; j += 4) {
+			const x = bytes[j]! | (bytes[j + 1]! << 8) | (bytes[j + 2]! << 16) | (bytes[j + 3]! << 24);
+			// Bit 0 of each nibble: set when all four of its bits are (the nibble is 15).
+			const fifteens = x & (x >>> 1) & (x >>> 2) & (x >>> 3) & 0x11111111;
+			if (fifteens !== 0) exceptions += Math.imul(fifteens, 0x11111111) >>> 28;
 		}
-		if (base + top > Q + 1) corrupt("rank out of range");
+		if (base + EXCEPTION - 1 > Q + 1) {
+			for (let j = at; j < end; j++) {
+				const lo = bytes[j]! & 15;
+				const hi = bytes[j]! >>> 4;
+				if ((lo !== EXCEPTION && base + lo > Q + 1) || (hi !== EXCEPTION && base + hi > Q + 1)) corrupt("rank out of range");
+			}
+		}
 		const r = new ByteReader(bytes);
-		r.pos = at + NIBBLE_BYTES;
+		r.pos = end;
 		const count = r.varint();
 		if (count !== exceptions) corrupt("exception count");
 		const start = r.pos;
@@ -260,12 +268,30 @@ export class Hll {
 		}
 		r.end();
 		const reg = this.reg ?? this.densify();
-		for (let j = at, i = 0; i < M; j++, i += 2) {
-			const b = bytes[j]!;
-			const lo = b & 15;
-			const hi = b >>> 4;
-			if (lo !== EXCEPTION && base + lo > reg[i]!) reg[i] = base + lo;
-			if (hi !== EXCEPTION && base + hi > reg[i + 1]!) reg[i + 1] = base + hi;
+		if (LITTLE_ENDIAN) {
+			// Pass 2, four registers per step, without a branch per register (merging many
+			// sketches, "is this rank larger" is a coin flip the CPU cannot predict):
+			// spread 4 nibbles into 4 bytes, zero the exceptions (15), add the base to each byte,
+			// then a per-byte max against the accumulator. Ranks stay below 128, so no byte
+			// carries or borrows into its neighbour.
+			const acc = this.reg32 ?? (this.reg32 = new Uint32Array(reg.buffer, reg.byteOffset, M / 4));
+			const baseBytes = Math.imul(base, 0x01010101);
+			for (let k = 0, j = at; k < M / 4; k++, j += 2) {
+				const x = bytes[j]! | (bytes[j + 1]! << 8);
+				let b = (x & 0xf) | ((x & 0xf0) << 4) | ((x & 0xf00) << 8) | ((x & 0xf000) << 12);
+				const isException = Math.imul(((b + 0x01010101) & 0x10101010) >>> 4, 0xff);
+				b = (b + baseBytes) & ~isException;
+				const a = acc[k]!;
+				const aWins = Math.imul((((a | 0x80808080) - b) & 0x80808080) >>> 7, 0xff);
+				acc[k] = (a & aWins) | (b & ~aWins);
+			}
+		} else {
+			for (let j = at, i = 0; i < M; j++, i += 2) {
+				const lo = bytes[j]! & 15;
+				const hi = bytes[j]! >>> 4;
+				if (lo !== EXCEPTION && base + lo > reg[i]!) reg[i] = base + lo;
+				if (hi !== EXCEPTION && base + hi > reg[i + 1]!) reg[i + 1] = base + hi;
+			}
 		}
 		r.pos = start;
 		idx = 0;
@@ -285,6 +311,18 @@ export class Hll {
 			}
 		}
 		const reg = this.reg ?? this.densify();
+		if (LITTLE_ENDIAN) {
+			// As in mergeNibbles: four registers per step, per-byte max without a branch each.
+			const acc = this.reg32 ?? (this.reg32 = new Uint32Array(reg.buffer, reg.byteOffset, M / 4));
+			for (let k = 0, j = 1; k < M / 4; k++, j += 3) {
+				const w = bytes[j]! | (bytes[j + 1]! << 8) | (bytes[j + 2]! << 16);
+				const b = (w & 63) | (((w >>> 6) & 63) << 8) | (((w >>> 12) & 63) << 16) | ((w >>> 18) << 24);
+				const a = acc[k]!;
+				const aWins = Math.imul((((a | 0x80808080) - b) & 0x80808080) >>> 7, 0xff);
+				acc[k] = (a & aWins) | (b & ~aWins);
+			}
+			return;
+		}
 		for (let i = 0, j = 1; i < M; i += 4, j += 3) {
 			const w = bytes[j]! | (bytes[j + 1]! << 8) | (bytes[j + 2]! << 16);
 			const r0 = w & 63;
