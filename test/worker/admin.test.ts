@@ -72,11 +72,18 @@ describe("admin API", () => {
 
 	it("a revoked read key stops working at once", async () => {
 		const t = await makeTenant("adm-revoke");
+		// /v1/query checks the key in the same D1 round trip as it reads the tenant's settings: same rules.
+		const q = () => call("/v1/query", { method: "POST", key: t.readKey, json: { metrics: ["count"], date_range: "7d" } });
 		expect((await call("/v1/ingest/stats", { key: t.readKey })).status).toBe(200);
+		expect((await q()).status).toBe(200);
 		await admin(`/tenants/${t.id}/keys/${t.readKeyId}`, "DELETE");
-		const res = await call("/v1/ingest/stats", { key: t.readKey });
-		expect(res.status).toBe(401);
-		expect((await json(res)).error.message).toContain("revoked");
+		for (const res of [await call("/v1/ingest/stats", { key: t.readKey }), await q()]) {
+			expect(res.status).toBe(401);
+			expect((await json(res)).error.message).toContain("revoked");
+		}
+		const unknown = await call("/v1/query", { method: "POST", key: `${t.readKey}x`, json: { metrics: ["count"], date_range: "7d" } });
+		expect(unknown.status).toBe(401);
+		expect((await json(unknown)).error.message).toBe("Unknown API key.");
 	});
 
 	it("a tenant admin key manages only its own tenant", async () => {
