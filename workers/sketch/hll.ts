@@ -182,6 +182,18 @@ export class Hll {
 		}
 		const a = this.reg ?? this.densify();
 		const b = other.reg!;
+		if (LITTLE_ENDIAN) {
+			// Four registers per step, a per-byte max without a branch each (see mergeNibbles).
+			const acc = this.reg32 ?? (this.reg32 = new Uint32Array(a.buffer, a.byteOffset, M / 4));
+			const src = other.reg32 ?? (other.reg32 = new Uint32Array(b.buffer, b.byteOffset, M / 4));
+			for (let k = 0; k < M / 4; k++) {
+				const x = acc[k]!;
+				const y = src[k]!;
+				const xWins = Math.imul((((x | 0x80808080) - y) & 0x80808080) >>> 7, 0xff);
+				acc[k] = (x & xWins) | (y & ~xWins);
+			}
+			return;
+		}
 		for (let i = 0; i < M; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
 	}
 
