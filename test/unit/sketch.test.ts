@@ -309,6 +309,8 @@ describe("Hll", () => {
 			btoa("\u0001\u0001\u0000"), // one sparse entry missing its rank byte
 			btoa("\u0001\u0001\u0005\u0000"), // rank 0
 			btoa("\u0001\u0002\u0005\u0001\u0000\u0001"), // indices not increasing
+			btoa("\u0001\u0001\u0081\u0001"), // a two-byte index delta, then no rank byte
+			btoa("\u0001\u0001\u0080\u0080\u0001\u0001"), // a three-byte index delta (past 2^14)
 			btoa("\u0002abc"), // dense but short
 			btoa("\u0003\u0000abc"), // nibbles but short
 			nibbles(30, { 5: 4 }, []), // base 30 + offset 4 > 33

@@ -218,7 +218,7 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 	const rowsOf = (res: D1Result) =>
 		(res.results as Record<string, unknown>[]).map((r) => [r.bucket, r.event, r.value, r.count, r.users, r.metrics] as [number, string, string, number, string, string]);
 	const sketched = needUsers || needProps;
-	// With a top-N selection, sketches (16 KB each when dense) are read in a second query, only for
+	// With a top-N selection, sketches (11 KB each when dense) are read in a second query, only for
 	// the values kept: the country breakdown of a month reads 120 sketches instead of 480.
 	const twoReads = sketched && sel.top != null;
 	const [first, dirty] = await db.batch([

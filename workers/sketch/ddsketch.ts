@@ -20,7 +20,7 @@ const MIN_INDEX = indexOf(Number.MIN_VALUE);
 const MAX_INDEX = indexOf(Number.MAX_VALUE);
 const binValue = (i: number) => Math.exp(i * LN_GAMMA) * MID;
 
-// Distinct from the HLL format bytes (1, 2): a sketch handed to the wrong decoder fails, not parses.
+// Distinct from the HLL format bytes (1, 2, 3): a sketch handed to the wrong decoder fails, not parses.
 const VERSION = 0x21;
 const EMPTY = new Float64Array(0);
 

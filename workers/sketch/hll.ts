@@ -218,26 +218,41 @@ export class Hll {
 		const count = r.varint();
 		if (count > M) corrupt("too many registers");
 		const start = r.pos;
+		const len = bytes.length;
 		// Pass 1 validates, pass 2 applies: a half-merged corrupt sketch would be silently wrong.
+		// Index deltas are below 2^14, so their varints are read inline, one or two bytes.
 		let idx = 0;
+		let p = start;
 		for (let k = 0; k < count; k++) {
-			const d = r.varint();
+			if (p + 1 >= len) corrupt("truncated sketch");
+			let d = bytes[p++]!;
+			if (d >= 0x80) {
+				const hi = bytes[p++]!;
+				if (hi >= 0x80) corrupt("index out of range");
+				if (p >= len) corrupt("truncated sketch");
+				d = (d & 0x7f) | (hi << 7);
+			}
 			if (k > 0 && d === 0) corrupt("indices not increasing");
 			idx += d;
-			const rank = r.byte();
+			const rank = bytes[p++]!;
 			if (idx >= M) corrupt("index out of range");
 			if (rank === 0 || rank > Q + 1) corrupt("rank out of range");
 		}
-		r.end();
+		if (p !== len) corrupt("trailing bytes");
 		// Going dense once up front beats growing the set entry by entry past its limit.
 		const reg = this.reg ?? (this.n + count > SPARSE_MAX ? this.densify() : null);
-		r.pos = start;
+		p = start;
 		idx = 0;
 		for (let k = 0; k < count; k++) {
-			idx += r.varint();
-			const rank = r.byte();
+			let d = bytes[p++]!;
+			if (d >= 0x80) d = (d & 0x7f) | (bytes[p++]! << 7);
+			idx += d;
+			const rank = bytes[p++]!;
 			if (reg) {
-				if (rank > reg[idx]!) reg[idx] = rank;
+				// max without a branch on the (unpredictable) comparison
+				const cur = reg[idx]!;
+				const diff = cur - rank;
+				reg[idx] = cur - (diff & (diff >> 31));
 			} else this.sparseMax(idx, rank);
 		}
 	}
