@@ -32,6 +32,8 @@ export interface RollupReport {
 	/** Of `hours`: those that merged new events into their stored buckets (the rest were built whole). */
 	hours_merged: number;
 	days: number;
+	/** Of `days`: those that only late events changed, updated by merging them in (the rest recomputed from their hours). */
+	days_merged: number;
 	weeks: number;
 	raw_rows_read: number;
 	buckets_written: number;
@@ -75,6 +77,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		scanned_events: 0,
 		hours: 0,
 		hours_merged: 0,
+		days_merged: 0,
 		days: 0,
 		weeks: 0,
 		raw_rows_read: 0,
@@ -117,10 +120,11 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		tm.layouts += lap();
 		watermark = await scan(db, watermark, owner, deadline, clock, report);
 		tm.scan += lap();
+		const deltas = await DayDeltas.start(db);
 		// Each step makes progress at least once per pass, however small the budget.
-		while ((await recomputeHours(db, layouts, watermark, report)) > 0 && clock() < deadline);
+		while ((await recomputeHours(db, layouts, watermark, report, deltas)) > 0 && clock() < deadline);
 		tm.hours += lap();
-		while ((await recomputeMerged(db, layouts, report, "day")) > 0 && clock() < deadline);
+		while ((await recomputeMerged(db, layouts, report, "day", deltas)) > 0 && clock() < deadline);
 		while ((await recomputeMerged(db, layouts, report, "week")) > 0 && clock() < deadline);
 		tm.days += lap();
 		if (clock() < deadline) await dropOldMinutes(db, layouts, clock());
@@ -261,6 +265,52 @@ async function scan(db: D1Database, watermark: number, owner: string, deadline: 
 }
 
 /**
+ * What this pass's merged hours added to each local day, so a day that only late events touched
+ * merges those rows into its stored day rows instead of being recomputed from its 24 hours (which
+ * reads every hour row of the day back: most of a late-events pass's day work).
+ * Only safe when the stored day rows are the union of its hours before the additions: so a day
+ * already dirty when the pass started (an earlier pass changed hours without updating it), or with
+ * an hour built whole in this pass, is recomputed whole. The deltas live in memory: if the pass ends
+ * before the day step, the day stays dirty and the next pass, finding it dirty, recomputes it whole.
+ */
+class DayDeltas {
+	/** Day key → merged additions, or null when the day must be recomputed whole. */
+	private readonly days = new Map<string, RowMerger | null>();
+
+	private constructor(private readonly dirtyAtStart: Set<string>) {}
+
+	static async start(db: D1Database): Promise<DayDeltas> {
+		const { results } = await db.prepare("SELECT tenant_id, bucket FROM rollup_dirty WHERE level = 'day'").all<{ tenant_id: string; bucket: number }>();
+		return new DayDeltas(new Set(results.map((r) => DayDeltas.key(r.tenant_id, r.bucket))));
+	}
+
+	private static key(tenantId: string, day: number): string {
+		return `${tenantId}\u0001${day}`;
+	}
+
+	/** After an hour's batch committed: `built` are the hour's new rows (merged) or all its rows (whole). */
+	hourCommitted(tenantId: string, day: number, whole: boolean, built: RollupRow[]): void {
+		const k = DayDeltas.key(tenantId, day);
+		if (whole || this.dirtyAtStart.has(k)) {
+			this.days.set(k, null);
+			return;
+		}
+		let m = this.days.get(k);
+		if (m === null) return;
+		if (!m) this.days.set(k, (m = new RowMerger()));
+		for (const r of built) if (r.level === "hour") m.add("day", r.dim, day, r.event, r.value, r.count, r.users, r.metrics);
+	}
+
+	/** The day-level rows to merge into a dirty day, or null to recompute it whole; each day's are handed out once. */
+	take(tenantId: string, day: number): RollupRow[] | null {
+		const k = DayDeltas.key(tenantId, day);
+		const m = this.days.get(k);
+		this.days.delete(k);
+		return m ? m.finish() : null;
+	}
+}
+
+/**
  * Brings up to 8 dirty hours up to date with the events scanned so far (rowid ≤ watermark);
  * returns how many it did. An hour never computed (no rollup_hours mark) is built whole from its
  * raw events. An hour with a mark reads only its events past the mark (late and out-of-order
@@ -270,7 +320,7 @@ async function scan(db: D1Database, watermark: number, owner: string, deadline: 
  * sketches as a whole recompute (unions of HyperLogLog registers and DDSketch bins are exact);
  * float sums may differ in the last bit.
  */
-async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>, watermark: number, report: RollupReport): Promise<number> {
+async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>, watermark: number, report: RollupReport, deltas: DayDeltas): Promise<number> {
 	const { results } = await db
 		.prepare(
 			`SELECT d.tenant_id, d.bucket, h.rowid_mark FROM rollup_dirty d LEFT JOIN rollup_hours h ON h.tenant_id = d.tenant_id AND h.bucket = d.bucket
@@ -313,7 +363,8 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 		const built = builder.finish();
 		const t1 = Date.now();
 		report.timings.read += t1 - t0;
-		const day = db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'day', ?2, ?3)").bind(d.tenant_id, startOf("day", d.bucket, layout.dayTz), Date.now());
+		const dayStart = startOf("day", d.bucket, layout.dayTz);
+		const day = db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'day', ?2, ?3)").bind(d.tenant_id, dayStart, Date.now());
 		let stmts: D1PreparedStatement[];
 		let rows = built;
 		if (whole) {
@@ -332,6 +383,7 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 			report.hours_merged++;
 		}
 		await db.batch([...stmts, markStmt, done]);
+		if (stmts.length) deltas.hourCommitted(d.tenant_id, dayStart, whole, built);
 		report.timings.write += Date.now() - t1;
 		report.hours++;
 		report.buckets_written += rows.length;
@@ -373,7 +425,7 @@ async function mergeStored(db: D1Database, tenantId: string, built: RollupRow[])
  * Recomputes up to 8 dirty local days from their hour buckets (or ISO weeks from their days);
  * a recomputed day marks its week dirty. Returns how many it did.
  */
-async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout>, report: RollupReport, level: "day" | "week"): Promise<number> {
+async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout>, report: RollupReport, level: "day" | "week", deltas?: DayDeltas): Promise<number> {
 	const finer = level === "day" ? "hour" : "day";
 	const { results } = await db
 		.prepare("SELECT tenant_id, bucket FROM rollup_dirty WHERE level = ?1 ORDER BY tenant_id, bucket LIMIT 8")
@@ -384,6 +436,18 @@ async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout
 		const done = db.prepare("DELETE FROM rollup_dirty WHERE tenant_id = ?1 AND level = ?3 AND bucket = ?2").bind(d.tenant_id, d.bucket, level);
 		if (!layout) {
 			await done.run();
+			continue;
+		}
+		const weekMark = () =>
+			db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'week', ?2, ?3)").bind(d.tenant_id, startOf("week", d.bucket, layout.dayTz), Date.now());
+		const added = deltas?.take(d.tenant_id, d.bucket);
+		if (added) {
+			// Only late events changed this day since it was last whole: fold them into its stored rows.
+			const rows = await mergeStored(db, d.tenant_id, added);
+			await db.batch([...insertRollups(db, d.tenant_id, rows), weekMark(), done]);
+			report.days++;
+			report.days_merged++;
+			report.buckets_written += rows.length;
 			continue;
 		}
 		const dims = dimsOf(layout.config);
@@ -401,13 +465,7 @@ async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout
 		await db.batch([
 			db.prepare(`DELETE FROM rollups WHERE tenant_id = ?1 AND level = ?3 AND dim IN (${placeholders(dims.length, 4)}) AND bucket = ?2`).bind(d.tenant_id, d.bucket, level, ...dims),
 			...insertRollups(db, d.tenant_id, rows),
-			...(level === "day"
-				? [
-						db
-							.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'week', ?2, ?3)")
-							.bind(d.tenant_id, startOf("week", d.bucket, layout.dayTz), Date.now()),
-					]
-				: []),
+			...(level === "day" ? [weekMark()] : []),
 			done,
 		]);
 		if (level === "day") report.days++;
