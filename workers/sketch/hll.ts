@@ -78,7 +78,7 @@ const SPARSE_INITIAL = 16;
 export class Hll {
 	/** Dense registers, or null while sparse. */
 	private reg: Uint8Array | null;
-	/** The dense registers as 32-bit words (4 registers each), for merging 4 at a time. */
+	/** `words()`'s view of the dense registers, made once. */
 	private reg32: Uint32Array | null = null;
 	/** Sparse entries (index << 6 | rank; 0 = empty slot), or null once dense. */
 	private set: Uint32Array | null;
@@ -112,6 +112,11 @@ export class Hll {
 			if (e !== 0) out[e >>> 6] = e & 63;
 		}
 		return out;
+	}
+
+	/** The dense registers as 32-bit words (4 registers each), for merging 4 at a time. */
+	private words(reg: Uint8Array): Uint32Array {
+		return (this.reg32 ??= new Uint32Array(reg.buffer, reg.byteOffset, M / 4));
 	}
 
 	/** Switches to dense registers (one way). */
@@ -184,14 +189,9 @@ export class Hll {
 		const b = other.reg!;
 		if (LITTLE_ENDIAN) {
 			// Four registers per step, a per-byte max without a branch each (see mergeNibbles).
-			const acc = this.reg32 ?? (this.reg32 = new Uint32Array(a.buffer, a.byteOffset, M / 4));
-			const src = other.reg32 ?? (other.reg32 = new Uint32Array(b.buffer, b.byteOffset, M / 4));
-			for (let k = 0; k < M / 4; k++) {
-				const x = acc[k]!;
-				const y = src[k]!;
-				const xWins = Math.imul((((x | 0x80808080) - y) & 0x80808080) >>> 7, 0xff);
-				acc[k] = (x & xWins) | (y & ~xWins);
-			}
+			const acc = this.words(a);
+			const src = other.words(b);
+			for (let k = 0; k < M / 4; k++) acc[k] = maxBytes(acc[k]!, src[k]!);
 			return;
 		}
 		for (let i = 0; i < M; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
@@ -299,18 +299,14 @@ export class Hll {
 			// Pass 2, four registers per step, without a branch per register (merging many
 			// sketches, "is this rank larger" is a coin flip the CPU cannot predict):
 			// spread 4 nibbles into 4 bytes, zero the exceptions (15), add the base to each byte,
-			// then a per-byte max against the accumulator. Ranks stay below 128, so no byte
-			// carries or borrows into its neighbour.
-			const acc = this.reg32 ?? (this.reg32 = new Uint32Array(reg.buffer, reg.byteOffset, M / 4));
+			// then a per-byte max against the accumulator.
+			const acc = this.words(reg);
 			const baseBytes = Math.imul(base, 0x01010101);
 			for (let k = 0, j = at; k < M / 4; k++, j += 2) {
 				const x = bytes[j]! | (bytes[j + 1]! << 8);
-				let b = (x & 0xf) | ((x & 0xf0) << 4) | ((x & 0xf00) << 8) | ((x & 0xf000) << 12);
+				const b = (x & 0xf) | ((x & 0xf0) << 4) | ((x & 0xf00) << 8) | ((x & 0xf000) << 12);
 				const isException = Math.imul(((b + 0x01010101) & 0x10101010) >>> 4, 0xff);
-				b = (b + baseBytes) & ~isException;
-				const a = acc[k]!;
-				const aWins = Math.imul((((a | 0x80808080) - b) & 0x80808080) >>> 7, 0xff);
-				acc[k] = (a & aWins) | (b & ~aWins);
+				acc[k] = maxBytes(acc[k]!, (b + baseBytes) & ~isException);
 			}
 		} else {
 			for (let j = at, i = 0; i < M; j++, i += 2) {
@@ -340,13 +336,10 @@ export class Hll {
 		const reg = this.reg ?? this.densify();
 		if (LITTLE_ENDIAN) {
 			// As in mergeNibbles: four registers per step, per-byte max without a branch each.
-			const acc = this.reg32 ?? (this.reg32 = new Uint32Array(reg.buffer, reg.byteOffset, M / 4));
+			const acc = this.words(reg);
 			for (let k = 0, j = 1; k < M / 4; k++, j += 3) {
 				const w = bytes[j]! | (bytes[j + 1]! << 8) | (bytes[j + 2]! << 16);
-				const b = (w & 63) | (((w >>> 6) & 63) << 8) | (((w >>> 12) & 63) << 16) | ((w >>> 18) << 24);
-				const a = acc[k]!;
-				const aWins = Math.imul((((a | 0x80808080) - b) & 0x80808080) >>> 7, 0xff);
-				acc[k] = (a & aWins) | (b & ~aWins);
+				acc[k] = maxBytes(acc[k]!, (w & 63) | (((w >>> 6) & 63) << 8) | (((w >>> 12) & 63) << 16) | ((w >>> 18) << 24));
 			}
 			return;
 		}
@@ -405,18 +398,7 @@ export class Hll {
 			const set = this.set;
 			const entries = new Uint32Array(this.n);
 			for (let s = 0, k = 0; s < set.length; s++) if (set[s] !== 0) entries[k++] = set[s]!;
-			entries.sort();
-			const w = new ByteWriter(3 + 3 * entries.length);
-			w.byte(FORMAT_SPARSE);
-			w.varint(entries.length);
-			let prev = 0;
-			for (let k = 0; k < entries.length; k++) {
-				const i = entries[k]! >>> 6;
-				w.varint(i - prev);
-				w.byte(entries[k]! & 63);
-				prev = i;
-			}
-			return encodeBase64(w.bytes());
+			return encodeBase64(sparseBytes(entries.sort()));
 		}
 		const reg = this.reg!;
 		let count = 0;
@@ -426,31 +408,18 @@ export class Hll {
 			if (r !== 0) count++;
 			if (r < base) base = r;
 		}
-		// The nibble form (format 3) and its exceptions, sized exactly.
-		let exceptions = 0;
-		let exceptionBytes = 0;
-		for (let i = 0, prev = 0; i < M; i++) {
-			if (reg[i]! - base < EXCEPTION) continue;
-			exceptions++;
-			exceptionBytes += varintBytes(i - prev) + 1;
-			prev = i;
-		}
-		const nibbleLength = 2 + NIBBLE_BYTES + varintBytes(exceptions) + exceptionBytes;
+		// The nibble form (format 3): its exceptions, as sparse entries, and its exact size.
+		const exceptions: number[] = [];
+		for (let i = 0; i < M; i++) if (reg[i]! - base >= EXCEPTION) exceptions.push((i << 6) | reg[i]!);
+		const exceptionBytes = entriesBytes(exceptions);
+		const nibbleLength = 2 + NIBBLE_BYTES + exceptionBytes.length;
 		const denseLength = Math.min(nibbleLength, DENSE_BYTES);
 		// Each sparse entry takes at least 2 bytes, so skip the attempt when it cannot win.
 		if (2 * count + 3 < denseLength) {
-			const w = new ByteWriter(3 + 3 * count);
-			w.byte(FORMAT_SPARSE);
-			w.varint(count);
-			let prev = 0;
-			for (let i = 0; i < M; i++) {
-				const r = reg[i]!;
-				if (r === 0) continue;
-				w.varint(i - prev);
-				w.byte(r);
-				prev = i;
-			}
-			if (w.length <= denseLength) return encodeBase64(w.bytes());
+			const entries = new Uint32Array(count);
+			for (let i = 0, k = 0; i < M; i++) if (reg[i] !== 0) entries[k++] = (i << 6) | reg[i]!;
+			const sparse = sparseBytes(entries);
+			if (sparse.length <= denseLength) return encodeBase64(sparse);
 		}
 		if (nibbleLength <= DENSE_BYTES) {
 			const out = new Uint8Array(nibbleLength);
@@ -459,15 +428,7 @@ export class Hll {
 			for (let i = 0, j = 2; i < M; i += 2, j++) {
 				out[j] = Math.min(reg[i]! - base, EXCEPTION) | (Math.min(reg[i + 1]! - base, EXCEPTION) << 4);
 			}
-			const w = new ByteWriter(4 + exceptionBytes);
-			w.varint(exceptions);
-			for (let i = 0, prev = 0; i < M; i++) {
-				if (reg[i]! - base < EXCEPTION) continue;
-				w.varint(i - prev);
-				w.byte(reg[i]!);
-				prev = i;
-			}
-			out.set(w.bytes(), 2 + NIBBLE_BYTES);
+			out.set(exceptionBytes, 2 + NIBBLE_BYTES);
 			return encodeBase64(out);
 		}
 		const out = new Uint8Array(DENSE_BYTES);
@@ -482,14 +443,37 @@ export class Hll {
 	}
 }
 
-/** Bytes of `varint(n)`. */
-function varintBytes(n: number): number {
-	let b = 1;
-	while (n >= 0x80) {
-		n = Math.floor(n / 128);
-		b++;
+/**
+ * Per-byte maximum of two words of four registers each, without a branch per register (merging
+ * many similar sketches, "is this rank larger" is a coin flip the CPU cannot predict). Ranks stay
+ * below 128, so no byte borrows from its neighbour.
+ */
+function maxBytes(a: number, b: number): number {
+	const aWins = Math.imul((((a | 0x80808080) - b) & 0x80808080) >>> 7, 0xff);
+	return (a & aWins) | (b & ~aWins);
+}
+
+/** Register entries (index << 6 | rank, in index order) as a varint count, then per entry varint(index delta) and the rank. */
+function entriesBytes(entries: ArrayLike<number>): Uint8Array {
+	const w = new ByteWriter(3 + 3 * entries.length);
+	w.varint(entries.length);
+	let prev = 0;
+	for (let k = 0; k < entries.length; k++) {
+		const i = entries[k]! >>> 6;
+		w.varint(i - prev);
+		w.byte(entries[k]! & 63);
+		prev = i;
 	}
-	return b;
+	return w.bytes();
+}
+
+/** Format 1: the format byte, then the non-zero registers as entries. */
+function sparseBytes(entries: Uint32Array): Uint8Array {
+	const body = entriesBytes(entries);
+	const out = new Uint8Array(1 + body.length);
+	out[0] = FORMAT_SPARSE;
+	out.set(body, 1);
+	return out;
 }
 
 /** The sparse set's entries in a new, larger table (`size` a power of two). */
