@@ -32,14 +32,8 @@ export interface TenantRow {
 	archived_before: number | null;
 }
 
-const TENANT_COLUMNS = "t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before";
 /** The TenantRow of the tenant whose key hash is ?1, for authorizeWith (one D1 round trip with the key check). */
-export const TENANT_BY_KEY_SQL = `SELECT ${TENANT_COLUMNS} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE k.hash = ?1`;
-
-/** Loads a tenant's TenantRow by id. */
-export async function tenantRow(db: D1Database, tenantId: string): Promise<TenantRow | null> {
-	return db.prepare(`SELECT ${TENANT_COLUMNS} FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE t.id = ?1`).bind(tenantId).first<TenantRow>();
-}
+export const TENANT_BY_KEY_SQL = `SELECT t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE k.hash = ?1`;
 
 function tenantContext(row: TenantRow | null, now: number): TenantContext {
 	if (!row) throw new ApiError(404, "not_found", "Tenant not found.");
@@ -154,12 +148,14 @@ function order(q: QueryRequest, rows: { t: number; row: ResultRow }[]): void {
 	});
 }
 
-/** Answers POST /v1/query for one tenant (the tenant comes from the key, never the body). */
-export async function answerQuery(db: D1Database, tenantId: string, body: unknown, opts: { now?: number; tenant?: TenantRow | null } = {}) {
+/**
+ * Answers POST /v1/query for one tenant (the tenant comes from the key, never the body); `tenant`
+ * is its row as TENANT_BY_KEY_SQL reads it (null: the tenant is gone).
+ */
+export async function answerQuery(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now = Date.now()) {
 	const started = Date.now();
-	const now = opts.now ?? Date.now();
 	const q = parseQuery(body);
-	const ctx = tenantContext(opts.tenant !== undefined ? opts.tenant : await tenantRow(db, tenantId), now);
+	const ctx = tenantContext(tenant, now);
 	const tz = q.timezone ?? ctx.timezone;
 	if (!isValidTimeZone(tz)) throw new ApiError(400, "invalid_query", `timezone: '${tz}' is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)`, { field: "timezone" });
 	const range = resolveRange(q, tz, now);

@@ -72,7 +72,7 @@ export const queryRoutes = new Hono<AppEnv>()
 	.post("/query", async (c) => {
 		// The key check and the tenant's settings in one D1 round trip (dashboards send several queries at once).
 		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
-		return c.json(await answerQuery(c.env.DB, auth.tenantId, await readJson(c.req.raw), { tenant: row }));
+		return c.json(await answerQuery(c.env.DB, auth.tenantId, await readJson(c.req.raw), row));
 	})
 	.get("/system/status", async (c, next) => {
 		// The operator's admin token sees any tenant (?tenant=) with full cron reports.
