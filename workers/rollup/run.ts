@@ -264,6 +264,11 @@ async function scan(db: D1Database, watermark: number, owner: string, deadline: 
 	return w;
 }
 
+/** Marks one day or week bucket as waiting for the day step (a no-op when it already is). */
+function markDirty(db: D1Database, tenantId: string, level: "day" | "week", bucket: number): D1PreparedStatement {
+	return db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, ?2, ?3, ?4)").bind(tenantId, level, bucket, Date.now());
+}
+
 /**
  * What this pass's merged hours added to each local day, so a day that only late events touched
  * merges those rows into its stored day rows instead of being recomputed from its 24 hours (which
@@ -364,7 +369,7 @@ async function recomputeHours(db: D1Database, layouts: Map<string, TenantLayout>
 		const t1 = Date.now();
 		report.timings.read += t1 - t0;
 		const dayStart = startOf("day", d.bucket, layout.dayTz);
-		const day = db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'day', ?2, ?3)").bind(d.tenant_id, dayStart, Date.now());
+		const day = markDirty(db, d.tenant_id, "day", dayStart);
 		let stmts: D1PreparedStatement[];
 		let rows = built;
 		if (whole) {
@@ -438,8 +443,7 @@ async function recomputeMerged(db: D1Database, layouts: Map<string, TenantLayout
 			await done.run();
 			continue;
 		}
-		const weekMark = () =>
-			db.prepare("INSERT OR IGNORE INTO rollup_dirty (tenant_id, level, bucket, marked_at) VALUES (?1, 'week', ?2, ?3)").bind(d.tenant_id, startOf("week", d.bucket, layout.dayTz), Date.now());
+		const weekMark = () => markDirty(db, d.tenant_id, "week", startOf("week", d.bucket, layout.dayTz));
 		const added = deltas?.take(d.tenant_id, d.bucket);
 		if (added) {
 			// Only late events changed this day since it was last whole: fold them into its stored rows.
