@@ -42,6 +42,11 @@ async function openLive(query: string, headers: Record<string, string> = {}): Pr
 
 const ingest = (key: string, events: unknown[]) => call("/v1/events", { method: "POST", key, json: { events } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits past the next minute boundary when it is under 5 s away: at a boundary the hub sends every viewer a snapshot instead of a delta. */
+async function clearOfMinuteEdge(): Promise<void> {
+	const left = 60_000 - (Date.now() % 60_000);
+	if (left < 5_000) await sleep(left + 100);
+}
 
 async function d1Window(tenant: string, sinceMs: number) {
 	const total = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE tenant_id = ? AND received_at >= ?").bind(tenant, sinceMs).first<{ n: number }>();
@@ -133,6 +138,8 @@ describe("GET /v1/live", () => {
 
 	it("keeps viewers updated after an eviction, without them asking (they get a resync snapshot)", async () => {
 		const t = await makeTenant("live-evict-push");
+		// The last message must be a delta: keep the test's half second away from a minute roll-over.
+		await clearOfMinuteEdge();
 		await ingest(t.ingestKey, [ev("a", { user_id: "x" })]);
 		const { live } = await openLive(`?key=${t.readKey}`);
 		expect(await live.next()).toMatchObject({ type: "snapshot", last_60m: 1 });
