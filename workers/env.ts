@@ -6,7 +6,7 @@ export interface Env {
 	ARCHIVE: R2Bucket;
 	AE: AnalyticsEngineDataset;
 	TENANT_HUB: DurableObjectNamespace<TenantHub>;
-	/** Self service binding to the AeWriter entrypoint: one invocation per 25 AE points. */
+	/** Self service binding to the AeWriter entrypoint: one invocation per 250 AE points. */
 	AE_WRITER?: Service<import("./hub/ae-writer").AeWriter>;
 	ASSETS?: Fetcher;
 	ENVIRONMENT?: string;

@@ -79,7 +79,7 @@ describe("hub buffer → D1 flush", () => {
 });
 
 describe("Analytics Engine output", () => {
-	it("writes one data point per accepted event, tenant as index, in groups of at most 25", async () => {
+	it("writes one data point per accepted event, tenant as index, in groups of at most 250", async () => {
 		const t = await makeTenant("hub-ae");
 		const writes: { tenant: string; events: CanonicalEvent[] }[] = [];
 		await runInDurableObject(hub(t.id), (instance: TenantHub) => {
@@ -92,12 +92,14 @@ describe("Analytics Engine output", () => {
 		expect(written.map((e) => e.message_id).sort()).toEqual(Array.from({ length: 60 }, (_, i) => `ae${i}`).sort());
 		const points = written.map((e) => toDataPoint(t.id, e));
 		const groups = chunk(points);
-		expect(groups.map((g) => g.length)).toEqual([25, 25, 10]);
+		expect(chunk(points, 25).map((g) => g.length)).toEqual([25, 25, 10]);
+		expect(groups.map((g) => g.length)).toEqual([60]);
+		expect(groups.flat()).toEqual(points);
 		expect(points[0]).toMatchObject({ indexes: [t.id], doubles: [written[0]!.timestamp, written[0]!.received_at, 0, 1] });
 		expect(points[0]!.blobs!.slice(0, 4)).toEqual(["ae", "track", written[0]!.message_id, "u1"]);
 	});
 
-	it("the production sink fans out one AeWriter call per 25 points", async () => {
+	it("the production sink fans out one AeWriter call per 250 points", async () => {
 		const calls: number[] = [];
 		const direct: unknown[] = [];
 		const fakeEnv = {
@@ -105,16 +107,16 @@ describe("Analytics Engine output", () => {
 			AE_WRITER: { write: async (points: unknown[]) => (calls.push(points.length), { written: points.length }) },
 		} as unknown as Parameters<typeof analyticsSink>[0];
 		const e = { ...ev("x"), message_id: "m", type: "track", timestamp: 1, received_at: 2, properties: {}, is_bot: 0 } as unknown as CanonicalEvent;
-		await analyticsSink(fakeEnv).write("t", Array.from({ length: 60 }, () => e));
-		expect(calls).toEqual([25, 25, 10]);
+		await analyticsSink(fakeEnv).write("t", Array.from({ length: 560 }, () => e));
+		expect(calls).toEqual([250, 250, 60]);
 		expect(direct).toEqual([]);
 		expect(calls.every((n) => n <= AE_POINTS_PER_INVOCATION)).toBe(true);
 	});
 
-	it("the AeWriter entrypoint refuses more than 25 points per invocation", async () => {
+	it("the AeWriter entrypoint refuses more than 250 points per invocation", async () => {
 		const p = toDataPoint("t", { ...ev("x"), message_id: "m", type: "track", timestamp: 1, received_at: 2, properties: {}, is_bot: 0 } as unknown as CanonicalEvent);
-		expect(await env.AE_WRITER!.write(Array.from({ length: 25 }, () => p))).toEqual({ written: 25 });
-		expect(await env.AE_WRITER!.write(Array.from({ length: 26 }, () => p))).toEqual({ written: 0, error: "at most 25 points per call" });
+		expect(await env.AE_WRITER!.write(Array.from({ length: 250 }, () => p))).toEqual({ written: 250 });
+		expect(await env.AE_WRITER!.write(Array.from({ length: 251 }, () => p))).toEqual({ written: 0, error: "at most 250 points per call" });
 	});
 });
 
