@@ -7,8 +7,8 @@ export interface AnalyticsSink {
 }
 
 /**
- * Analytics Engine takes at most 250 data points per Worker invocation (its limits page; it was 25
- * until 2025). Each point's blobs stay far under the 16 KB per point (properties cut at 4 KB).
+ * Analytics Engine takes at most 250 data points per Worker invocation (its limits page; older copies
+ * of the page said 25). A point's blobs stay far under its 16 KB per point (properties cut at 4 KB).
  */
 export const AE_POINTS_PER_INVOCATION = 250;
 const PROPERTIES_BLOB_BYTES = 4096;
