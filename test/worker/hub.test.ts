@@ -1,9 +1,11 @@
 import { createScheduledController, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { hashKey } from "../../workers/auth/keys";
 import { AE_POINTS_PER_INVOCATION, analyticsSink, chunk, toDataPoint } from "../../workers/hub/analytics";
 import type { TenantHub } from "../../workers/hub/tenant-hub";
 import type { CanonicalEvent } from "../../workers/ingest/event";
+import { normaliseNative } from "../../workers/ingest/normalise";
 import { scheduled } from "../../workers/scheduled";
 import { ADMIN, call, d1Count, ev, flush, hub, json, makeTenant, stats } from "../helpers";
 
@@ -60,6 +62,35 @@ describe("hub buffer → D1 flush", () => {
 		const s = await stats(t.readKey);
 		expect(s).toMatchObject({ received: 2, accepted: 1, duplicates: 1, flushed: 1 });
 		expect(s.accepted + s.rejected + s.duplicates).toBe(s.received);
+	});
+
+	it("a request that arrives during a flush and is flushed by it leaves no stale 'alarm armed' mark", async () => {
+		// Regression: the mark stayed set while the alarm that run set at its end (the viewers'
+		// minute tick) replaced the request's flush alarm, so later events waited for the tick.
+		const t = await makeTenant("hub-rearm");
+		await send(t.ingestKey, [ev("e", { message_id: "r0" })]); // key and tenant now cached in the hub
+		await flush(t.id);
+		await send(t.ingestKey, [ev("e", { message_id: "r1" })]);
+		const keyHash = await hashKey(t.ingestKey);
+		const armed = await runInDurableObject(hub(t.id), async (instance: TenantHub, state) => {
+			const run = instance.alarm();
+			// Arrives while the alarm awaits D1 (everything it needs is cached, so it is buffered at
+			// once); the alarm's loop then finds its row and flushes it in the same run.
+			const e = normaliseNative(ev("e", { message_id: "r2" }), "events[0]", { receivedAt: Date.now() });
+			if (!e.ok) throw new Error("test event invalid");
+			const [outcome] = await instance.ingestMany([{ tenantId: t.id, keyHash, origin: null, receivedAt: Date.now(), events: [e.event], rejections: [] }]);
+			expect(outcome).toMatchObject({ ok: true, accepted: 1 });
+			await run;
+			expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n).toBe(0);
+			return (instance as unknown as { alarmArmed: boolean }).alarmArmed;
+		});
+		expect(await d1Count(t.id)).toBe(3);
+		expect(armed).toBe(false);
+		// So the next request arms a flush of its own.
+		await send(t.ingestKey, [ev("e", { message_id: "r3" })]);
+		expect(await runInDurableObject(hub(t.id), (instance: TenantHub) => (instance as unknown as { alarmArmed: boolean }).alarmArmed)).toBe(true);
+		await flush(t.id);
+		expect(await d1Count(t.id)).toBe(4);
 	});
 
 	it("forgets remembered ids after the dedupe window", async () => {

@@ -294,6 +294,12 @@ export class TenantHub extends DurableObject<Env> {
 		this.live.broadcast(now);
 		const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n;
 		const next = left ? now : this.live.nextTick(now);
+		// NOTE: a request during this run may have set alarmArmed and its alarm, and the loop above
+		// then flushed its events. The alarm set below replaces that one, so the flag must say
+		// what this alarm is: armed for a flush only if events are left. A stale true would keep
+		// the next requests from arming theirs, and with viewers connected their events would wait
+		// for the minute tick (seconds of backlog, flushed in one long stall).
+		this.alarmArmed = left > 0;
 		if (next != null) await this.ctx.storage.setAlarm(next);
 	}
 
