@@ -10,6 +10,8 @@ import { scheduled } from "../../workers/scheduled";
 import { ADMIN, call, d1Count, ev, flush, hub, json, makeTenant, stats } from "../helpers";
 
 const send = (key: string, events: unknown[]) => call("/v1/events", { method: "POST", key, json: { events } });
+/** The hub's private "a flush alarm is armed" mark. */
+const alarmArmed = (instance: TenantHub) => (instance as unknown as { alarmArmed: boolean }).alarmArmed;
 
 describe("hub buffer → D1 flush", () => {
 	it("acknowledges before D1 has the events, then the alarm moves them", async () => {
@@ -82,13 +84,13 @@ describe("hub buffer → D1 flush", () => {
 			expect(outcome).toMatchObject({ ok: true, accepted: 1 });
 			await run;
 			expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n).toBe(0);
-			return (instance as unknown as { alarmArmed: boolean }).alarmArmed;
+			return alarmArmed(instance);
 		});
 		expect(await d1Count(t.id)).toBe(3);
 		expect(armed).toBe(false);
 		// So the next request arms a flush of its own.
 		await send(t.ingestKey, [ev("e", { message_id: "r3" })]);
-		expect(await runInDurableObject(hub(t.id), (instance: TenantHub) => (instance as unknown as { alarmArmed: boolean }).alarmArmed)).toBe(true);
+		expect(await runInDurableObject(hub(t.id), alarmArmed)).toBe(true);
 		await flush(t.id);
 		expect(await d1Count(t.id)).toBe(4);
 	});
