@@ -21,6 +21,12 @@ const workers = spec.workers.map((w) => {
 	const base = w.config ? unstable_getMiniflareWorkerOptions(join(ROOT, w.config)).workerOptions : { compatibilityDate: "2026-11-01" };
 	// The bundle is one ES module: module rules are for wrangler's bundler, not for us.
 	delete base.modulesRules;
+	// The benches call only the API (/v1/*, run_worker_first), which never reaches the assets. With
+	// `assets`, Miniflare puts two JS workers of its own in front (an RPC proxy and the assets
+	// router): every request and every WebSocket message then crosses three workers on the one
+	// runtime thread, which the baselines (hello-world, bare D1 worker) do not pay. BENCH_ASSETS=1
+	// keeps them, to measure that difference.
+	if (process.env.BENCH_ASSETS !== "1") delete base.assets;
 	return {
 		...base,
 		name: w.name,
