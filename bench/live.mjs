@@ -5,13 +5,16 @@
 //   A1, A2. ingest only (batches of 100, closed loop)    → peak ingest rate without viewers
 //   B1, B2. the same closed loop with VIEWERS sockets    → ingest throughput lost, messages/s, CPU
 //   L. open loop at 80% of A1's peak, viewers open       → ingest-to-viewer latency (closed loops
-//                                                          measure queueing, not the live path)
+//                                                          measure queueing, not the live path), and a
+//                                                          no-op request every 5 ms: how long the
+//                                                          runtime's one thread is busy elsewhere
 //   C. viewers connected, no ingest                      → idle cost of open sockets
 // in the order A1 B1 L B2 C A2, so that D1's growth over the run weighs on A and B alike.
 //
 //   BENCH_SECONDS=10  BENCH_WARMUP=2  BENCH_VIEWERS=1000  BENCH_CONNECTIONS=16
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fork } from "node:child_process";
+import http from "node:http";
 import { join } from "node:path";
 import { DEV, devSeedSql } from "../scripts/dev-keys.mjs";
 import { BIN, ROOT, wrangler } from "../scripts/lib.mjs";
@@ -57,6 +60,33 @@ function ask(child, msg) {
 	});
 }
 
+/**
+ * A no-op request (`GET /healthz`) on its own connection every 5 ms while a pass runs. It does no
+ * work, so its latency is how long the runtime's one thread was busy with something else: a floor
+ * under every latency measured in that pass, live path or not.
+ */
+function heartbeat(base) {
+	const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+	const ms = [];
+	let running = true;
+	const loop = (async () => {
+		while (running) {
+			const t = performance.now();
+			await new Promise((resolve) => http.get(`${base}/healthz`, { agent }, (r) => r.resume().on("end", resolve)).on("error", resolve));
+			ms.push(performance.now() - t);
+			await sleep(5);
+		}
+	})();
+	return async () => {
+		running = false;
+		await loop;
+		agent.destroy();
+		const s = ms.sort((a, b) => a - b);
+		const q = (p) => Math.round(s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] ?? Number.NaN);
+		return { n: s.length, p50: q(0.5), p99: q(0.99), max: q(1), over_100ms: s.filter((x) => x > 100).length };
+	};
+}
+
 /** Waits until the hub has flushed its buffer to D1; returns the milliseconds it took. */
 async function drain(base) {
 	const t0 = Date.now();
@@ -74,13 +104,16 @@ async function drain(base) {
 async function ingestPass(name, server, bodies, rate = 0) {
 	await drain(server.base);
 	const cpu = cpuWindow(server.pids);
+	const beats = rate ? heartbeat(server.base) : null;
 	const r = await runLoad({ url: `${server.base}/v1/events`, headers: HEADERS, makeBody: () => bodies.next(), count: (_s, b) => Number(/"accepted":(\d+)/.exec(b)?.[1] ?? 0), connections: rate ? 64 : CFG.connections, rate, durationMs: CFG.seconds * 1000, warmupMs: CFG.warmup * 1000 });
 	const c = cpu();
+	const stall = await beats?.();
+	if (stall) log(`${name}: no-op heartbeat request every 5 ms: p50 ${stall.p50} ms, p99 ${stall.p99} ms, max ${stall.max} ms (${stall.over_100ms} of ${stall.n} over 100 ms)`);
 	const drainMs = await drain(server.base);
 	const sustained = Math.round(r.events / (CFG.seconds + drainMs / 1000));
 	log(`${name}: load generator CPU ${r.generator_cpu_pct}%`);
 	log(`${name}: ${fmt(r.events_per_s)} events/s acknowledged, ${fmt(sustained)} events/s into D1 (buffer drained ${fmt(drainMs)} ms after), p99 ${fmt(r.latency_ms.p99, 1)} ms, runtime CPU ${c.server_cpu_pct}%, statuses ${JSON.stringify(r.statuses)}`);
-	return { name, events_per_s: r.events_per_s, generator_cpu_pct: r.generator_cpu_pct, sustained_events_per_s: sustained, drain_ms: drainMs, req_per_s: r.req_per_s, latency_ms: r.latency_ms, statuses: r.statuses, cpu: c };
+	return { name, events_per_s: r.events_per_s, generator_cpu_pct: r.generator_cpu_pct, sustained_events_per_s: sustained, drain_ms: drainMs, req_per_s: r.req_per_s, latency_ms: r.latency_ms, statuses: r.statuses, cpu: c, ...(stall ? { heartbeat_ms: stall } : {}) };
 }
 
 async function main() {
@@ -167,6 +200,7 @@ async function main() {
 		["  received → broadcast (ingest + hub + coalescing) p50 / p99", `${R.viewers_at_80pct.hub_ms.p50} / ${R.viewers_at_80pct.hub_ms.p99} ms`],
 		["  broadcast → viewer (fan-out) p50 / p99", `${R.viewers_at_80pct.fanout_ms.p50} / ${R.viewers_at_80pct.fanout_ms.p99} ms`],
 		["ingest p99 at 80% load, viewers", `${fmt(R.at_80pct.latency_ms.p99, 1)} ms`],
+		["no-op request (heartbeat) p50 / p99 / max, 80% load", `${R.at_80pct.heartbeat_ms.p50} / ${R.at_80pct.heartbeat_ms.p99} / ${R.at_80pct.heartbeat_ms.max} ms`],
 		["broadcasts per second (the tenant's object)", fmt(R.hub.broadcasts_per_s)],
 		["messages per second sent by the object", fmt(R.hub.messages_per_s)],
 		["messages per viewer per second", fmt(R.viewers.per_viewer_per_s, 2)],
