@@ -106,10 +106,17 @@ process.on("message", async (m) => {
 		});
 	} else if (m.cmd === "disconnect") {
 		const open = sockets.filter((v) => v.ws.readyState !== WebSocket.CLOSED);
-		await Promise.all(open.map((v) => new Promise((resolve) => {
-			v.ws.addEventListener("close", resolve);
-			v.ws.close(1000, "bench pass without viewers");
-		})));
+		// A socket whose close never completes must not hang the bench: give up on it after 10 s.
+		await Promise.all(
+			open.map(
+				(v) =>
+					new Promise((resolve) => {
+						v.ws.addEventListener("close", resolve);
+						setTimeout(resolve, 10_000).unref();
+						v.ws.close(1000, "bench pass without viewers");
+					}),
+			),
+		);
 		sockets.length = 0;
 		process.send({ closed: open.length });
 	} else if (m.cmd === "close") {
