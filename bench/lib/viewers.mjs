@@ -14,6 +14,9 @@
 const sockets = [];
 const state = { measuring: false, t0: 0, messages: 0, bytes: 0, gaps: 0, closed: 0, hist: new Uint32Array(60_001), hub: new Uint32Array(60_001), fanout: new Uint32Array(60_001) };
 
+/** Histogram bin of a latency in ms (clamped to 0..60 s). */
+const bin = (ms) => Math.min(60_000, Math.max(0, ms));
+
 function onMessage(v, data) {
 	const now = Date.now();
 	if (typeof data !== "string") return;
@@ -27,11 +30,11 @@ function onMessage(v, data) {
 	if (msg.type === "delta")
 		for (const item of msg.latest ?? []) {
 			const received = Date.parse(item.received_at);
-			state.hist[Math.min(60_000, Math.max(0, now - received))]++;
-			state.hub[Math.min(60_000, Math.max(0, at - received))]++;
+			state.hist[bin(now - received)]++;
+			state.hub[bin(at - received)]++;
 		}
 	// Fan-out alone: from the hub's broadcast (`at`) to this socket.
-	state.fanout[Math.min(60_000, Math.max(0, now - at))]++;
+	state.fanout[bin(now - at)]++;
 }
 
 function percentile(p, hist = state.hist) {
