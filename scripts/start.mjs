@@ -1,15 +1,72 @@
 #!/usr/bin/env node
 // `npm start`: the whole platform locally on http://localhost:8787 — API, Durable Objects,
 // local D1 (migrations applied), R2, cron (triggered every minute), dashboard — with a demo tenant.
+import { rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { DEV, devSeedSql } from "./dev-keys.mjs";
 import { demoEvents } from "./demo-data.mjs";
-import { ensureDevVars, progress, startWranglerDev, waitFor, wrangler } from "./lib.mjs";
+import { ensureDevVars, progress, ROOT, startWranglerDev, waitFor, wrangler } from "./lib.mjs";
 
-const PORT = Number(process.env.PORT ?? 8787);
-const BASE = `http://127.0.0.1:${PORT}`;
+const HELP = `Usage: npm start [-- options]
+
+Runs Edgewise locally with a demo tenant (keys: ew_dev_ingest, ew_dev_read; admin token ew_dev_admin).
+
+Options:
+  --port <n>     the port to serve on (default: $PORT or 8787)
+  --reset        delete the local data (.wrangler/state) first, then migrate and seed afresh
+  -h, --help     show this help
+
+Environment:
+  PORT           the port, as --port (the option wins)
+  DEMO_EVENTS    demo events seeded into an empty demo tenant, spread over the last 30 days
+                 (default 20000; 0 seeds none)
+`;
+
+let args;
+try {
+	args = parseArgs({ options: { port: { type: "string" }, reset: { type: "boolean", default: false }, help: { type: "boolean", short: "h", default: false } } }).values;
+} catch (err) {
+	console.error(`${err.message}\n\n${HELP}`);
+	process.exit(2);
+}
+if (args.help) {
+	console.log(HELP);
+	process.exit(0);
+}
+const PORT = Number(args.port ?? process.env.PORT ?? 8787);
 const DEMO_EVENTS = Number(process.env.DEMO_EVENTS ?? 20_000);
+if (!Number.isInteger(PORT) || PORT < 1 || PORT > 65535) fail(`not a port: ${args.port ?? process.env.PORT}`);
+if (!Number.isInteger(DEMO_EVENTS) || DEMO_EVENTS < 0) fail(`DEMO_EVENTS must be a whole number ≥ 0, not '${process.env.DEMO_EVENTS}'`);
+const BASE = `http://127.0.0.1:${PORT}`;
+// wrangler's default place for local D1, R2 and Durable Object data.
+const STATE = join(ROOT, ".wrangler", "state");
+
+function fail(message) {
+	console.error(`npm start: ${message}`);
+	process.exit(1);
+}
+
+/** Whether something already listens on 127.0.0.1:port (wrangler would fail later with a less useful message). */
+function portInUse(port) {
+	return new Promise((resolve) => {
+		const probe = createServer()
+			.once("error", (err) => resolve(err.code === "EADDRINUSE"))
+			.once("listening", () => probe.close(() => resolve(false)))
+			.listen(port, "127.0.0.1");
+	});
+}
+
+// Checked before --reset, so a running server keeps its data.
+if (await portInUse(PORT))
+	fail(`port ${PORT} is already in use: stop the server using it (another npm start?), or choose another port: npm start -- --port ${PORT + 1}`);
 
 ensureDevVars();
+if (args.reset) {
+	console.log(`• --reset: deleting the local data in ${STATE}…`);
+	rmSync(STATE, { recursive: true, force: true });
+}
 console.log("• applying D1 migrations (local)…");
 wrangler(["d1", "migrations", "apply", "DB", "--local"]);
 console.log("• seeding the demo tenant and its keys…");
@@ -41,7 +98,7 @@ if (stats.received === 0 && DEMO_EVENTS > 0) {
 		if (!res.ok) throw new Error(`seeding failed: ${res.status} ${await res.text()}`);
 		progress("• demo events", Math.min(i + 500, all.length), all.length);
 	}
-} else console.log(`• demo tenant already has ${stats.received} events`);
+} else if (stats.received > 0) console.log(`• demo tenant already has ${stats.received} events (npm start -- --reset starts over)`);
 
 // Local cron: wrangler dev does not fire schedules by itself, so tick it every minute.
 const tick = () => fetch(`${BASE}/__scheduled?cron=*+*+*+*+*`).catch(() => {});
@@ -64,5 +121,5 @@ Edgewise is running on http://localhost:${PORT}
 
   Rollups are computed by the cron every minute (and by POST /v1/admin/rollups/run).
 
-Ctrl-C stops it. Local data lives in .wrangler/state.
+Ctrl-C stops it. Local data lives in .wrangler/state (npm start -- --reset starts over).
 `);
