@@ -7,6 +7,8 @@ import { INGEST_PATHS, ingestRoutes } from "./routes/ingest";
 import { liveRoutes } from "./routes/live";
 import { queryRoutes } from "./routes/query";
 import { ingestReadRoutes } from "./routes/read";
+import { tenantRoutes } from "./routes/tenant";
+import { dashboardCors } from "./lib/cors";
 
 const INGEST = new Set(INGEST_PATHS);
 
@@ -32,11 +34,13 @@ export const app = new Hono<AppEnv>()
 			c.res.headers.append("Vary", "Origin");
 		}
 	})
+	.use("/v1/*", dashboardCors)
 	.get("/healthz", (c) => c.json({ ok: true }))
 	.route("/v1", ingestRoutes)
 	.route("/v1", ingestReadRoutes)
 	.route("/v1", liveRoutes)
 	.route("/v1", queryRoutes)
+	.route("/v1", tenantRoutes)
 	.route("/v1/admin", adminRoutes);
 
 app.notFound((c) =>

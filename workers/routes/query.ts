@@ -4,6 +4,7 @@ import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { hubOf, parseJson } from "../lib/http";
 import { answerQuery, TENANT_BY_KEY_SQL, type TenantRow } from "../query/answer";
+import { answerBatch, readBatchJson } from "../query/batch";
 import { hasAdminToken } from "./admin";
 
 const readKey = requireKey("read", "admin");
@@ -73,6 +74,11 @@ export const queryRoutes = new Hono<AppEnv>()
 		// The key check and the tenant's settings in one D1 round trip (dashboards send several queries at once).
 		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
 		return c.json(await answerQuery(c.env.DB, auth.tenantId, await readJson(c.req.raw), row));
+	})
+	.post("/query/batch", async (c) => {
+		// One key check for every query: the tenant comes from the key, never from a query.
+		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
+		return c.json(await answerBatch(c.env.DB, auth.tenantId, await readBatchJson(c.req.raw), row));
 	})
 	.get("/system/status", async (c, next) => {
 		// The operator's admin token sees any tenant (?tenant=) with full cron reports.
