@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
 	BucketLimitError,
 	bucketStarts,
+	earlierRange,
 	formatLocal,
 	hourAlignment,
 	isValidTimeZone,
@@ -356,6 +357,53 @@ describe("comparison periods", () => {
 			from: Z("2025-01-01T05:00:00Z"),
 			to: Z("2025-07-01T04:00:00Z"),
 		});
+	});
+});
+
+describe("comparisons like with like: a range that holds now", () => {
+	it("cuts the previous N days at now moved back N local days, floored to the hour or minute", () => {
+		const now = Z("2026-11-22T15:42:10Z"); // 10:42 in New York
+		const week = resolvePreset("7d", NY, now);
+		expect(earlierRange("previous_period", week, NY)).toEqual({ from: Z("2026-11-09T05:00:00Z"), to: Z("2026-11-16T05:00:00Z") });
+		expect(earlierRange("previous_period", week, NY, now, "hour")).toEqual({ from: Z("2026-11-09T05:00:00Z"), to: Z("2026-11-15T15:00:00Z") });
+		expect(earlierRange("previous_period", week, NY, now, "minute")).toEqual({ from: Z("2026-11-09T05:00:00Z"), to: Z("2026-11-15T15:42:00Z") });
+	});
+
+	it("keeps the local time of day across a DST change (elapsed wall time, not milliseconds)", () => {
+		// 10:30 EST on 2026-11-03; a week earlier 10:30 was EDT, 14:30Z.
+		const now = Z("2026-11-03T15:30:00Z");
+		const cut = earlierRange("previous_period", resolvePreset("7d", NY, now), NY, now, "hour");
+		expect(cut).toEqual({ from: Z("2026-10-21T04:00:00Z"), to: Z("2026-10-27T14:00:00Z") });
+	});
+
+	it("is never shorter than its first unit, so just after midnight it is not empty", () => {
+		const today = resolvePreset("today", "UTC", Z("2026-11-22T00:00:30Z"));
+		expect(earlierRange("previous_period", today, "UTC", Z("2026-11-22T00:00:30Z"), "minute")).toEqual({ from: Z("2026-11-21T00:00:00Z"), to: Z("2026-11-21T00:01:00Z") });
+		expect(earlierRange("previous_period", today, "UTC", Z("2026-11-22T00:10:00Z"), "hour")).toEqual({ from: Z("2026-11-21T00:00:00Z"), to: Z("2026-11-21T01:00:00Z") });
+		expect(earlierRange("previous_period", today, "UTC", Z("2026-11-22T00:10:00Z"), "minute")).toEqual({ from: Z("2026-11-21T00:00:00Z"), to: Z("2026-11-21T00:10:00Z") });
+	});
+
+	it("moves now back by calendar months for month ranges (the day clamped) and by a year for previous_year", () => {
+		const now = Z("2026-03-31T12:20:00Z");
+		const march = { from: Z("2026-03-01T00:00:00Z"), to: Z("2026-04-01T00:00:00Z") };
+		expect(earlierRange("previous_period", march, "UTC", now, "hour")).toEqual({ from: Z("2026-02-01T00:00:00Z"), to: Z("2026-02-28T12:00:00Z") });
+		const year = resolvePreset("12mo", "UTC", now);
+		expect(earlierRange("previous_period", year, "UTC", now, "hour")).toEqual({ from: Z("2024-04-01T00:00:00Z"), to: Z("2025-03-31T12:00:00Z") });
+		const leap = Z("2028-02-29T12:20:00Z");
+		expect(earlierRange("previous_year", resolvePreset("7d", "UTC", leap), "UTC", leap, "hour")).toEqual({ from: Z("2027-02-23T00:00:00Z"), to: Z("2027-02-28T12:00:00Z") });
+	});
+
+	it("moves now back by the duration for other ranges", () => {
+		const range = { from: Z("2026-11-22T10:00:00Z"), to: Z("2026-11-22T13:00:00Z") };
+		expect(earlierRange("previous_period", range, NY, Z("2026-11-22T11:30:00Z"), "hour")).toEqual({ from: Z("2026-11-22T07:00:00Z"), to: Z("2026-11-22T08:00:00Z") });
+	});
+
+	it("leaves ranges wholly in the past or the future whole", () => {
+		const week = resolvePreset("7d", NY, Z("2026-11-22T15:00:00Z"));
+		const whole = { from: Z("2026-11-09T05:00:00Z"), to: Z("2026-11-16T05:00:00Z") };
+		expect(earlierRange("previous_period", week, NY, week.to, "hour")).toEqual(whole);
+		expect(earlierRange("previous_period", week, NY, week.from - 1, "hour")).toEqual(whole);
+		expect(earlierRange("previous_period", week, NY, week.from, "hour")).toEqual({ from: whole.from, to: whole.from + H });
 	});
 });
 

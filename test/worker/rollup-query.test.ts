@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { answerQuery, type TenantRow } from "../../workers/query/answer";
 import { runRollups } from "../../workers/rollup/run";
 import { HLL_STANDARD_ERROR } from "../../workers/sketch/hll";
 import { ADMIN, call, json, makeTenant } from "../helpers";
@@ -196,6 +197,33 @@ describe("rollups answer like the raw events", () => {
 		const prev = only((e) => inNyDays(e, "2026-10-30", "2026-10-31")).length;
 		expect(body.meta.comparison.date_range).toEqual({ from: "2026-10-30T00:00:00-04:00", to: "2026-11-01T00:00:00-04:00" });
 		expect(body.results[0].comparison).toEqual({ metrics: [prev], change: [cur - prev], change_pct: [Math.round(((cur - prev) / prev) * 1000) / 10] });
+	});
+});
+
+describe("comparisons of a range that holds now", () => {
+	it("read the earlier range up to the same hour: whole days from day buckets plus the last day's hours, added up", async () => {
+		// answerQuery with `now` inside the data: 10:42 EST on 2026-11-03. Two days back is 10:42 EST on the
+		// 25-hour 2026-11-01, so the earlier range is 2026-10-31 00:00 EDT to 2026-11-01 10:00 EST (15:00Z).
+		const now = Date.parse("2026-11-03T15:42:10Z");
+		const tenant = await env.DB.prepare("SELECT t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE t.id = ?1")
+			.bind(t.id)
+			.first<TenantRow>();
+		const metrics = ["count", "uniques", "sum:duration", "max:duration"];
+		const body = { metrics, date_range: { from: "2026-11-02", to: "2026-11-03" }, dimensions: ["prop:channel"], compare: "previous_period" };
+		const answer = await answerQuery(env.DB, t.id, body, tenant, now);
+		expect(answer.meta).toMatchObject({ plan: "rollup", level: "day" });
+		expect(answer.meta.comparison).toMatchObject({ plan: "rollup", level: "hour", date_range: { from: "2026-10-31T00:00:00-04:00", to: "2026-11-01T10:00:00-05:00" } });
+		const [from, to] = [Date.parse("2026-10-31T04:00:00Z"), Date.parse("2026-11-01T15:00:00Z")];
+		expect(answer.results.length).toBeGreaterThan(1);
+		for (const r of answer.results) {
+			const before = only((e) => e.timestamp >= from && e.timestamp < to && (e.properties.channel ?? null) === r.dimensions[0]);
+			const durations = before.map((e) => e.properties.duration).filter((v): v is number => typeof v === "number");
+			const [count, u, sum, max] = r.comparison!.metrics;
+			expect(count).toBe(before.length);
+			expect(within3Se(u!, uniques(before))).toBe(true);
+			expect(sum).toBeCloseTo(durations.reduce((a, b) => a + b, 0), 6);
+			expect(max).toBe(durations.length ? Math.max(...durations) : null);
+		}
 	});
 });
 

@@ -1,10 +1,10 @@
 import { ApiError } from "../errors";
-import type { RollupConfig } from "../rollup/build";
+import type { BucketAcc, RollupConfig } from "../rollup/build";
 import { MINUTE_RETENTION_MS } from "../rollup/run";
-import { HLL_STANDARD_ERROR } from "../sketch/hll";
+import { Hll, HLL_STANDARD_ERROR } from "../sketch/hll";
 import { DD_RELATIVE_ACCURACY } from "../sketch/ddsketch";
-import { Deadline, type DimValue, type Execution, execute, type Group, metricValue } from "./execute";
-import { comparisonRange, type Layout, type Plan, plan, resolveRange } from "./plan";
+import { Deadline, type DimValue, type Execution, execute, type Group, metricValue, type Selection } from "./execute";
+import { comparisonPlan, type Layout, type Plan, plan, resolveRange } from "./plan";
 import { parseQuery, type QueryRequest } from "./spec";
 import { formatLocal, isValidTimeZone } from "./time";
 
@@ -60,6 +60,31 @@ function withTimeout<T>(p: Promise<T>, deadline: Deadline): Promise<T> {
 		timer = setTimeout(() => reject(deadline.error()), deadline.ms);
 	});
 	return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Runs the plans of a comparison and adds their groups up: a cut comparison reads its whole days
+ * and its last partial day with two rollup plans over disjoint ranges and the same output buckets.
+ */
+async function executeParts(db: D1Database, tenantId: string, parts: Plan[], deadline: Deadline, sel: Selection = {}): Promise<Execution> {
+	const [first, ...rest] = await Promise.all(parts.map((p) => execute(db, tenantId, p, deadline, sel)));
+	for (const ex of rest) {
+		for (const [key, g] of ex.groups) {
+			const into = first!.groups.get(key);
+			if (!into?.acc) first!.groups.set(key, g);
+			else if (g.acc) mergeAcc(into.acc as BucketAcc, g.acc as BucketAcc);
+		}
+		first!.rowsScanned += ex.rowsScanned;
+		first!.pendingHours = (first!.pendingHours ?? 0) + (ex.pendingHours ?? 0);
+	}
+	return first!;
+}
+
+/** Folds rollup group `b` into `a`: counts add, sketches union. */
+function mergeAcc(a: BucketAcc, b: BucketAcc): void {
+	a.count += b.count;
+	if (b.users) (a.users ??= Hll.create()).merge(b.users);
+	for (const [prop, st] of b.metrics) a.stat(prop).merge(st);
 }
 
 const groupKey = (t: number, dims: DimValue[]) => `${t}\u0001${JSON.stringify(dims)}`;
@@ -160,15 +185,15 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 	if (!isValidTimeZone(tz)) throw new ApiError(400, "invalid_query", `timezone: '${tz}' is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)`, { field: "timezone" });
 	const range = resolveRange(q, tz, now);
 	const main = plan(q, ctx.layout, tz, range);
-	const prevRange = q.compare ? comparisonRange(q.compare, range, tz) : null;
-	const prev = prevRange ? plan(q, ctx.layout, tz, prevRange) : null;
+	const comparison = q.compare ? comparisonPlan(q, ctx.layout, tz, range, now, main) : null;
+	const [prevRange, prev] = comparison ? [comparison.range, comparison.parts] : [null, null];
 	const deadline = new Deadline(Math.min(q.timeout_ms ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS));
 	const top = rankedByCount(q);
 	const [cur, before] = await withTimeout(
 		top && prev
 			? // The comparison only needs the combinations the main period keeps.
-				execute(db, tenantId, main, deadline, { top }).then(async (c) => [c, await execute(db, tenantId, prev, deadline, { combos: c.merged })] as const)
-			: Promise.all([execute(db, tenantId, main, deadline, top ? { top } : {}), prev ? execute(db, tenantId, prev, deadline) : null]),
+				execute(db, tenantId, main, deadline, { top }).then(async (c) => [c, await executeParts(db, tenantId, prev, deadline, { combos: c.merged })] as const)
+			: Promise.all([execute(db, tenantId, main, deadline, top ? { top } : {}), prev ? executeParts(db, tenantId, prev, deadline) : null]),
 		deadline,
 	);
 
@@ -207,7 +232,7 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 			timezone: tz,
 			date_range: span(range),
 			...(main.reason ? { raw_reason: main.reason } : {}),
-			...(prev && prevRange ? { comparison: { kind: q.compare, date_range: span(prevRange), plan: prev.source, level: prev.level, rows_scanned: before!.rowsScanned } } : {}),
+			...(prev && prevRange ? { comparison: { kind: q.compare, date_range: span(prevRange), plan: prev[0]!.source, level: prev[prev.length - 1]!.level, rows_scanned: before!.rowsScanned } } : {}),
 			rows_scanned: cur.rowsScanned,
 			...(main.source === "rollup" ? { pending_hours: (cur.pendingHours ?? 0) + (before?.pendingHours ?? 0) } : {}),
 			total_rows: total,

@@ -2,7 +2,7 @@ import type { RollupLevel } from "../db/schema";
 import { ApiError } from "../errors";
 import { BUILTIN_DIMS, hourStartOf, type RollupConfig } from "../rollup/build";
 import type { Dim, Filter, Granularity, Metric, QueryRequest } from "./spec";
-import { bucketStarts, type DateRange, hourAlignment, nextStart, parseRangeBound, previousPeriod, previousYear, resolvePreset, startOf, type Unit } from "./time";
+import { bucketStarts, type DateRange, earlierRange, hourAlignment, nextStart, parseRangeBound, resolvePreset, startOf, type Unit } from "./time";
 
 /** Output time buckets over this many are refused (e.g. minutes over a week). */
 export const MAX_TIME_BUCKETS = 5_000;
@@ -59,9 +59,51 @@ export function resolveRange(q: QueryRequest, tz: string, now: number): DateRang
 	return { from: from!, to: to! };
 }
 
-/** The range a comparison reads. */
-export function comparisonRange(kind: "previous_period" | "previous_year", range: DateRange, tz: string): DateRange {
-	return kind === "previous_year" ? previousYear(range, tz) : previousPeriod(range, tz);
+/** The earlier range of a comparison and the plans that read it: one, or two that split it (see comparisonPlan). */
+export interface ComparisonPlan {
+	range: DateRange;
+	parts: Plan[];
+}
+
+/**
+ * The range and plans of a comparison (`q.compare`). A range that holds `now` is compared like with
+ * like: the earlier range ends where `now` falls in it (time.ts earlierRange). Its whole days are
+ * read from day (and week) buckets, as the main range is, and its last, partial day from minute
+ * buckets to the minute where they can answer, else from hour buckets to the whole hour: two plans
+ * whose groups add up. A main query answered from raw events compares with raw events to the
+ * minute. Where no rollup answers a cut range (hours that do not line up with the tenant's
+ * buckets), the whole earlier range is read from rollups, as without a cut, rather than raw events.
+ */
+export function comparisonPlan(q: QueryRequest, layout: Layout | null, tz: string, range: DateRange, now: number, main: Plan): ComparisonPlan {
+	const kind = q.compare!;
+	const whole = earlierRange(kind, range, tz);
+	const exact = earlierRange(kind, range, tz, now, "minute");
+	if (exact.to === whole.to || main.source === "raw") return { range: exact, parts: [plan(q, layout, tz, exact)] };
+	let fallback: ComparisonPlan | null = null;
+	for (const r of [exact, earlierRange(kind, range, tz, now, "hour"), whole]) {
+		let single: Plan;
+		try {
+			single = plan(q, layout, tz, r);
+		} catch (err) {
+			// A raw plan over archived days: try the next candidate.
+			if (!(err instanceof ApiError && err.code === "needs_raw_events") || (r === whole && !fallback)) throw err;
+			continue;
+		}
+		if (single.source === "raw") {
+			fallback ??= { range: r, parts: [single] };
+			continue;
+		}
+		// Whole days from day buckets, the rest of the last day from finer ones; both parts map
+		// their rows into the output buckets of the whole cut range.
+		const split = r === whole ? r.to : startOf("day", r.to, tz);
+		if (split > r.from && split < r.to && single.level !== "day") {
+			const head = plan(q, layout, tz, { from: r.from, to: split });
+			const tail = plan(q, layout, tz, { from: split, to: r.to });
+			if (head.level === "day" && tail.source === "rollup") return { range: r, parts: [{ ...head, buckets: single.buckets }, { ...tail, buckets: single.buckets }] };
+		}
+		return { range: r, parts: [single] };
+	}
+	return fallback!;
 }
 
 /** Output bucket starts, with the cost limits applied (400 naming the field to change). */

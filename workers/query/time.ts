@@ -392,6 +392,33 @@ function dayStart(z: Zone, at: number): LocalParts | null {
 	return firstInstant(z, w - mod(w, DAY_MS)) === at ? fieldsOf(w) : null;
 }
 
+// `at` moved back in the zone's calendar: by whole months (the day clamped to the target month's
+// length, 29 February → 28) or by whole local days, keeping its wall-clock time of day.
+function backInCalendar(z: Zone, at: number, months: number, days: number): number {
+	const w = at + offsetMs(z, at);
+	const p = fieldsOf(w);
+	const m = p.year * 12 + p.month - 1 - months;
+	const [y, mo] = [Math.floor(m / 12), mod(m, 12) + 1];
+	const day = Math.min(p.day, daysInMonth(y, mo)) - days;
+	return firstInstant(z, wall(y, mo, day) + mod(w, DAY_MS));
+}
+
+/** How a comparison moves instants of `range` back: previousPeriod's and previousYear's rule for any instant. */
+function shiftBack(kind: "previous_period" | "previous_year", range: DateRange, tz: string): (at: number) => number {
+	const z = zone(tz);
+	if (kind === "previous_year") return (at) => backInCalendar(z, at, 12, 0);
+	const { from, to } = range;
+	const a = dayStart(z, from);
+	const b = a && dayStart(z, to);
+	if (!a || !b) return (at) => at - (to - from);
+	if (a.day === 1 && b.day === 1) {
+		const months = b.year * 12 + b.month - (a.year * 12 + a.month);
+		return (at) => backInCalendar(z, at, months, 0);
+	}
+	const days = Math.round((wall(b.year, b.month, b.day) - wall(a.year, a.month, a.day)) / DAY_MS);
+	return (at) => backInCalendar(z, at, 0, days);
+}
+
 /**
  * The range of the same length just before `range`. If both ends are local first-of-month
  * midnights, the previous same number of calendar months; else if both are local midnights, the
@@ -401,28 +428,28 @@ function dayStart(z: Zone, at: number): LocalParts | null {
 export function previousPeriod(range: DateRange, tz: string): DateRange {
 	const { from, to } = range;
 	if (!(from < to)) return { from, to: from };
-	const z = zone(tz);
-	const a = dayStart(z, from);
-	const b = a && dayStart(z, to);
-	if (!a || !b) return { from: from - (to - from), to: from };
-	if (a.day === 1 && b.day === 1) {
-		const months = b.year * 12 + b.month - (a.year * 12 + a.month);
-		return { from: firstInstant(z, wall(a.year, a.month - months, 1)), to: from };
-	}
-	const days = Math.round((wall(b.year, b.month, b.day) - wall(a.year, a.month, a.day)) / DAY_MS);
-	return { from: firstInstant(z, wall(a.year, a.month, a.day - days)), to: from };
+	return { from: shiftBack("previous_period", range, tz)(from), to: from };
 }
 
 /** The same local wall times one year earlier (Feb 29 → Feb 28), for year-over-year comparison. */
 export function previousYear(range: DateRange, tz: string): DateRange {
-	const z = zone(tz);
-	const back = (at: number) => {
-		const w = at + offsetMs(z, at);
-		const p = fieldsOf(w);
-		const day = Math.min(p.day, daysInMonth(p.year - 1, p.month));
-		return firstInstant(z, wall(p.year - 1, p.month, day) + mod(w, DAY_MS));
-	};
+	const back = shiftBack("previous_year", range, tz);
 	return { from: back(range.from), to: back(range.to) };
+}
+
+/**
+ * The range a comparison reads: previousPeriod or previousYear of `range`, compared like with like.
+ * When `range` holds `now` (the presets do: `7d` runs to tomorrow's midnight), only its part up to
+ * `now` has happened, so the earlier range is cut at the same point: at `now` moved back the same
+ * way (7 local days back for `7d`, a year back for previous_year), floored to a whole `unit` so
+ * rollups of that unit can answer, and never shorter than its first `unit`. Without `now`, or with
+ * a range wholly in the past or the future, the earlier range is whole.
+ */
+export function earlierRange(kind: "previous_period" | "previous_year", range: DateRange, tz: string, now?: number, unit: "minute" | "hour" = "hour"): DateRange {
+	const whole = kind === "previous_year" ? previousYear(range, tz) : previousPeriod(range, tz);
+	if (now === undefined || !(range.from <= now && now < range.to) || !(whole.from < whole.to)) return whole;
+	const cut = startOf(unit, shiftBack(kind, range, tz)(now), tz);
+	return { from: whole.from, to: Math.min(whole.to, Math.max(cut, nextStart(unit, whole.from, tz))) };
 }
 
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
