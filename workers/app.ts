@@ -7,6 +7,23 @@ import { INGEST_PATHS, ingestRoutes } from "./routes/ingest";
 import { liveRoutes } from "./routes/live";
 import { queryRoutes } from "./routes/query";
 import { ingestReadRoutes } from "./routes/read";
+import { hubOf } from "./lib/http";
+
+const READY_TIMEOUT_MS = 3000;
+
+/** Runs one readiness probe with a time limit: whether it answered, how fast, and why not. */
+async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; ms: number; error?: string }> {
+	const started = Date.now();
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	try {
+		await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)))]);
+		return { ok: true, ms: Date.now() - started };
+	} catch (err) {
+		return { ok: false, ms: Date.now() - started, error: String((err as Error)?.message ?? err).slice(0, 300) };
+	} finally {
+		if (timer) clearTimeout(timer);
+	}
+}
 import { tenantRoutes } from "./routes/tenant";
 import { dashboardCors } from "./lib/cors";
 
@@ -35,7 +52,17 @@ export const app = new Hono<AppEnv>()
 		}
 	})
 	.use("/v1/*", dashboardCors)
+	// Liveness: the Worker runs. Readiness (below) also asks D1 and a Durable Object.
 	.get("/healthz", (c) => c.json({ ok: true }))
+	.get("/readyz", async (c) => {
+		const [d1, hub] = await Promise.all([
+			check(() => c.env.DB.prepare("SELECT count(*) AS n FROM tenants").first()),
+			// A hub of its own: '_' cannot start a tenant id, so no tenant's object is woken or shared.
+			check(() => hubOf(c.env, "_readyz").ping()),
+		]);
+		const ok = d1.ok && hub.ok;
+		return c.json({ ok, checks: { d1, hub } }, ok ? 200 : 503);
+	})
 	.route("/v1", ingestRoutes)
 	.route("/v1", ingestReadRoutes)
 	.route("/v1", liveRoutes)

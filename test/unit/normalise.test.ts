@@ -85,18 +85,20 @@ describe("normaliseSegment", () => {
 		const alias = normaliseSegment(cases[5][0], "", facts);
 		expect(alias.ok && alias.event.previous_id).toBe("anon-1");
 	});
-	it("forces the type from the endpoint and applies batch sentAt and context", () => {
+	it("forces the type from the endpoint, applies the batch sentAt and references the batch's shared context", () => {
 		const r = normaliseSegment(
 			{ type: "identify", event: "Signed Up", anonymousId: "a", timestamp: "2026-11-22T10:00:00Z", context: { app: "x" } },
 			"batch[0]",
-			{ receivedAt: NOW, batchSentAt: Date.parse("2026-11-22T10:00:30Z"), batchContext: { library: { name: "analytics-node" }, app: "y" } },
+			{ receivedAt: NOW, batchSentAt: Date.parse("2026-11-22T10:00:30Z"), batchContext: { id: "c0ffee", value: { library: { name: "analytics-node" }, app: "y" } } },
 			"track",
 		);
 		expect(r.ok).toBe(true);
 		if (!r.ok) return;
 		expect(r.event.type).toBe("track");
 		expect(r.event.timestamp).toBe(NOW - 30_000);
-		expect(r.event.context).toEqual({ library: { name: "analytics-node" }, app: "x" });
+		// Only the message's own context is kept on the event; the shared one is stored once, by id.
+		expect(r.event.context).toEqual({ app: "x" });
+		expect(r.event.context_id).toBe("c0ffee");
 	});
 	it.each([
 		[{ type: "track", userId: "u" }, "batch[1].event"],
@@ -113,13 +115,24 @@ describe("normaliseSegment", () => {
 describe("flattenProperties", () => {
 	it("flattens nested objects to dotted keys and keeps arrays as JSON", () => {
 		expect(flattenProperties({ a: 1, b: { c: "x", d: { e: true } }, f: [1, 2], g: null, h: Number.NaN })).toEqual({
-			a: 1,
-			"b.c": "x",
-			"b.d.e": true,
-			f: "[1,2]",
-			g: null,
-			h: null,
+			ok: true,
+			value: { a: 1, "b.c": "x", "b.d.e": true, f: "[1,2]", g: null, h: null },
 		});
+	});
+
+	it("keeps __proto__ as an ordinary key, at any level", () => {
+		const flat = flattenProperties(JSON.parse('{"__proto__":{"x":1},"a":{"__proto__":2}}'));
+		expect(flat.ok && Object.keys(flat.value)).toEqual(["__proto__.x", "a.__proto__"]);
+		expect(flat.ok && Object.getPrototypeOf(flat.value)).toBe(Object.prototype);
+	});
+
+	it("refuses a dotted key longer than a property name may be, and a map that grows past an event's size", () => {
+		const long = flattenProperties({ ["a".repeat(120)]: { ["b".repeat(100)]: 1 } });
+		expect(long).toMatchObject({ ok: false, key: `${"a".repeat(120)}.${"b".repeat(100)}` });
+		// 250 keys of 199 characters each: 8 KB of keys sent, 50 KB once the parent is repeated.
+		const wide = flattenProperties({ ["p".repeat(150)]: Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`k${i}`.padEnd(45, "x"), 1])) });
+		expect(wide).toMatchObject({ ok: false });
+		expect(!wide.ok && wide.message).toContain("flattened");
 	});
 });
 

@@ -80,7 +80,7 @@ describe("hub buffer → D1 flush", () => {
 			// once); the alarm's loop then finds its row and flushes it in the same run.
 			const e = normaliseNative(ev("e", { message_id: "r2" }), "events[0]", { receivedAt: Date.now() });
 			if (!e.ok) throw new Error("test event invalid");
-			const [outcome] = await instance.ingestMany([{ tenantId: t.id, keyHash, origin: null, receivedAt: Date.now(), events: [e.event], rejections: [] }]);
+			const [outcome] = await instance.ingestMany([{ tenantId: t.id, keyHash, origin: null, receivedAt: Date.now(), events: [e.event], rejections: [], contexts: [] }]);
 			expect(outcome).toMatchObject({ ok: true, accepted: 1 });
 			await run;
 			expect(state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n).toBe(0);
@@ -200,6 +200,20 @@ describe("stats endpoint", () => {
 		const t = await makeTenant("hub-stats");
 		expect((await call("/v1/ingest/stats")).status).toBe(401);
 		const s = await json(await call("/v1/ingest/stats", { key: t.readKey }));
-		expect(Object.keys(s).sort()).toEqual(["accepted", "buffered", "duplicates", "flushed", "hub", "last_flush_at", "last_flush_error", "last_ingest_at", "received", "rejected", "tenant_id"]);
+		expect(Object.keys(s).sort()).toEqual([
+			"accepted",
+			"buffered",
+			"duplicates",
+			"flushed",
+			"hub",
+			"last_flush_at",
+			"last_flush_error",
+			"last_ingest_at",
+			"last_storage_refusal",
+			"received",
+			"rejected",
+			"storage_refused",
+			"tenant_id",
+		]);
 	});
 });

@@ -223,3 +223,50 @@ describe("live auth and isolation", () => {
 		expect(await json(await call("/v1/live/snapshot", { key: b.readKey }))).toMatchObject({ last_60m: 0, latest: [] });
 	});
 });
+
+describe("snapshot requests are limited and cheap", () => {
+	it("a socket flooding snapshot requests gets a few, one rate_limited error, then is closed; ingest still flows", async () => {
+		const t = await makeTenant("live-flood");
+		const { live } = await openLive(`?key=${t.readKey}`);
+		expect(await live.next()).toMatchObject({ type: "snapshot" });
+		for (let i = 0; i < 1000; i++) live.ws.send(JSON.stringify({ type: "snapshot" }));
+		const res = await ingest(t.ingestKey, [ev("during-flood")]);
+		expect(res.status).toBe(200);
+		expect(await live.closed).toEqual({ code: 4429, reason: "too many requests" });
+		const snapshots = live.messages.filter((m) => m.type === "snapshot");
+		const errors = live.messages.filter((m) => m.type === "error");
+		// The first connect, the socket's burst of 5, and at most a refill or two while the flood was read.
+		expect(snapshots.length).toBeGreaterThanOrEqual(6);
+		expect(snapshots.length).toBeLessThanOrEqual(8);
+		expect(errors).toHaveLength(1);
+		expect(errors[0]).toMatchObject({ code: "rate_limited" });
+		expect(errors[0].retry_after_ms).toBeGreaterThan(0);
+		const s = await json(await call("/v1/ingest/stats", { key: t.readKey }));
+		// Snapshots between changes are one text built once: far fewer builds than sends.
+		expect(s.hub.live_snapshots.built).toBeLessThanOrEqual(3);
+		expect(s.hub.live_snapshots.refused).toBeGreaterThanOrEqual(50);
+	});
+
+	it("GET /v1/live/snapshot answers 429 with Retry-After past the key's allowance, never a 5xx", async () => {
+		const t = await makeTenant("live-http-flood");
+		const statuses = [];
+		for (let i = 0; i < 40; i++) statuses.push((await call("/v1/live/snapshot", { key: t.readKey })).status);
+		expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
+		expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+		expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+		const refused = await call("/v1/live/snapshot", { key: t.readKey });
+		if (refused.status === 429) expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+	});
+
+	it("refuses oversized and non-object messages with an error, without closing", async () => {
+		const t = await makeTenant("live-odd-messages");
+		const { live } = await openLive(`?key=${t.readKey}`);
+		await live.next();
+		live.ws.send("x".repeat(5000));
+		expect(await live.next()).toMatchObject({ type: "error", code: "message_too_large" });
+		live.ws.send("null");
+		expect(await live.next()).toMatchObject({ type: "error", code: "malformed_message" });
+		live.ws.send(JSON.stringify({ type: "snapshot" }));
+		expect(await live.next()).toMatchObject({ type: "snapshot" });
+	});
+});

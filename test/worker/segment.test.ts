@@ -68,7 +68,10 @@ describe("Segment HTTP Tracking API", () => {
 		// Skew corrected: 20 s before arrival, not an hour in the future.
 		expect(Math.abs(b1!.timestamp - (b1!.received_at - 20_000))).toBeLessThan(1000);
 		expect(b1!.sent_at).toBe(sentAt.getTime());
-		expect(JSON.parse(b1!.context)).toMatchObject({ library: { name: "analytics-node" } });
+		// The batch's context is stored once and referenced: the event's own context holds only its own keys.
+		expect(b1!.context).toBeNull();
+		const shared = await env.DB.prepare("SELECT body FROM shared_contexts WHERE tenant_id = ? AND id = ?").bind(t.id, b1!.context_id).first<{ body: string }>();
+		expect(JSON.parse(shared!.body)).toEqual({ library: { name: "analytics-node", version: "3.1.0" } });
 	});
 
 	it("dedupes on messageId across calls", async () => {

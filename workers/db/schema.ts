@@ -61,6 +61,8 @@ export const events = sqliteTable(
 		properties: text("properties").notNull().default("{}"),
 		traits: text("traits"),
 		context: text("context"),
+		/** A Segment batch's shared context (shared_contexts.id): the effective context is it overlaid with `context`. */
+		contextId: text("context_id"),
 		country: text("country"),
 		region: text("region"),
 		city: text("city"),
@@ -76,6 +78,24 @@ export const events = sqliteTable(
 		// Arrival order: the live window's rebuild reads by it (rollups use rowid, which needs no index).
 		index("events_tenant_received").on(t.tenantId, t.receivedAt),
 	],
+);
+
+/**
+ * A Segment batch's batch-level `context`, stored once (per tenant and content hash) instead of
+ * copied into each of its events: a 100 KB context on a batch of thousands of messages would
+ * otherwise be stored thousands of times.
+ */
+export const sharedContexts = sqliteTable(
+	"shared_contexts",
+	{
+		tenantId: text("tenant_id").notNull(),
+		/** The first 128 bits of the SHA-256 of `body`, in hex. */
+		id: text("id").notNull(),
+		/** The context as JSON text. */
+		body: text("body").notNull(),
+		createdAt: integer("created_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.id] })],
 );
 
 /** Events (or whole bodies) that were refused, with the reason, so nothing is silently lost. */

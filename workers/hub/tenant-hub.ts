@@ -8,8 +8,9 @@ import type { CanonicalEvent, Rejection } from "../ingest/event";
 import type { LiveEvent, LiveView } from "../live/counters";
 import { LiveChannel, type SocketState } from "../live/channel";
 import { type AnalyticsSink, analyticsSink } from "./analytics";
-import { INSERT_EVENTS_SQL, INSERT_REJECTED_SQL, type RejectedRow } from "./flush";
-import { HUB_SCHEMA, readStats } from "./storage";
+import { type BufferRow, messageOf, type Refusal, refusalRow, STATEMENT_MAX_BYTES, writeRowIsolating, writeRows, isTransient } from "./d1-writer";
+import type { RejectedRow, SharedContextRow } from "./flush";
+import { migrateHub, readStats } from "./storage";
 
 /** What the API worker hands the hub for one request. */
 export interface IngestBatch {
@@ -19,11 +20,13 @@ export interface IngestBatch {
 	receivedAt: number;
 	events: CanonicalEvent[];
 	rejections: Rejection[];
+	/** Shared contexts the events reference by context_id (a Segment batch's), stored once. */
+	contexts: SharedContextRow[];
 }
 
 export type IngestOutcome =
 	| { ok: true; accepted: number; rejected: number; duplicates: number; duplicate_indexes: number[] }
-	| { ok: false; status: 401 | 403 | 429; code: string; message: string; retryAfter?: number };
+	| { ok: false; status: 401 | 403 | 429 | 500; code: string; message: string; retryAfter?: number };
 
 interface KeyState {
 	scope: string;
@@ -41,7 +44,7 @@ export const FLUSH_DELAY_MS = 200;
 const FLUSH_MAX_EVENTS = 2000;
 const FLUSH_MAX_BYTES = 1_500_000;
 /** One buffer row's JSON stays under this, so it fits one D1 bound value (D1 caps them at 2 MB). */
-const MAX_ROW_BYTES = 900_000;
+const MAX_ROW_BYTES = STATEMENT_MAX_BYTES;
 /** One alarm run flushes at most this much, then re-arms at once (bounded work per invocation). */
 const ALARM_MAX_EVENTS = 25_000;
 /** How long message_ids are remembered here for exact dedupe; D1's primary key backs it up after. */
@@ -78,7 +81,7 @@ export class TenantHub extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
-		this.sql.exec(HUB_SCHEMA);
+		migrateHub(this.sql);
 		this.sink = analyticsSink(env);
 		// Viewers' keep-alive pings are answered by the runtime without waking the object.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -149,8 +152,8 @@ export class TenantHub extends DurableObject<Env> {
 
 	/**
 	 * Several requests' batches in one call (the API worker coalesces concurrent requests): each is
-	 * checked and counted on its own, but all are written in one synchronous block, hence one
-	 * storage transaction and one commit for the lot (group commit).
+	 * checked, counted and written on its own, in its own nested transaction, so one that fails
+	 * fails alone; all are committed together (one storage commit for the lot: group commit).
 	 */
 	async ingestMany(batches: IngestBatch[]): Promise<IngestOutcome[]> {
 		const now = Date.now();
@@ -163,36 +166,21 @@ export class TenantHub extends DurableObject<Env> {
 		const keys = new Map(hashes.map((h, i) => [h, found[i] ?? null]));
 		// NOTE: no await below this line: every write lands in the same implicit transaction.
 		const fresh: CanonicalEvent[] = [];
-		const rejected: RejectedRow[] = [];
-		const totals = { received: 0, duplicates: 0 };
-		const outcomes = batches.map((batch) => this.admitOne(batch, keys.get(batch.keyHash) ?? null, now, fresh, rejected, totals));
-		if (fresh.length) this.bufferRows("events", fresh);
-		if (rejected.length) this.bufferRows("rejected", rejected);
-		if (totals.received)
-			this.sql.exec(
-				`UPDATE stats SET received = received + ?, accepted = accepted + ?, rejected = rejected + ?,
-				 duplicates = duplicates + ?, buffered = buffered + ?, last_ingest_at = ? WHERE id = 1`,
-				totals.received,
-				fresh.length,
-				rejected.length,
-				totals.duplicates,
-				fresh.length + rejected.length,
-				now,
-			);
+		const outcomes = batches.map((batch) => {
+			try {
+				return this.ctx.storage.transactionSync(() => this.admitOne(batch, keys.get(batch.keyHash) ?? null, now, fresh));
+			} catch (err) {
+				console.error("hub could not store a request", this.tenantId, err);
+				return { ok: false, status: 500, code: "internal_error", message: "The tenant hub could not store this request; retrying it is safe." } as const;
+			}
+		});
 		this.live.record(fresh);
-		if (fresh.length || rejected.length) await this.armAlarm(now);
+		if (outcomes.some((o) => o.ok && o.accepted + o.rejected > 0)) await this.armAlarm(now);
 		return outcomes;
 	}
 
-	/** Checks one request's batch (key, origin, rate) and stages what it adds. */
-	private admitOne(
-		batch: IngestBatch,
-		key: KeyState | null,
-		now: number,
-		fresh: CanonicalEvent[],
-		rejected: RejectedRow[],
-		totals: { received: number; duplicates: number },
-	): IngestOutcome {
+	/** Checks one request's batch (key, origin, rate), then buffers and counts what it adds. */
+	private admitOne(batch: IngestBatch, key: KeyState | null, now: number, fresh: CanonicalEvent[]): IngestOutcome {
 		if (!key) return { ok: false, status: 401, code: "unauthorized", message: "This API key has been revoked." };
 		if (key.scope !== "ingest")
 			return { ok: false, status: 403, code: "forbidden", message: `This key has the '${key.scope}' scope; ingest needs an 'ingest' key.` };
@@ -209,30 +197,45 @@ export class TenantHub extends DurableObject<Env> {
 			};
 		key.lastUsed = now;
 		const { fresh: accepted, duplicateIndexes } = this.dedupe(batch.events, now);
+		const rejected: RejectedRow[] = batch.rejections.map((r) => ({
+			received_at: batch.receivedAt,
+			code: r.code,
+			message: r.message,
+			details: { index: r.index, path: r.path, ...(r.issues ? { issues: r.issues } : {}) },
+			payload: r.payload,
+		}));
+		if (accepted.length) {
+			const used = new Set(accepted.map((e) => e.context_id).filter((id) => id != null));
+			this.bufferRows("events", accepted, batch.contexts.filter((c) => used.has(c.id)));
+		}
+		if (rejected.length) this.bufferRows("rejected", rejected, []);
+		const received = batch.events.length + batch.rejections.length;
+		if (received)
+			this.sql.exec(
+				`UPDATE stats SET received = received + ?, accepted = accepted + ?, rejected = rejected + ?,
+				 duplicates = duplicates + ?, buffered = buffered + ?, last_ingest_at = ? WHERE id = 1`,
+				received,
+				accepted.length,
+				rejected.length,
+				duplicateIndexes.length,
+				accepted.length + rejected.length,
+				now,
+			);
 		for (const e of accepted) fresh.push(e);
-		for (const r of batch.rejections)
-			rejected.push({
-				received_at: batch.receivedAt,
-				code: r.code,
-				message: r.message,
-				details: { index: r.index, path: r.path, ...(r.issues ? { issues: r.issues } : {}) },
-				payload: r.payload,
-			});
-		totals.received += batch.events.length + batch.rejections.length;
-		totals.duplicates += duplicateIndexes.length;
-		return { ok: true, accepted: accepted.length, rejected: batch.rejections.length, duplicates: duplicateIndexes.length, duplicate_indexes: duplicateIndexes };
+		return { ok: true, accepted: accepted.length, rejected: rejected.length, duplicates: duplicateIndexes.length, duplicate_indexes: duplicateIndexes };
 	}
 
 	/** Appends items to the buffer, split into rows small enough to flush as one D1 value each. */
-	private bufferRows(kind: "events" | "rejected", items: unknown[]) {
+	private bufferRows(kind: "events" | "rejected", items: unknown[], contexts: SharedContextRow[]) {
 		const body = JSON.stringify(items);
 		if (body.length > MAX_ROW_BYTES && items.length > 1) {
 			const half = Math.ceil(items.length / 2);
-			this.bufferRows(kind, items.slice(0, half));
-			this.bufferRows(kind, items.slice(half));
+			// Each half carries the shared contexts: they are small (≤ 32 KB) and stored once anyway.
+			this.bufferRows(kind, items.slice(0, half), contexts);
+			this.bufferRows(kind, items.slice(half), contexts);
 			return;
 		}
-		this.sql.exec("INSERT INTO buffer (kind, n, body) VALUES (?, ?, ?)", kind, items.length, body);
+		this.sql.exec("INSERT INTO buffer (kind, n, body, contexts) VALUES (?, ?, ?, ?)", kind, items.length, body, contexts.length ? JSON.stringify(contexts) : null);
 	}
 
 	/** Exact dedupe against the ids seen in the window, and within the batch itself. */
@@ -364,10 +367,10 @@ export class TenantHub extends DurableObject<Env> {
 		}
 	}
 
-	/** The live snapshot over plain HTTP. */
-	async liveSnapshot(tenantId: string, view: LiveView) {
+	/** The live snapshot over plain HTTP, as JSON text (or how long the key must wait). */
+	async liveSnapshot(tenantId: string, view: LiveView, keyHash: string) {
 		this.bindTenant(tenantId);
-		return this.live.snapshot(view);
+		return this.live.snapshot(view, keyHash);
 	}
 
 	/** One D1 batch: returns the number of buffered items it moved. */
@@ -375,7 +378,9 @@ export class TenantHub extends DurableObject<Env> {
 		// Sizes first, bodies only for the rows this batch takes: after an outage the buffer may hold
 		// hundreds of megabytes, and an isolate has 128 MB.
 		const rows = this.sql
-			.exec<{ seq: number; kind: string; n: number; bytes: number }>("SELECT seq, kind, n, length(body) AS bytes FROM buffer ORDER BY seq LIMIT 200")
+			.exec<{ seq: number; kind: string; n: number; bytes: number }>(
+				"SELECT seq, kind, n, length(CAST(body AS BLOB)) + coalesce(length(CAST(contexts AS BLOB)), 0) AS bytes FROM buffer ORDER BY seq LIMIT 200",
+			)
 			.toArray();
 		if (!rows.length || !this.tenantId) return 0;
 		const db = this.env.DB;
@@ -396,48 +401,104 @@ export class TenantHub extends DurableObject<Env> {
 		}
 		const maxSeq = picked[picked.length - 1]!.seq;
 		const take = this.sql
-			.exec<{ seq: number; kind: string; n: number; body: string }>("SELECT seq, kind, n, body FROM buffer WHERE seq BETWEEN ? AND ? ORDER BY seq", picked[0]!.seq, maxSeq)
+			.exec<BufferRow>("SELECT seq, kind, n, body, contexts FROM buffer WHERE seq BETWEEN ? AND ? ORDER BY seq", picked[0]!.seq, maxSeq)
 			.toArray();
-		const statements = take.map((r) => db.prepare(r.kind === "events" ? INSERT_EVENTS_SQL : INSERT_REJECTED_SQL).bind(this.tenantId, r.body));
 		const now = Date.now();
+		let stored: Set<string>;
+		try {
+			// NOTE: D1's batch() is one transaction: all rows and the flush marker land or none do.
+			stored = await writeRows(db, this.tenantId, take, [...this.keyUpdates(now), this.marker(maxSeq, now)], now);
+		} catch (err) {
+			if (isTransient(err)) throw err;
+			// D1 refused something in these rows: find it, row by row, and move it aside.
+			return this.flushIsolating(take[0]!, now, err);
+		}
+		const written = this.finishRows(take, stored, [], now);
+		if (written.length) await this.sink.write(this.tenantId, written);
+		return events;
+	}
+
+	/**
+	 * Flushes one buffer row item by item after D1 refused a batch holding it. What D1 refuses for
+	 * good (see writeRowIsolating) goes to rejected_events with D1's reason, committed with the
+	 * row's flush marker; the rest of the row lands as usual. The flush then goes on with the next
+	 * rows, so no event can hold up the ones after it.
+	 */
+	private async flushIsolating(row: BufferRow, now: number, cause: unknown): Promise<number> {
+		const db = this.env.DB;
+		const hubId = this.ctx.id.toString();
+		console.warn("hub flush: D1 refused a batch; isolating row", this.tenantId, row.seq, messageOf(cause));
+		const probe = async () => {
+			await db.prepare("UPDATE hub_flushes SET flushed_at = flushed_at WHERE hub_id = ?").bind(hubId).run();
+		};
+		const written = await writeRowIsolating(db, this.tenantId!, row, probe, now);
+		const refusals = written.refused.map((r) => refusalRow(r, now));
+		await writeRows(
+			db,
+			this.tenantId!,
+			refusals.length ? [{ seq: row.seq, kind: "rejected", n: refusals.length, body: JSON.stringify(refusals), contexts: null }] : [],
+			[...this.keyUpdates(now), this.marker(row.seq, now)],
+			now,
+		);
+		const fresh = this.finishRows([row], written.stored, written.refused, now);
+		if (fresh.length) await this.sink.write(this.tenantId!, fresh);
+		return row.n;
+	}
+
+	/** D1 statements recording each key's last use (at most once a minute per key). */
+	private keyUpdates(now: number): D1PreparedStatement[] {
+		const out: D1PreparedStatement[] = [];
 		for (const [hash, k] of this.keys) {
 			if (k.lastUsed > k.lastUsedWritten && now - k.lastUsedWritten > 60_000) {
-				statements.push(db.prepare("UPDATE api_keys SET last_used_at = ? WHERE hash = ? AND tenant_id = ?").bind(k.lastUsed, hash, this.tenantId));
+				out.push(this.env.DB.prepare("UPDATE api_keys SET last_used_at = ? WHERE hash = ? AND tenant_id = ?").bind(k.lastUsed, hash, this.tenantId));
 				k.lastUsedWritten = now;
 			}
 		}
-		statements.push(
-			db
-				.prepare(
-					`INSERT INTO hub_flushes (hub_id, tenant_id, max_seq, flushed_at) VALUES (?, ?, ?, ?)
-					 ON CONFLICT (hub_id) DO UPDATE SET max_seq = excluded.max_seq, flushed_at = excluded.flushed_at`,
-				)
-				.bind(hubId, this.tenantId, maxSeq, now),
-		);
-		// NOTE: D1's batch() is one transaction: all chunks and the flush marker land or none do.
-		const results = await db.batch(statements);
-		let ignored = 0;
-		let flushedEvents = 0;
-		take.forEach((r, i) => {
-			if (r.kind !== "events") return;
-			flushedEvents += r.n;
-			ignored += r.n - (results[i]?.meta.changes ?? r.n);
-		});
+		return out;
+	}
+
+	/** The D1 statement that records how far this hub's buffer is in D1 (committed with the rows). */
+	private marker(maxSeq: number, now: number): D1PreparedStatement {
+		return this.env.DB.prepare(
+			`INSERT INTO hub_flushes (hub_id, tenant_id, max_seq, flushed_at) VALUES (?, ?, ?, ?)
+			 ON CONFLICT (hub_id) DO UPDATE SET max_seq = excluded.max_seq, flushed_at = excluded.flushed_at`,
+		).bind(this.ctx.id.toString(), this.tenantId, maxSeq, now);
+	}
+
+	/**
+	 * Bookkeeping after rows landed in D1: drop them from the buffer, count, forget refused ids (so a
+	 * corrected resend is not a duplicate), and hand Analytics Engine exactly the events D1 newly
+	 * stored: an id D1 already had (a resend after the dedupe window) is not written twice.
+	 */
+	private finishRows(rows: BufferRow[], stored: Set<string>, refused: Refusal[], now: number): CanonicalEvent[] {
+		const maxSeq = rows[rows.length - 1]!.seq;
 		this.flushedSeq = maxSeq;
+		const items = rows.reduce((n, r) => n + r.n, 0);
+		const events = rows.filter((r) => r.kind === "events").flatMap((r) => JSON.parse(r.body) as CanonicalEvent[]);
+		const refusedEvents = refused.filter((r) => r.kind === "events");
+		const refusedIds = refusedEvents.map((r) => (r.item as CanonicalEvent).message_id);
+		const written = events.filter((e) => stored.has(e.message_id));
+		const ignored = events.length - written.length - refusedEvents.length;
 		this.sql.exec("DELETE FROM buffer WHERE seq <= ?", maxSeq);
-		// Ids already in D1 (older than the dedupe window here) turn out to be duplicates after all.
+		if (refusedIds.length) this.sql.exec("DELETE FROM seen WHERE message_id IN (SELECT value FROM json_each(?))", JSON.stringify(refusedIds));
+		const last = refused[refused.length - 1];
 		this.sql.exec(
 			`UPDATE stats SET buffered = buffered - ?, flushed = flushed + ?, accepted = accepted - ?, duplicates = duplicates + ?,
+			 rejected = rejected + ?, storage_refused = storage_refused + ?, last_storage_refusal = coalesce(?, last_storage_refusal),
 			 last_flush_at = ?, last_flush_error = NULL WHERE id = 1`,
-			events,
-			flushedEvents - ignored,
+			items,
+			written.length,
+			ignored + refusedEvents.length,
 			ignored,
-			ignored,
+			refusedEvents.length,
+			refusedEvents.length,
+			last ? JSON.stringify({ at: new Date(now).toISOString(), message_id: last.kind === "events" ? (last.item as CanonicalEvent).message_id : null, error: last.error }) : null,
 			now,
 		);
-		const written = take.filter((r) => r.kind === "events").flatMap((r) => JSON.parse(r.body) as CanonicalEvent[]);
-		if (written.length) await this.sink.write(this.tenantId, written);
-		return events;
+		if (refused.length) console.warn("hub flush: D1 refused", refused.length, "item(s)", this.tenantId, last!.error);
+		// The caller writes these to Analytics Engine after this bookkeeping, so a failed AE write
+		// (the alarm retries) cannot flush the rows twice.
+		return written;
 	}
 
 	/**
@@ -460,6 +521,11 @@ export class TenantHub extends DurableObject<Env> {
 		this.sql.exec("DELETE FROM seen WHERE at < ?", now - DEDUPE_WINDOW_MS);
 	}
 
+	/** Readiness: this object answers and its storage reads (GET /readyz). */
+	async ping(): Promise<{ ok: true; buffered: number }> {
+		return { ok: true, buffered: this.sql.exec<{ n: number }>("SELECT coalesce(sum(n), 0) AS n FROM buffer").one().n };
+	}
+
 	/** Counters for GET /v1/ingest/stats. */
 	async stats() {
 		return {
@@ -472,6 +538,7 @@ export class TenantHub extends DurableObject<Env> {
 				live_viewers: this.live.viewers,
 				live_broadcasts: this.live.metrics.broadcasts,
 				live_messages: this.live.metrics.messages,
+				live_snapshots: { built: this.live.metrics.snapshots_built, served: this.live.metrics.snapshots_served, refused: this.live.metrics.snapshots_refused },
 			},
 		};
 	}

@@ -6,6 +6,14 @@ import { hubOf } from "../lib/http";
 const MAX_IN_FLIGHT = 2;
 /** Events per coalesced call, so one call's arguments stay a modest structured clone. */
 const MAX_EVENTS_PER_CALL = 5000;
+/**
+ * Estimated bytes per coalesced call. NOTE: RPC arguments are limited to 32 MiB serialized; 5,000
+ * events of 30 KB each are 150 MB, so events alone do not bound a call. One request is at most a
+ * 1 MiB body (about 3 MB as canonical events), so a call of one request always fits.
+ */
+const MAX_BYTES_PER_CALL = 8 * 1024 * 1024;
+/** Serialized size of a canonical event beyond its share of the body (ids, enrichment, field names). */
+const EVENT_OVERHEAD_BYTES = 600;
 /** How often a waiting request looks at its slot. */
 const POLL_MS = 1;
 /**
@@ -17,6 +25,8 @@ const STALE_MS = 30_000;
 
 interface Item {
 	batch: IngestBatch;
+	/** Estimated serialized size of the batch. */
+	bytes: number;
 	state: "waiting" | "sent" | "done" | "failed";
 	outcome?: IngestOutcome;
 	error?: unknown;
@@ -43,10 +53,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * request that finds a slot free makes the next call, so a cancelled request cannot stall the
  * others.
  */
-export async function submitToHub(env: Env, batch: IngestBatch): Promise<IngestOutcome> {
+export async function submitToHub(env: Env, batch: IngestBatch, bodyBytes: number): Promise<IngestOutcome> {
 	let q = queues.get(batch.tenantId);
 	if (!q) queues.set(batch.tenantId, (q = { waiting: [], calls: new Set() }));
-	const item: Item = { batch, state: "waiting" };
+	const item: Item = { batch, bytes: bodyBytes + (batch.events.length + batch.rejections.length) * EVENT_OVERHEAD_BYTES, state: "waiting" };
 	q.waiting.push(item);
 	const since = Date.now();
 	for (;;) {
@@ -73,14 +83,33 @@ export async function submitToHub(env: Env, batch: IngestBatch): Promise<IngestO
 async function lead(env: Env, tenantId: string, q: Queue): Promise<void> {
 	const group: Item[] = [];
 	let events = 0;
-	while (q.waiting.length && (!group.length || events + q.waiting[0]!.batch.events.length <= MAX_EVENTS_PER_CALL)) {
-		const item = q.waiting.shift()!;
-		item.state = "sent";
-		group.push(item);
-		events += item.batch.events.length;
+	let bytes = 0;
+	while (q.waiting.length) {
+		const next = q.waiting[0]!;
+		if (group.length && (events + next.batch.events.length > MAX_EVENTS_PER_CALL || bytes + next.bytes > MAX_BYTES_PER_CALL)) break;
+		q.waiting.shift();
+		next.state = "sent";
+		group.push(next);
+		events += next.batch.events.length;
+		bytes += next.bytes;
 	}
 	const call = { at: Date.now() };
 	q.calls.add(call);
+	try {
+		await deliver(env, tenantId, group);
+	} finally {
+		q.calls.delete(call);
+		if (!q.calls.size && !q.waiting.length) queues.delete(tenantId);
+	}
+}
+
+/**
+ * One hub call for a group. If the call fails as a whole, each request is sent again on its own,
+ * so a request that breaks a call fails alone and its neighbours still get their answer. Sending
+ * again is safe: a request keeps its message_ids (generated ones too), so whatever the failed
+ * call may have committed comes back as duplicates, never as a second copy.
+ */
+async function deliver(env: Env, tenantId: string, group: Item[]): Promise<void> {
 	try {
 		const result = await hubOf(env, tenantId).ingestMany(group.map((i) => i.batch));
 		// An RPC result belongs to the request that made the call: hand out plain copies.
@@ -90,13 +119,12 @@ async function lead(env: Env, tenantId: string, q: Queue): Promise<void> {
 			item.state = "done";
 		});
 	} catch (err) {
-		const error = err instanceof Error ? new Error(err.message) : new Error(String(err));
-		for (const item of group) {
-			item.error = error;
-			item.state = "failed";
+		if (group.length > 1) {
+			for (const item of group) await deliver(env, tenantId, [item]);
+			return;
 		}
-	} finally {
-		q.calls.delete(call);
-		if (!q.calls.size && !q.waiting.length) queues.delete(tenantId);
+		const item = group[0]!;
+		item.error = err instanceof Error ? new Error(err.message) : new Error(String(err));
+		item.state = "failed";
 	}
 }

@@ -21,9 +21,11 @@ function str(v: unknown): string | null {
 /**
  * Adds geo and device facts. An event's own `context.userAgent` / `context.location` win over
  * the request's (server-side SDKs forward the end user's), then `request.cf` and the header.
+ * `shared` is the request's shared context (a Segment batch's), under the event's own.
  */
-export function enrich(event: CanonicalEvent, geo: GeoFacts, headerUserAgent: string | null): CanonicalEvent {
-	const ctx = event.context;
+export function enrich(event: CanonicalEvent, geo: GeoFacts, headerUserAgent: string | null, shared: Record<string, unknown> | null = null): CanonicalEvent {
+	// The effective context: a Segment batch's shared context overlaid with the event's own.
+	const ctx = shared ? { ...shared, ...event.context } : event.context;
 	const loc = ctx && typeof ctx.location === "object" && ctx.location ? (ctx.location as Record<string, unknown>) : null;
 	const ua = parseUserAgent(str(ctx?.userAgent) ?? headerUserAgent);
 	// Never mix sources: a forwarded location replaces the request's geo as a whole.

@@ -20,7 +20,13 @@ export interface CanonicalEvent {
 	received_at: number;
 	properties: Record<string, Scalar>;
 	traits: Record<string, unknown> | null;
+	/**
+	 * The event's own context. A Segment batch's shared `context` is stored once per request
+	 * (shared_contexts) and referenced here; the effective context is the shared one overlaid
+	 * with the event's own keys.
+	 */
 	context: Record<string, unknown> | null;
+	context_id: string | null;
 	country: string | null;
 	region: string | null;
 	city: string | null;
@@ -47,13 +53,16 @@ export const MAX_PROPERTIES = 250;
 export const MAX_STRING_VALUE = 8192;
 /** Events timestamped further ahead than this (after skew correction) are refused. */
 export const MAX_FUTURE_MS = 24 * 3600_000;
-const EARLIEST = Date.UTC(2000, 0, 1);
+/** The earliest timestamp accepted, after clock-skew correction too. */
+export const EARLIEST = Date.UTC(2000, 0, 1);
+/** The latest instant a timestamp field may hold at all (the end of year 9999). */
+export const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$/;
 
 const id = z.string().trim().min(1, "must not be empty").max(MAX_ID, `must be at most ${MAX_ID} characters`);
 const optionalId = z.union([id, z.number().finite().transform(String)]).nullish();
 
-/** ISO 8601 string or epoch milliseconds → epoch ms. */
+/** ISO 8601 string or epoch milliseconds → epoch ms, between 2000-01-01 and the end of year 9999. */
 export const timestampSchema = z.union([z.string(), z.number(), z.date()]).transform((value, ctx) => {
 	let ms: number;
 	if (typeof value === "number") {
@@ -64,24 +73,37 @@ export const timestampSchema = z.union([z.string(), z.number(), z.date()]).trans
 		} else ms = value;
 	} else if (value instanceof Date) ms = value.getTime();
 	else ms = ISO_8601.test(value) ? Date.parse(value) : Number.NaN;
-	if (!Number.isFinite(ms) || ms < EARLIEST) {
-		ctx.addIssue({ code: "custom", message: "must be an ISO 8601 date-time or epoch milliseconds after 2000-01-01" });
+	if (!Number.isFinite(ms) || ms < EARLIEST || ms > LATEST) {
+		ctx.addIssue({ code: "custom", message: "must be an ISO 8601 date-time or epoch milliseconds between 2000-01-01 and 9999-12-31" });
 		return z.NEVER;
 	}
 	return Math.round(ms);
 });
 
-const scalar = z.union(
-	[z.string().max(MAX_STRING_VALUE, `string values must be at most ${MAX_STRING_VALUE} characters`), z.number().finite(), z.boolean(), z.null()],
-	{ error: "must be a string, number, boolean or null (nested objects and arrays are not supported: flatten them, e.g. 'cart.total')" },
-);
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
 
-/** Native properties: a flat map of scalars. */
-export const flatProperties = z
-	.record(z.string().min(1).max(MAX_NAME), scalar)
-	.refine((p) => Object.keys(p).length <= MAX_PROPERTIES, `at most ${MAX_PROPERTIES} properties`);
+/**
+ * A JSON object, kept as it was sent. NOTE: not z.record: zod copies records key by key, and an
+ * assignment to "__proto__" sets the copy's prototype instead of a key, so the key was silently lost.
+ */
+const freeForm = z.custom<Record<string, unknown>>(isPlainObject, { error: "must be a JSON object" });
 
-const freeForm = z.record(z.string(), z.unknown());
+const scalarError = "must be a string, number, boolean or null (nested objects and arrays are not supported: flatten them, e.g. 'cart.total')";
+
+/** Native properties: a flat map of scalars, kept as sent (see freeForm). */
+export const flatProperties = freeForm.superRefine((p, ctx) => {
+	const keys = Object.keys(p);
+	if (keys.length > MAX_PROPERTIES) ctx.addIssue({ code: "custom", message: `at most ${MAX_PROPERTIES} properties` });
+	for (const k of keys) {
+		if (k.length < 1 || k.length > MAX_NAME) ctx.addIssue({ code: "custom", path: [k], message: `property names must be 1-${MAX_NAME} characters` });
+		const v = p[k];
+		if (typeof v === "string") {
+			if (v.length > MAX_STRING_VALUE) ctx.addIssue({ code: "custom", path: [k], message: `string values must be at most ${MAX_STRING_VALUE} characters` });
+		} else if (typeof v === "number") {
+			if (!Number.isFinite(v)) ctx.addIssue({ code: "custom", path: [k], message: scalarError });
+		} else if (v !== null && typeof v !== "boolean") ctx.addIssue({ code: "custom", path: [k], message: scalarError });
+	}
+}) as unknown as z.ZodType<Record<string, Scalar>>;
 
 /** A native event (POST /v1/events). */
 export const nativeEventSchema = z

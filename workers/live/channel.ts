@@ -8,7 +8,44 @@ export const SUBPROTOCOL = "edgewise.live.v1";
 export const BROADCAST_INTERVAL_MS = 200;
 
 /** Close codes (4000-4999 are application codes); the reason says more. */
-export const CLOSE = { badRequest: 4400, unauthorized: 4401, forbidden: 4403, revoked: 4401 } as const;
+export const CLOSE = { badRequest: 4400, unauthorized: 4401, forbidden: 4403, revoked: 4401, tooManyRequests: 4429 } as const;
+
+/**
+ * Snapshot requests a viewer may make (a `snapshot` or `subscribe` message, or GET /v1/live/snapshot):
+ * per socket, and per key across its sockets and HTTP calls. A viewer needs one after a gap or a
+ * change of view; a flood of them must not cost the tenant's ingest (they share one thread).
+ */
+export const SNAPSHOT_LIMITS = {
+	socket: { burst: 5, perSecond: 1 },
+	key: { burst: 20, perSecond: 10 },
+	/** A socket that keeps asking while refused this many times in a row is closed (4429). */
+	refusalsBeforeClose: 50,
+	/** Client messages are a few dozen bytes; anything longer is refused before it is parsed. */
+	messageBytes: 1024,
+} as const;
+
+/** A token bucket: `take()` says whether a request fits, else how long to wait (ms). */
+export class Bucket {
+	private tokens: number;
+	private at: number;
+	constructor(
+		private readonly burst: number,
+		private readonly perSecond: number,
+		now: number,
+	) {
+		this.tokens = burst;
+		this.at = now;
+	}
+	take(now: number): number {
+		this.tokens = Math.min(this.burst, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+		this.at = now;
+		if (this.tokens >= 1) {
+			this.tokens -= 1;
+			return 0;
+		}
+		return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+	}
+}
 
 /** What each hibernatable socket remembers across hibernation (serializeAttachment). */
 export interface SocketState {
@@ -59,7 +96,12 @@ export class LiveChannel {
 	private resync = false;
 	private lastPrune = 0;
 	/** Broadcast statistics, for the live benchmark and /v1/system views. */
-	readonly metrics = { broadcasts: 0, messages: 0, bytes: 0 };
+	readonly metrics = { broadcasts: 0, messages: 0, bytes: 0, snapshots_built: 0, snapshots_served: 0, snapshots_refused: 0 };
+	/** The last snapshot text per view, valid while the counters, the minute and seq are unchanged. */
+	private snapshots = new Map<string, { stamp: string; text: string }>();
+	/** Snapshot allowances per socket (reset when the object wakes from hibernation) and per key. */
+	private socketBuckets = new WeakMap<WebSocket, { bucket: Bucket; refusedInARow: number }>();
+	private keyBuckets = new Map<string, Bucket>();
 
 	constructor(
 		private readonly ctx: DurableObjectState,
@@ -141,33 +183,86 @@ export class LiveChannel {
 		return new Response(null, { status: 101, webSocket: client, headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {} });
 	}
 
-	/** The snapshot over HTTP (GET /v1/live/snapshot). */
-	async snapshot(view: LiveView) {
+	/** The snapshot over HTTP (GET /v1/live/snapshot), within the key's allowance. */
+	async snapshot(view: LiveView, keyHash: string): Promise<{ ok: true; text: string } | { ok: false; retryAfterMs: number }> {
+		const wait = this.keyBucket(keyHash).take(Date.now());
+		if (wait) {
+			this.metrics.snapshots_refused++;
+			return { ok: false, retryAfterMs: wait };
+		}
 		const counters = await this.ready();
-		return JSON.parse(this.snapshotMessage(counters, view, Date.now())) as Record<string, unknown>;
+		return { ok: true, text: this.snapshotMessage(counters, view, Date.now()) };
 	}
 
+	private keyBucket(keyHash: string): Bucket {
+		let b = this.keyBuckets.get(keyHash);
+		if (!b) {
+			if (this.keyBuckets.size > 1000) this.keyBuckets.clear();
+			this.keyBuckets.set(keyHash, (b = new Bucket(SNAPSHOT_LIMITS.key.burst, SNAPSHOT_LIMITS.key.perSecond, Date.now())));
+		}
+		return b;
+	}
+
+	/**
+	 * A snapshot's text, built once per view between changes: the numbers only move when events are
+	 * recorded, the minute turns (the window slides) or a broadcast bumps seq. Its `at` is when the
+	 * numbers were read, which stays true until one of those happens.
+	 */
 	private snapshotMessage(counters: LiveCounters, view: LiveView, now: number) {
-		return JSON.stringify({ v: PROTOCOL_VERSION, type: "snapshot", seq: this.seq, at: new Date(now).toISOString(), view, ...counters.snapshot(now, view) });
+		const key = viewKey(view);
+		const stamp = `${counters.version}:${minuteOf(now)}:${this.seq}`;
+		const hit = this.snapshots.get(key);
+		this.metrics.snapshots_served++;
+		if (hit && hit.stamp === stamp) return hit.text;
+		this.metrics.snapshots_built++;
+		const text = JSON.stringify({ v: PROTOCOL_VERSION, type: "snapshot", seq: this.seq, at: new Date(now).toISOString(), view, ...counters.snapshot(now, view) });
+		if (this.snapshots.size > 200) this.snapshots.clear();
+		this.snapshots.set(key, { stamp, text });
+		return text;
 	}
 
-	/** A client message: {"type":"snapshot"} to resync after a gap, {"type":"subscribe","event":…} to change view. */
+	/**
+	 * A client message: {"type":"snapshot"} to resync after a gap, {"type":"subscribe","event":…} to
+	 * change view. Each asks for a snapshot, within the socket's and the key's allowances: over them
+	 * the viewer is told once (rate_limited, with when to retry) and further asks are ignored; a
+	 * socket that keeps asking is closed.
+	 */
 	async message(ws: WebSocket, data: string | ArrayBuffer) {
 		const state = stateOf(ws);
 		if (!state) return;
+		const now = Date.now();
+		let limits = this.socketBuckets.get(ws);
+		if (!limits) this.socketBuckets.set(ws, (limits = { bucket: new Bucket(SNAPSHOT_LIMITS.socket.burst, SNAPSHOT_LIMITS.socket.perSecond, now), refusedInARow: 0 }));
+		const wait = limits.bucket.take(now) || this.keyBucket(state.keyHash).take(now);
+		if (wait) {
+			this.metrics.snapshots_refused++;
+			if (++limits.refusedInARow === 1)
+				send(ws, JSON.stringify({ v: PROTOCOL_VERSION, type: "error", code: "rate_limited", message: `Too many requests on this socket; retry in ${wait} ms.`, retry_after_ms: wait }));
+			else if (limits.refusedInARow >= SNAPSHOT_LIMITS.refusalsBeforeClose) {
+				try {
+					ws.close(CLOSE.tooManyRequests, "too many requests");
+				} catch {}
+			}
+			return;
+		}
+		limits.refusedInARow = 0;
+		const size = typeof data === "string" ? data.length : data.byteLength;
+		if (size > SNAPSHOT_LIMITS.messageBytes)
+			return sendError(ws, "message_too_large", `Messages are at most ${SNAPSHOT_LIMITS.messageBytes} bytes: {"type":"snapshot"} or {"type":"subscribe","event":"name"|null}.`);
 		let msg: { type?: unknown; event?: unknown };
 		try {
 			msg = JSON.parse(typeof data === "string" ? data : new TextDecoder().decode(data));
 		} catch {
 			return sendError(ws, "malformed_message", 'Send JSON: {"type":"snapshot"} or {"type":"subscribe","event":"name"|null}.');
 		}
+		if (!msg || typeof msg !== "object") return sendError(ws, "malformed_message", 'Send a JSON object: {"type":"snapshot"} or {"type":"subscribe","event":"name"|null}.');
 		if (msg.type === "subscribe") {
 			if (msg.event != null && (typeof msg.event !== "string" || !msg.event || msg.event.length > 200))
 				return sendError(ws, "invalid_view", "event must be a non-empty string of at most 200 characters, or null for all events.");
 			state.view = { event: (msg.event as string | null) ?? null };
 			ws.serializeAttachment(state);
 		} else if (msg.type !== "snapshot") {
-			return sendError(ws, "unknown_message", `Unknown message type ${JSON.stringify(msg.type)}; use "snapshot" or "subscribe".`);
+			return sendError(ws, "unknown_message", `Unknown message type ${JSON.stringify(msg.type)?.slice(0, 50)}; use "snapshot" or "subscribe".`);
 		}
 		send(ws, this.snapshotMessage(await this.ready(), state.view, Date.now()));
 	}

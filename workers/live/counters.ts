@@ -19,7 +19,8 @@ export interface FeedItem {
 	event: string;
 	user_id: string | null;
 	anonymous_id: string | null;
-	timestamp: string;
+	/** null only for a time no date can hold (events stored before timestamps were bounded). */
+	timestamp: string | null;
 	received_at: string;
 	country: string | null;
 	device: string | null;
@@ -45,12 +46,15 @@ export const minuteOf = (ms: number) => Math.floor(ms / MINUTE_MS);
 export const userKey = (e: Pick<CanonicalEvent, "user_id" | "anonymous_id">) =>
 	e.user_id != null ? `u:${e.user_id}` : e.anonymous_id != null ? `a:${e.anonymous_id}` : null;
 
+/** ISO 8601 of epoch ms, or null where Date cannot represent it (it would throw). */
+const isoOrNull = (ms: number) => (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : null);
+
 function feedItem(e: LiveEvent): FeedItem {
 	return {
 		event: e.event,
 		user_id: e.user_id,
 		anonymous_id: e.anonymous_id,
-		timestamp: new Date(e.timestamp).toISOString(),
+		timestamp: isoOrNull(e.timestamp),
 		received_at: new Date(e.received_at).toISOString(),
 		country: e.country,
 		device: e.device,
@@ -77,9 +81,12 @@ export class LiveCounters {
 	private dirtyMinutes = new Set<number>();
 	private dirtyEvents = new Set<string>();
 	private fresh: LiveEvent[] = [];
+	/** Bumped by every change, so a snapshot built from these numbers can be reused until the next. */
+	version = 0;
 
 	/** Counts accepted events (call with non-duplicates only). */
 	record(events: Iterable<LiveEvent>) {
+		this.version++;
 		for (const e of events) {
 			const m = minuteOf(e.received_at);
 			this.addCount(m, e.event, 1);
@@ -94,6 +101,7 @@ export class LiveCounters {
 
 	/** Loads pre-aggregated history (from D1 after a restart); `latest` is oldest first. */
 	load(history: { counts: { m: number; event: string; n: number }[]; users: { u: string; event: string; m: number }[]; latest: LiveEvent[] }) {
+		this.version++;
 		for (const c of history.counts) this.addCount(c.m, c.event, c.n);
 		for (const u of history.users) this.seeUser(u.u, u.event, u.m);
 		this.feed = [...history.latest, ...this.feed].slice(-FEED_SIZE * 4);

@@ -8,6 +8,7 @@ import { enrich, geoFromCf } from "../ingest/enrich";
 import { type CanonicalEvent, type EventType, type Rejection, segmentBatchSchema } from "../ingest/event";
 import { type Normalised, normaliseNative, normaliseSegment, payloadSample, type RequestFacts } from "../ingest/normalise";
 import { submitToHub } from "../ingest/coalesce";
+import { checkShape, MAX_DEPTH, shallowSample } from "../ingest/shape";
 import { hubOf } from "../lib/http";
 
 type Mode = { kind: "native" } | { kind: "segment"; type: EventType } | { kind: "segment-batch" };
@@ -39,33 +40,94 @@ function bodyKey(value: unknown): string | null {
 	return typeof k === "string" && k ? k : null;
 }
 
+/** Fields the native `{"events":[...]}` wrapper takes; anything else is a mistake worth hearing about. */
+const WRAPPER_FIELDS = new Set(["events", "writeKey"]);
+
 /** Splits a parsed body into the raw items to validate, per endpoint. */
-function items(mode: Mode, values: unknown, ndjson: boolean): { raw: unknown[]; prefix: (i: number) => string; facts: Partial<RequestFacts>; single: boolean } {
-	if (ndjson) return { raw: values as unknown[], prefix: (i) => `[${i}]`, facts: {}, single: false };
+async function items(mode: Mode, values: unknown, ndjson: boolean): Promise<{ raw: unknown[]; prefix: (i: number) => string; facts: Partial<RequestFacts>; shared: SharedContext | null; single: boolean }> {
+	if (ndjson) return { raw: values as unknown[], prefix: (i) => `[${i}]`, facts: {}, shared: null, single: false };
 	if (mode.kind === "segment-batch") {
 		const parsed = segmentBatchSchema.safeParse(values);
 		if (!parsed.success)
 			throw new ApiError(400, "invalid_batch", "Body must be {\"batch\": [message, ...]}.", {
 				issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
 			});
+		const shared = parsed.data.context ? await sharedContext(parsed.data.context) : null;
 		return {
 			raw: parsed.data.batch,
 			prefix: (i) => `batch[${i}]`,
-			facts: { batchSentAt: parsed.data.sentAt ?? null, batchContext: parsed.data.context ?? null },
+			facts: { batchSentAt: parsed.data.sentAt ?? null, batchContext: shared ? { id: shared.id, value: shared.value } : null },
+			shared,
 			single: false,
 		};
 	}
 	if (mode.kind === "native") {
-		if (Array.isArray(values)) return { raw: values, prefix: (i) => `[${i}]`, facts: {}, single: false };
+		if (Array.isArray(values)) return { raw: values, prefix: (i) => `[${i}]`, facts: {}, shared: null, single: false };
 		if (values && typeof values === "object" && "events" in values) {
 			const list = (values as { events: unknown }).events;
 			if (!Array.isArray(list)) throw new ApiError(400, "invalid_batch", "'events' must be an array of events.", { path: "events" });
-			return { raw: list, prefix: (i) => `events[${i}]`, facts: {}, single: false };
+			const unknown = Object.keys(values).filter((k) => !WRAPPER_FIELDS.has(k));
+			if (unknown.length)
+				throw new ApiError(400, "invalid_batch", `Unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k.slice(0, 100)}'`).join(", ")} beside 'events'; the batch wrapper takes only 'events' and 'writeKey'.`, {
+					path: unknown[0]!.slice(0, 100),
+					unknown_fields: unknown.slice(0, 20).map((k) => k.slice(0, 100)),
+				});
+			return { raw: list, prefix: (i) => `events[${i}]`, facts: {}, shared: null, single: false };
 		}
 	}
 	if (!values || typeof values !== "object" || Array.isArray(values))
 		throw new ApiError(400, "invalid_event", "Body must be a JSON object.", { path: "" });
-	return { raw: [values], prefix: () => "", facts: {}, single: true };
+	return { raw: [values], prefix: () => "", facts: {}, shared: null, single: true };
+}
+
+/** A Segment batch's `context`, stored once per request and referenced by each of its events. */
+interface SharedContext {
+	id: string;
+	value: Record<string, unknown>;
+	body: string;
+}
+
+/**
+ * Checks a batch-level context like an event's own (depth, size) and names it by the hash of its
+ * JSON, so a context every batch of an SDK repeats is stored once for the tenant.
+ */
+async function sharedContext(context: Record<string, unknown>): Promise<SharedContext> {
+	// The context sits one level under the batch wrapper, like an event's under the event.
+	const shape = checkShape(context, MAX_DEPTH - 1);
+	if (shape.issue)
+		throw new ApiError(400, "too_deep", `context: nested deeper than ${MAX_DEPTH} levels (at context.${shape.issue.path.join(".")})`, { path: "context", limit: MAX_DEPTH });
+	const value = shape.value as Record<string, unknown>;
+	const body = JSON.stringify(value);
+	const bytes = ENCODER.encode(body).byteLength;
+	if (bytes > LIMITS.eventBytes)
+		throw new ApiError(413, "context_too_large", `context: the batch's shared context is ${bytes} bytes; at most ${LIMITS.eventBytes}.`, { path: "context", limit_bytes: LIMITS.eventBytes, bytes });
+	const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", ENCODER.encode(body)));
+	const id = [...digest.subarray(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
+	return { id, value, body };
+}
+
+/**
+ * Tenants over their rate limit, as their hub last said (tenant → until, epoch ms). Requests for
+ * them are refused before their body is read: a 429 then costs a map lookup, not a parse,
+ * validation and hub call. The hub stays the authority: the mark lasts at most a second, then
+ * the next request asks it again.
+ */
+const throttled = new Map<string, number>();
+const THROTTLE_MARK_MS = 1000;
+
+function refuseIfThrottled(tenantId: string, now: number) {
+	const until = throttled.get(tenantId);
+	if (until == null) return;
+	if (until <= now) {
+		throttled.delete(tenantId);
+		return;
+	}
+	throw new ApiError(429, "rate_limited", `Tenant is over its rate limit; retry after ${Math.ceil((until - now) / 1000)} s.`, {}, { "Retry-After": String(Math.ceil((until - now) / 1000)) });
+}
+
+function checkScope(auth: { scope: string }) {
+	if (auth.scope !== "ingest")
+		throw new ApiError(403, "forbidden", `This key has the '${auth.scope}' scope; ingest needs an 'ingest' key.`, { scope: auth.scope, required: ["ingest"] });
 }
 
 /** What we know of a request as it goes, so a refusal can be stored with its reason. */
@@ -103,18 +165,27 @@ async function ingestBody(c: Context<AppEnv>, mode: Mode, seen: Seen) {
 		throw new ApiError(415, "unsupported_content_type", "Segment endpoints take application/json; NDJSON goes to POST /v1/events.", {
 			supported: ["application/json", "text/plain"],
 		});
+	// A key in a header names the tenant before the body is read: unknown keys and tenants over
+	// their limit are refused without reading it.
+	let auth = seen.key ? await resolveIngestKey(c.env.DB, seen.key) : null;
+	if (auth) {
+		checkScope(auth);
+		refuseIfThrottled(auth.tenantId, Date.now());
+	}
 	const { text, bytes } = await readBody(req, limit);
 	seen.text = text;
 	const parsed = parseBody(text, format);
-	const key = seen.key ?? bodyKey(parsed.values);
-	if (!key) throw unauthorized("Missing write key: send 'Authorization: Bearer <key>', HTTP Basic auth with the key as user name, or \"writeKey\" in the JSON body.");
-	const auth = await resolveIngestKey(c.env.DB, key);
-	if (auth.scope !== "ingest")
-		throw new ApiError(403, "forbidden", `This key has the '${auth.scope}' scope; ingest needs an 'ingest' key.`, { scope: auth.scope, required: ["ingest"] });
-	// From here on, refusals can be stored under this key's tenant.
-	seen.key = key;
+	if (!auth) {
+		const key = bodyKey(parsed.values);
+		if (!key) throw unauthorized("Missing write key: send 'Authorization: Bearer <key>', HTTP Basic auth with the key as user name, or \"writeKey\" in the JSON body.");
+		auth = await resolveIngestKey(c.env.DB, key);
+		checkScope(auth);
+		refuseIfThrottled(auth.tenantId, Date.now());
+		// From here on, refusals can be stored under this key's tenant.
+		seen.key = key;
+	}
 
-	const { raw, prefix, facts, single } = items(mode, parsed.values, format === "ndjson");
+	const { raw, prefix, facts, shared, single } = await items(mode, parsed.values, format === "ndjson");
 	const cap = mode.kind === "native" ? LIMITS.maxEventsPerRequest : LIMITS.maxSegmentBatch;
 	if (raw.length > cap)
 		throw new ApiError(413, "too_many_events", `At most ${cap} events per request; got ${raw.length}. Split the batch.`, { limit: cap, count: raw.length });
@@ -127,23 +198,43 @@ async function ingestBody(c: Context<AppEnv>, mode: Mode, seen: Seen) {
 	const events: CanonicalEvent[] = [];
 	const eventIndexes: number[] = [];
 	const rejections: Rejection[] = [];
-	raw.forEach((item, index) => {
+	raw.forEach((given, index) => {
 		const path = prefix(index);
 		const bad = badLines.get(index);
 		let result: Normalised;
+		let item = given;
 		if (bad) result = { ok: false, rejection: { path, code: "malformed_json", message: `${path}: not valid JSON: ${bad.message}` } };
-		else if (checkSize && byteLength(item) > LIMITS.eventBytes)
-			result = { ok: false, rejection: { path, code: "event_too_large", message: `${path || "event"}: larger than ${LIMITS.eventBytes} bytes` } };
-		else result = mode.kind === "native" ? normaliseNative(item, path, requestFacts) : normaliseSegment(item, path, requestFacts, mode.kind === "segment" ? mode.type : undefined);
+		else {
+			// Depth and Unicode first: everything after this may recurse into the value.
+			const shape = checkShape(given);
+			item = shape.value;
+			if (shape.issue) {
+				const at = [path, ...shape.issue.path].filter((p) => p !== "").join(".").replace(/\.(\d+)(?=\.|$)/g, "[$1]");
+				result = { ok: false, rejection: { path: at, code: "too_deep", message: `${at || "event"}: ${shape.issue.message}` } };
+				item = shallowSample(given);
+			} else if (checkSize && byteLength(item) > LIMITS.eventBytes)
+				result = { ok: false, rejection: { path, code: "event_too_large", message: `${path || "event"}: larger than ${LIMITS.eventBytes} bytes` } };
+			else result = mode.kind === "native" ? normaliseNative(item, path, requestFacts) : normaliseSegment(item, path, requestFacts, mode.kind === "segment" ? mode.type : undefined);
+		}
 		if (result.ok) {
-			events.push(enrich(result.event, geo, ua));
+			events.push(enrich(result.event, geo, ua, shared?.value ?? null));
 			eventIndexes.push(index);
 		} else rejections.push({ index, ...result.rejection, payload: payloadSample(bad ? bad.raw : item) });
 	});
 
-	const outcome = await submitToHub(c.env, { tenantId: auth.tenantId, keyHash: auth.keyHash, origin: seen.origin, receivedAt: seen.receivedAt, events, rejections });
+	const batch = {
+		tenantId: auth.tenantId,
+		keyHash: auth.keyHash,
+		origin: seen.origin,
+		receivedAt: seen.receivedAt,
+		events,
+		rejections,
+		contexts: shared && events.length ? [{ id: shared.id, body: shared.body }] : [],
+	};
+	const outcome = await submitToHub(c.env, batch, bytes);
 	if (!outcome.ok) {
 		if (outcome.status === 401) throw unauthorized(outcome.message);
+		if (outcome.status === 429) throttled.set(auth.tenantId, Date.now() + THROTTLE_MARK_MS);
 		throw new ApiError(outcome.status, outcome.code, outcome.message, {}, outcome.retryAfter ? { "Retry-After": String(outcome.retryAfter) } : {});
 	}
 
@@ -178,6 +269,7 @@ async function storeRefusal(c: Context<AppEnv>, seen: Seen, err: ApiError) {
 		receivedAt: seen.receivedAt,
 		events: [],
 		rejections: [{ index: 0, path: "", code: err.code, message: err.message, payload }],
+		contexts: [],
 	});
 }
 

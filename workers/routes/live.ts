@@ -65,6 +65,11 @@ export const liveRoutes = new Hono<AppEnv>()
 	})
 	.get("/live/snapshot", requireKey("read", "admin"), async (c) => {
 		const query = queryParams(c, viewQuery.omit({ key: true }));
-		const { tenantId } = c.get("auth");
-		return c.json(await hubOf(c.env, tenantId).liveSnapshot(tenantId, { event: query.event ?? null }));
+		const { tenantId, keyHash } = c.get("auth");
+		const snap = await hubOf(c.env, tenantId).liveSnapshot(tenantId, { event: query.event ?? null }, keyHash);
+		if (!snap.ok) {
+			const seconds = Math.max(1, Math.ceil(snap.retryAfterMs / 1000));
+			throw new ApiError(429, "rate_limited", `Too many live snapshots for this key; retry after ${seconds} s.`, { retry_after_ms: snap.retryAfterMs }, { "Retry-After": String(seconds) });
+		}
+		return c.body(snap.text, 200, { "content-type": "application/json" });
 	});

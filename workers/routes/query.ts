@@ -57,7 +57,14 @@ export async function tenantStatus(env: AppEnv["Bindings"], tenantId: string, no
 			pending_days: days?.n ?? 0,
 			layout: l ? { day_tz: l.day_tz, align_minutes: l.align_minutes, ...(JSON.parse(l.config) as object), archived_before: iso(l.archived_before) } : null,
 		},
-		ingest: { buffered: hub.buffered, last_flush_at: hub.last_flush_at ?? null },
+		ingest: {
+			buffered: hub.buffered,
+			last_flush_at: hub.last_flush_at ?? null,
+			last_flush_error: hub.last_flush_error,
+			// Accepted events the database refused to store: in /v1/rejected with code storage_refused.
+			storage_refused: hub.storage_refused,
+			last_storage_refusal: hub.last_storage_refusal,
+		},
 		cron: {
 			last_runs: (runs!.results as unknown as RunRow[]).map((r) => {
 				const rep = JSON.parse(r.report) as { caught_up?: boolean; errors?: string[]; busy?: boolean };
