@@ -427,6 +427,27 @@ describe("retention", () => {
 	});
 });
 
+describe("archive lines", () => {
+	it("carry each event's effective context: its batch's shared context overlaid with its own", async () => {
+		const t = await makeTenant("rq-archive-ctx", { timezone: "UTC", retention_days: 1 });
+		const day = Date.UTC(2026, 9, 2);
+		const [row] = dataset(11, 1, day, day + 3_600_000, "ctx");
+		await insertRows(t.id, [row!, { ...row!, message_id: "ctx-recent", timestamp: Date.now() }]);
+		await env.DB.batch([
+			env.DB.prepare("INSERT INTO shared_contexts (tenant_id, id, body, created_at) VALUES (?1, 'c1', ?2, 0)").bind(t.id, JSON.stringify({ library: { name: "analytics-node" }, app: "shared" })),
+			env.DB.prepare("UPDATE events SET context = ?2, context_id = 'c1' WHERE tenant_id = ?1 AND message_id = ?3").bind(t.id, JSON.stringify({ app: "own" }), row!.message_id),
+		]);
+		await rollUp();
+		const listed = await env.ARCHIVE.list({ prefix: `archive/${t.id}/events/2026-10-02/` });
+		expect(listed.objects).toHaveLength(1);
+		const text = await new Response((await env.ARCHIVE.get(listed.objects[0]!.key))!.body.pipeThrough(new DecompressionStream("gzip"))).text();
+		const line = JSON.parse(text.trim());
+		expect(line.message_id).toBe(row!.message_id);
+		expect(line.context).toEqual({ library: { name: "analytics-node" }, app: "own" });
+		expect(line).not.toHaveProperty("context_id");
+	});
+});
+
 describe("every 400", () => {
 	const cases: [string, unknown, string, string][] = [
 		["no metrics", { date_range: "7d" }, "invalid_query", "metrics"],

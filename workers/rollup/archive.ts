@@ -35,10 +35,12 @@ export async function archiveExpired(env: Env, layouts: Map<string, TenantLayout
 			if ((dirty!.results[0] as { n: number }).n > 0 || (newest!.results[0] as { m: number }).m > opts.watermark) break;
 			// NOTE: the row holding max(rowid) is never deleted, so SQLite never reuses a rowid
 			// and rowid order stays ingest order for the rollup watermark.
+			// A Segment batch's shared context is stored once; each archived event carries its effective context.
 			const { results } = await db
 				.prepare(
-					`SELECT rowid AS _rowid, * FROM events WHERE tenant_id = ?1 AND timestamp >= ?2 AND timestamp < ?3
-					AND rowid < (SELECT max(rowid) FROM events) ORDER BY rowid LIMIT ${PART_ROWS}`,
+					`SELECT e.rowid AS _rowid, e.*, c.body AS _shared FROM events e LEFT JOIN shared_contexts c ON c.tenant_id = e.tenant_id AND c.id = e.context_id
+					WHERE e.tenant_id = ?1 AND e.timestamp >= ?2 AND e.timestamp < ?3
+					AND e.rowid < (SELECT max(rowid) FROM events) ORDER BY e.rowid LIMIT ${PART_ROWS}`,
 				)
 				.bind(layout.tenantId, dayStart, dayEnd)
 				.all<Record<string, unknown>>();
@@ -46,9 +48,10 @@ export async function archiveExpired(env: Env, layouts: Map<string, TenantLayout
 			const lines = results.map((r) => {
 				const o: Record<string, unknown> = {};
 				for (const [k, v] of Object.entries(r)) {
-					if (k === "_rowid" || k === "tenant_id") continue;
+					if (k === "_rowid" || k === "tenant_id" || k === "_shared" || k === "context_id") continue;
 					o[k] = JSON_COLUMNS.has(k) && typeof v === "string" ? safeParse(v) : v;
 				}
+				if (typeof r._shared === "string") o.context = effectiveContext(r._shared, o.context);
 				return JSON.stringify(o);
 			});
 			const first = results[0]!._rowid as number;
@@ -76,6 +79,13 @@ export async function archiveExpired(env: Env, layouts: Map<string, TenantLayout
 		}
 	}
 	return archived;
+}
+
+/** A shared context overlaid with an event's own keys (what the event was sent with). */
+export function effectiveContext(shared: string, own: unknown): unknown {
+	const base = safeParse(shared);
+	if (!base || typeof base !== "object" || Array.isArray(base)) return own;
+	return own && typeof own === "object" && !Array.isArray(own) ? { ...base, ...own } : base;
 }
 
 function safeParse(text: string): unknown {
