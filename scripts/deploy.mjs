@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
+import { buildDashboard } from "./build-web.mjs";
 import { BIN, ROOT } from "./lib.mjs";
 
 const HELP = `Deploy Edgewise to your Cloudflare account.
@@ -341,6 +342,8 @@ async function main() {
 		return 2;
 	}
 	const config = readConfig();
+	// The dashboard Wrangler uploads as static assets (web/dist), built for production: no dev key.
+	buildDashboard();
 
 	if (values["dry-run"]) {
 		plan(config);

@@ -101,6 +101,10 @@ const updateKey = z
 	.strict()
 	.refine(nonEmpty, "send at least one of name, allowed_origins");
 
+/** Request bodies, for typed clients (the dashboard's settings). */
+export type CreateKeyInput = z.input<typeof createKey>;
+export type UpdateTenantInput = z.input<typeof updateTenant>;
+
 type TenantRow = typeof tenants.$inferSelect;
 type KeyRow = typeof apiKeys.$inferSelect;
 

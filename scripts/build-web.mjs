@@ -1,0 +1,15 @@
+// Builds the dashboard (web/ → web/dist) with Vite, for `npm start`, the deploys, the browser
+// tests and bench:dashboard. Settings are build-time (web/vite.config.mjs):
+//   devReadKey  prefilled on the sign-in page when opened on localhost (only `npm start` sets it)
+//   apiOrigin   the API's origin when the dashboard is served from another one (Pages)
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { BIN, ROOT } from "./lib.mjs";
+
+/** Runs `vite build`; throws with Vite's output if it fails. */
+export function buildDashboard({ devReadKey = "", apiOrigin = "", quiet = true } = {}) {
+	const env = { ...process.env, EDGEWISE_DEV_READ_KEY: devReadKey, EDGEWISE_API_ORIGIN: apiOrigin, PATH: `${BIN}:${process.env.PATH}` };
+	const r = spawnSync(join(BIN, "vite"), ["build", "--config", "web/vite.config.mjs", "--logLevel", quiet ? "warn" : "info"], { cwd: ROOT, env, encoding: "utf8", stdio: quiet ? "pipe" : "inherit" });
+	if (r.status !== 0) throw new Error(`the dashboard build failed (vite build):\n${r.stdout ?? ""}${r.stderr ?? ""}`);
+	return join(ROOT, "web", "dist");
+}

@@ -1,0 +1,166 @@
+import type { ComponentType } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ApiFailure, apiFor, type ApiClient } from "./api/client";
+import type { TenantInfo } from "./api/types";
+import { Skeleton } from "./components/States";
+import { navigate, onLinkClick, useLocation } from "./router";
+import { Overview } from "./screens/Overview";
+import { SignIn, signInMessage } from "./screens/SignIn";
+import { storedKey, storeKey } from "./session";
+
+/** What every signed-in screen gets. */
+export interface ScreenProps {
+	api: ApiClient;
+	/** The signed-in key (the live WebSocket sends it in its sub-protocol). */
+	secret: string;
+	info: TenantInfo;
+	search: string;
+	/** The API refused the key (revoked while signed in): back to the sign-in page, with why. */
+	onAuthError: (e: ApiFailure) => void;
+}
+
+type Loader = () => Promise<ComponentType<ScreenProps>>;
+/** Screens other than the overview load on first visit: the overview's JavaScript stays small. */
+const LAZY: Record<string, Loader> = {
+	"/live": () => import("./screens/Live").then((m) => m.Live),
+	"/explore": () => import("./screens/Explore").then((m) => m.Explore),
+	"/support": () => import("./screens/Support").then((m) => m.Support),
+	"/settings": () => import("./screens/Settings").then((m) => m.Settings),
+};
+const loaded = new Map<string, ComponentType<ScreenProps>>();
+
+const NAV = [
+	["/", "Overview"],
+	["/live", "Live"],
+	["/explore", "Explore"],
+	["/support", "Support"],
+	["/settings", "Settings"],
+] as const;
+
+function Lazy({ path, props }: { path: string; props: ScreenProps }) {
+	const [C, setC] = useState<ComponentType<ScreenProps> | null>(() => loaded.get(path) ?? null);
+	const [failed, setFailed] = useState(false);
+	useEffect(() => {
+		if (loaded.has(path)) return setC(() => loaded.get(path)!);
+		setC(null);
+		LAZY[path]!().then(
+			(c) => {
+				loaded.set(path, c);
+				setC(() => c);
+			},
+			() => setFailed(true),
+		);
+	}, [path]);
+	if (failed) return <p class="state error" role="alert">This page could not be loaded (a new version may have been deployed): reload the page.</p>;
+	return C ? <C {...props} /> : <Skeleton height={200} />;
+}
+
+function Logo() {
+	return (
+		<svg viewBox="0 0 32 32" aria-hidden="true">
+			<rect width="32" height="32" rx="7" fill="var(--accent)" />
+			<path d="M7 22l6-8 5 5 7-10" stroke="var(--accent-fg)" stroke-width="3" fill="none" stroke-linecap="round" stroke-linejoin="round" />
+		</svg>
+	);
+}
+
+type Session = { status: "checking" } | { status: "out"; message: string | null } | { status: "in"; key: string; info: TenantInfo };
+
+export function App() {
+	const { path, search } = useLocation();
+	const [session, setSession] = useState<Session>(() => (storedKey() ? { status: "checking" } : { status: "out", message: null }));
+
+	// A stored key is checked once per page load: it may have been revoked since.
+	useEffect(() => {
+		const key = storedKey();
+		if (!key) return;
+		apiFor(key)
+			.tenant()
+			.then(
+				(info) => setSession({ status: "in", key, info }),
+				(e: ApiFailure) => {
+					if (e.status === 401 || e.status === 403) storeKey(null);
+					setSession({ status: "out", message: signInMessage(e) });
+				},
+			);
+	}, []);
+
+	const signOut = (message: string | null = null) => {
+		storeKey(null);
+		setSession({ status: "out", message });
+	};
+
+	if (session.status === "checking")
+		return (
+			<main aria-busy="true">
+				<Skeleton height={40} width="40%" />
+				<Skeleton height={120} />
+				<Skeleton height={300} />
+			</main>
+		);
+	if (session.status === "out")
+		return (
+			<SignIn
+				message={session.message}
+				onSignedIn={(key, info) => {
+					storeKey(key);
+					setSession({ status: "in", key, info });
+				}}
+			/>
+		);
+
+	const { info, key } = session;
+	const props: ScreenProps = {
+		api: apiFor(key),
+		secret: key,
+		info,
+		search,
+		onAuthError: (e) => signOut(signInMessage(e)),
+	};
+	const known = path === "/" || path in LAZY;
+	return (
+		<>
+			<a class="skip" href="#main">
+				Skip to content
+			</a>
+			<header class="top">
+				<a class="brand" href="/" onClick={onLinkClick}>
+					<Logo />
+					Edgewise
+				</a>
+				<nav class="nav" aria-label="Main">
+					{NAV.map(([href, label]) => (
+						<a href={href} onClick={onLinkClick} aria-current={path === href ? "page" : undefined}>
+							{label}
+						</a>
+					))}
+				</nav>
+				<div class="who">
+					<span>
+						<strong data-testid="tenant-name">{info.tenant.name}</strong>
+						<span class="tz"> · {info.tenant.timezone}</span>
+					</span>
+					<button type="button" class="link" onClick={() => signOut()}>
+						Sign out
+					</button>
+				</div>
+			</header>
+			<main id="main" tabIndex={-1}>
+				{path === "/" ? <Overview {...props} /> : known ? <Lazy path={path} props={props} /> : <NotFound />}
+			</main>
+		</>
+	);
+}
+
+function NotFound() {
+	return (
+		<div class="state">
+			<h1>No such page</h1>
+			<p>
+				<a href="/" onClick={(e) => (e.preventDefault(), navigate("/"))}>
+					Go to the overview
+				</a>
+			</p>
+		</div>
+	);
+}

@@ -1,0 +1,87 @@
+// The one way the dashboard talks to the API: Hono's typed client over the Worker's own AppType.
+import { hc } from "hono/client";
+import type { AppType } from "../../../workers/app";
+import type { AdminKey, AdminTenant, ApiErrorBody, BatchAnswers, CreateKeyInput, NewKey, AnswerBody, QueryInput, TenantInfo, UpdateTenantInput } from "./types";
+
+/** The API's origin: the page's own, unless the build named another (a dashboard on Pages). */
+export const API_ORIGIN = __API_ORIGIN__ || location.origin;
+
+/** An answer that was not 2xx, with the API's code and message (or a network failure: status 0). */
+export class ApiFailure extends Error {
+	constructor(
+		readonly status: number,
+		readonly code: string,
+		message: string,
+		readonly details: unknown = {},
+	) {
+		super(message);
+	}
+}
+
+/** What the typed client's responses have in common with fetch's. */
+interface Answer {
+	ok: boolean;
+	status: number;
+	json(): Promise<unknown>;
+}
+
+async function failure(res: Answer): Promise<ApiFailure> {
+	try {
+		const body = (await res.json()) as ApiErrorBody;
+		if (body?.error?.code) return new ApiFailure(res.status, body.error.code, body.error.message, body.error.details);
+	} catch {
+		// not JSON: fall through
+	}
+	return new ApiFailure(res.status, "http_error", `The API answered HTTP ${res.status}.`);
+}
+
+/** Runs a request of the typed client; throws ApiFailure unless the status is 2xx. */
+async function call<T>(send: () => Promise<Answer>): Promise<T> {
+	let res: Answer;
+	try {
+		res = await send();
+	} catch (err) {
+		if ((err as Error)?.name === "AbortError") throw err;
+		throw new ApiFailure(0, "network_error", `Cannot reach the Edgewise API at ${API_ORIGIN}. Check that it is running and reachable.`);
+	}
+	if (!res.ok) throw await failure(res);
+	return (await res.json()) as T;
+}
+
+/** A client for one key. `signal` aborts a request when the view it was for is gone. */
+export function apiFor(key: string) {
+	const api = hc<AppType>(API_ORIGIN, { headers: { authorization: `Bearer ${key}` } });
+	const opts = (signal?: AbortSignal) => (signal ? { init: { signal } } : undefined);
+	return {
+		tenant: (signal?: AbortSignal) => call<TenantInfo>(() => api.v1.tenant.$get(undefined, opts(signal))),
+		/** One query (POST /v1/query), as the query builder shows it. */
+		query: (json: QueryInput, signal?: AbortSignal) => call<AnswerBody>(() => api.v1.query.$post({ json }, opts(signal))),
+		/** Named queries in one round trip (POST /v1/query/batch); each answer has its own status. */
+		batch: <K extends string>(queries: Record<K, QueryInput>, signal?: AbortSignal) =>
+			call<BatchAnswers & { answers: Record<K, BatchAnswers["answers"][string]> }>(() => api.v1.query.batch.$post({ json: { queries } }, opts(signal))),
+		admin: {
+			tenant: (id: string, signal?: AbortSignal) => call<AdminTenant>(() => api.v1.admin.tenants[":id"].$get({ param: { id } }, opts(signal))),
+			updateTenant: (id: string, json: UpdateTenantInput) => {
+				// The admin routes validate bodies themselves (zod): the client's type for them is the schema's.
+				const args = { param: { id }, json };
+				return call<AdminTenant>(() => api.v1.admin.tenants[":id"].$patch(args));
+			},
+			keys: (id: string, signal?: AbortSignal) => call<{ keys: AdminKey[] }>(() => api.v1.admin.tenants[":id"].keys.$get({ param: { id } }, opts(signal))),
+			createKey: (id: string, json: CreateKeyInput) => {
+				const args = { param: { id }, json };
+				return call<NewKey>(() => api.v1.admin.tenants[":id"].keys.$post(args));
+			},
+			revokeKey: (id: string, keyId: string) => call<AdminKey>(() => api.v1.admin.tenants[":id"].keys[":keyId"].$delete({ param: { id, keyId } })),
+		},
+	};
+}
+
+export type ApiClient = ReturnType<typeof apiFor>;
+
+/** The WebSocket URL of the live view (the key travels in the sub-protocol, never in the URL). */
+export function liveUrl(event: string | null): string {
+	const u = new URL("/v1/live", API_ORIGIN);
+	u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+	if (event) u.searchParams.set("event", event);
+	return u.toString();
+}

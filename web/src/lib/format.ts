@@ -1,0 +1,111 @@
+// Numbers, durations, metric and dimension names as the dashboard shows them. Pure: no DOM.
+
+const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const dec = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+
+/** 20,017 / 1,853.61 / "–" for null. */
+export function formatNumber(v: number | null | undefined): string {
+	if (v == null || Number.isNaN(v)) return "–";
+	return Math.abs(v) >= 100 || Number.isInteger(v) ? int.format(v) : dec.format(v);
+}
+
+/** 20K, 1.2M: for axes and tight spots. */
+export function formatCompact(v: number | null | undefined): string {
+	if (v == null || Number.isNaN(v)) return "–";
+	return Math.abs(v) < 1000 ? formatNumber(v) : compact.format(v);
+}
+
+/** Milliseconds as people read them: 850 ms, 4.2 s, 3 min 20 s, 2 h 05 min, 1 d 3 h. */
+export function formatDuration(ms: number | null | undefined): string {
+	if (ms == null || Number.isNaN(ms)) return "–";
+	const a = Math.abs(ms);
+	const sign = ms < 0 ? "−" : "";
+	if (a < 1000) return `${sign}${Math.round(a)} ms`;
+	if (a < 60_000) return `${sign}${(a / 1000).toFixed(a < 10_000 ? 1 : 0)} s`;
+	if (a < 3_600_000) {
+		const m = Math.floor(a / 60_000);
+		const s = Math.round((a % 60_000) / 1000);
+		return s === 60 ? `${sign}${m + 1} min` : s ? `${sign}${m} min ${s} s` : `${sign}${m} min`;
+	}
+	if (a < 86_400_000) {
+		const h = Math.floor(a / 3_600_000);
+		const m = Math.round((a % 3_600_000) / 60_000);
+		return m === 60 ? `${sign}${h + 1} h` : `${sign}${h} h ${String(m).padStart(2, "0")} min`;
+	}
+	const d = Math.floor(a / 86_400_000);
+	const h = Math.round((a % 86_400_000) / 3_600_000);
+	return h === 24 ? `${sign}${d + 1} d` : `${sign}${d} d ${h} h`;
+}
+
+/** A metric's property, if it has one: "p95:response_time_ms" → "response_time_ms". */
+export const metricProp = (metric: string): string | null => (metric.includes(":") ? metric.slice(metric.indexOf(":") + 1) : null);
+
+/** Properties named *_ms (or *_millis) hold durations; their values are shown as durations. */
+export const isDurationMetric = (metric: string) => {
+	const p = metricProp(metric);
+	return !!p && /(_ms|_millis|Ms)$/.test(p) && !metric.startsWith("sum:");
+};
+
+/** A metric's value as text, in its unit. */
+export function formatMetric(metric: string, v: number | null | undefined): string {
+	if (isDurationMetric(metric)) return formatDuration(v);
+	return formatNumber(v);
+}
+
+/** Axis labels: compact numbers, or durations. */
+export function formatMetricShort(metric: string, v: number | null | undefined): string {
+	return isDurationMetric(metric) ? formatDuration(v) : formatCompact(v);
+}
+
+const AGG_LABELS: Record<string, string> = { sum: "Total", avg: "Average", min: "Minimum", max: "Maximum", p50: "Median", p90: "p90", p95: "p95", p99: "p99" };
+
+/** "count" → "Events", "uniques" → "Unique users", "p95:response_time_ms" → "p95 response_time_ms". */
+export function metricLabel(metric: string): string {
+	if (metric === "count") return "Events";
+	if (metric === "uniques") return "Unique users";
+	const [agg = "", prop = ""] = [metric.slice(0, metric.indexOf(":")), metricProp(metric) ?? ""];
+	return `${AGG_LABELS[agg] ?? agg} ${prop}`;
+}
+
+const DIM_LABELS: Record<string, string> = {
+	event: "Event",
+	country: "Country",
+	device: "Device",
+	browser: "Browser",
+	os: "OS",
+	hour_of_day: "Hour of day",
+	day_of_week: "Day of week",
+};
+
+/** "country" → "Country", "prop:channel" → "channel". */
+export const dimLabel = (dim: string) => DIM_LABELS[dim] ?? (dim.startsWith("prop:") ? dim.slice(5) : dim);
+
+export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
+
+/** A dimension value as text: null → "(none)", day_of_week 1 → "Mon", hour_of_day 9 → "09:00". */
+export function formatDimValue(dim: string, v: string | number | null | undefined): string {
+	if (v == null) return "(none)";
+	if (dim === "day_of_week" && typeof v === "number") return WEEKDAYS[v - 1] ?? String(v);
+	if (dim === "hour_of_day" && typeof v === "number") return `${String(v).padStart(2, "0")}:00`;
+	if (v === "") return "(empty)";
+	return String(v);
+}
+
+/** "+4.7%", "−8.7%", "0%", or null when there is nothing to compare with. */
+export function formatChange(pct: number | null | undefined): string | null {
+	if (pct == null || Number.isNaN(pct)) return null;
+	if (pct === 0) return "0%";
+	return `${pct > 0 ? "+" : "−"}${Math.abs(pct).toLocaleString("en-US", { maximumFractionDigits: 1 })}%`;
+}
+
+/**
+ * Whether a change is good news: more events and users are, a higher response time is not.
+ * Durations and anything named like a time or error count are "lower is better".
+ */
+export function changeTone(metric: string, pct: number | null | undefined): "up" | "down" | "flat" | "none" {
+	if (pct == null) return "none";
+	if (pct === 0) return "flat";
+	const lowerIsBetter = isDurationMetric(metric) || /error|latency|time|duration|churn/i.test(metricProp(metric) ?? "");
+	return (pct > 0) !== lowerIsBetter ? "up" : "down";
+}
