@@ -6,9 +6,10 @@ export const DEV = {
 	tenant: "demo",
 	tenantName: "Demo workspace",
 	timezone: "Europe/Paris",
-	// Rolled up so the demo dashboard's breakdowns and percentiles come from rollups.
-	dimensionProps: ["channel", "agent", "plan", "path"],
-	metricProps: ["amount", "response_time_s", "satisfaction"],
+	// Rolled up so the demo dashboard's breakdowns and percentiles come from rollups (the support
+	// event convention's properties, and the product's pages). The first metric is the overview's headline.
+	dimensionProps: ["channel", "agent_id", "intent", "score", "path"],
+	metricProps: ["response_time_ms", "amount", "score", "resolution_time_ms"],
 	ingestKey: "ew_dev_ingest",
 	readKey: "ew_dev_read",
 	adminToken: "ew_dev_admin",
