@@ -20,7 +20,7 @@ Options:
 
 Environment:
   PORT           the port, as --port (the option wins)
-  DEMO_EVENTS    demo events seeded into an empty demo tenant, spread over the last 30 days
+  DEMO_EVENTS    demo events seeded into an empty demo tenant, spread over the 60 days before
                  (default 20000; 0 seeds none)
 `;
 
@@ -101,7 +101,17 @@ if (stats.received === 0 && DEMO_EVENTS > 0) {
 } else if (stats.received > 0) console.log(`• demo tenant already has ${stats.received} events (npm start -- --reset starts over)`);
 
 // Local cron: wrangler dev does not fire schedules by itself, so tick it every minute.
-const tick = () => fetch(`${BASE}/__scheduled?cron=*+*+*+*+*`).catch(() => {});
+// NOTE: through /cdn-cgi/handler/scheduled; the older /__scheduled is answered by the dashboard's
+// single-page-application fallback (index.html), so the cron would silently never run.
+const tick = async () => {
+	try {
+		const res = await fetch(`${BASE}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*`);
+		await res.arrayBuffer();
+		if (!res.ok) console.error(`• cron tick: HTTP ${res.status}`);
+	} catch (err) {
+		console.error(`• cron tick failed: ${err.message}`);
+	}
+};
 setInterval(tick, 60_000);
 tick();
 
