@@ -78,9 +78,15 @@ export async function readBody(req: Request, limit: number): Promise<{ text: str
 	return { text: decodeUtf8(concat(chunks, size)), bytes: size };
 }
 
+/**
+ * One decoder for every request: a decode() call without `stream` starts from a clean state, so
+ * sharing it is safe, and a TextDecoder is a runtime object that cost an allocation per request.
+ */
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
 function decodeUtf8(bytes: Uint8Array): string {
 	try {
-		return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+		return UTF8.decode(bytes);
 	} catch {
 		throw new ApiError(400, "malformed_body", "Request body is not valid UTF-8.");
 	}
