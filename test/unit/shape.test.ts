@@ -36,7 +36,7 @@ describe("checkShape", () => {
 		const { value } = checkShape(JSON.parse('{"__proto__":{"x":"\\ud800"},"k\\ud800":1}'));
 		expect(Object.keys(value as object)).toEqual(["__proto__", "k\ufffd"]);
 		expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
-		expect((value as Record<string, { x: string }>).__proto__.x).toBe("\ufffd");
+		expect((value as Record<string, { x: string }>).__proto__!.x).toBe("\ufffd");
 	});
 });
 

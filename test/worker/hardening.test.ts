@@ -294,3 +294,99 @@ describe("11. readiness", () => {
 		expect((await call("/healthz")).status).toBe(200);
 	});
 });
+
+describe("12. a query between the flush and the rollup pass", () => {
+	const q = async (key: string, body: Record<string, unknown>) => {
+		const res = await call("/v1/query", { method: "POST", key, json: body });
+		const out = await json(res);
+		if (res.status !== 200) throw new Error(`query ${res.status}: ${JSON.stringify(out)}`);
+		return out;
+	};
+	const sum = (out: any, i = 0) => out.results.reduce((s: number, r: any) => s + (r.metrics[i] ?? 0), 0);
+
+	it("counts every event in D1: totals, breakdowns and raw answers agree at every step of ingest, flush and partial passes", async () => {
+		const t = await makeTenant("fresh-steps", { timezone: "America/New_York", metric_props: ["ms"] });
+		const now = Date.now();
+		let n = 0;
+		const batch = (k: number) =>
+			Array.from({ length: 30 }, (_, i) => {
+				// Half now, half late, over more days than one pass step rebuilds (8): dirty days and weeks stay between passes.
+				const late = i % 2 === 0;
+				const at = late ? now - (1 + ((i + k) % 20)) * 86_400_000 - i * 60_000 : now - (i % 3) * 1000;
+				return ev(["open", "reply", "close"][i % 3]!, { message_id: `fs-${n++}`, timestamp: new Date(at).toISOString(), properties: { ms: 100 + i * 7 } });
+			});
+		const { runRollups } = await import("../../workers/rollup/run");
+		const compare = async (step: string) => {
+			for (const date_range of ["today", "7d", "30d"]) {
+				const total = await q(t.readKey, { metrics: ["count", "sum:ms"], date_range });
+				const byEvent = await q(t.readKey, { metrics: ["count", "sum:ms"], date_range, dimensions: ["event"] });
+				const raw = await q(t.readKey, { metrics: ["count", "sum:ms"], date_range, source: "raw" });
+				const exact = { count: raw.results[0].metrics[0], sum: raw.results[0].metrics[1] };
+				expect({ step, date_range, plan: total.meta.plan, count: total.results[0].metrics[0], sum: total.results[0].metrics[1] }).toEqual({ step, date_range, plan: "rollup", ...exact });
+				expect({ step, date_range, count: sum(byEvent), sum: sum(byEvent, 1) }).toEqual({ step, date_range, ...exact });
+			}
+		};
+		await call("/v1/events", { method: "POST", key: t.ingestKey, json: { events: batch(0) } });
+		await flush(t.id);
+		for (let p = 0; p < 20 && !(await runRollups(env, { trigger: "test" })).caught_up; p++);
+		await compare("caught up");
+		for (let k = 1; k <= 3; k++) {
+			await call("/v1/events", { method: "POST", key: t.ingestKey, json: { events: batch(k) } });
+			await flush(t.id);
+			const fresh = await q(t.readKey, { metrics: ["count"], date_range: "7d" });
+			expect(fresh.meta.unrolled_events).toBeGreaterThan(0);
+			await compare(`after flush ${k}`);
+			// Passes with no budget stop after one step each: hours merged, days still dirty, weeks stale.
+			for (let p = 0; p < 6; p++) {
+				const rep = await runRollups(env, { trigger: "test", budgetMs: 0 });
+				await compare(`flush ${k}, pass ${p}`);
+				if (rep.caught_up) break;
+			}
+		}
+		const done = await q(t.readKey, { metrics: ["count"], date_range: "7d" });
+		expect(done.meta.unrolled_events).toBe(0);
+	}, 60_000);
+});
+
+describe("12. a query after a rollup pass stopped between its steps", () => {
+	it("reads stale days from their hours: answers equal the exact count until the next pass repairs them", async () => {
+		const t = await makeTenant("fresh-stale-days", { timezone: "UTC" });
+		const now = Date.now();
+		const { runRollups } = await import("../../workers/rollup/run");
+		const catchUp = async () => {
+			for (let p = 0; p < 20; p++) if ((await runRollups(env, { trigger: "test" })).caught_up) return;
+		};
+		// Events over 25 days, then late ones for the same days: their hours merge, their days go dirty.
+		const events = Array.from({ length: 600 }, (_, i) =>
+			ev(["open", "reply"][i % 2]!, { message_id: `fs-${i}`, timestamp: new Date(now - (1 + (i % 25)) * 86_400_000 - (i % 24) * 3_600_000).toISOString() }),
+		);
+		await call("/v1/events", { method: "POST", key: t.ingestKey, json: { events: events.slice(0, 300) } });
+		await flush(t.id);
+		await catchUp();
+		await call("/v1/events", { method: "POST", key: t.ingestKey, json: { events: events.slice(300) } });
+		await flush(t.id);
+		// The pass dies after its hour step: D1 refuses its day rows (as a crash or a timeout would leave it).
+		await env.DB.prepare(
+			`CREATE TRIGGER test_stop_days BEFORE INSERT ON rollups WHEN NEW.level = 'day' AND NEW.tenant_id = '${t.id}' BEGIN SELECT RAISE(ABORT, 'day step stopped by the test'); END`,
+		).run();
+		try {
+			const rep = await runRollups(env, { trigger: "test" });
+			expect(rep.errors.join()).toContain("day step stopped by the test");
+		} finally {
+			await env.DB.prepare("DROP TRIGGER test_stop_days").run();
+		}
+		const dirty = await env.DB.prepare("SELECT count(*) AS n FROM rollup_dirty WHERE tenant_id = ? AND level = 'day'").bind(t.id).first<{ n: number }>();
+		expect(dirty!.n).toBeGreaterThan(10);
+		const q = async (body: Record<string, unknown>) => (await json(await call("/v1/query", { method: "POST", key: t.readKey, json: body }))).results.map((r: any) => [r.dimensions[0] ?? null, r.metrics[0]]).sort();
+		for (const date_range of ["30d", "7d"]) {
+			const exact = await q({ metrics: ["count"], date_range, dimensions: ["event"], source: "raw" });
+			expect(exact.reduce((s: number, r: any) => s + r[1], 0)).toBeGreaterThan(0);
+			expect(await q({ metrics: ["count"], date_range, dimensions: ["event"] })).toEqual(exact);
+			const total = await q({ metrics: ["count"], date_range });
+			expect(total[0][1]).toBe(exact.reduce((s: number, r: any) => s + r[1], 0));
+		}
+		await catchUp();
+		const exact = await q({ metrics: ["count"], date_range: "30d", dimensions: ["event"], source: "raw" });
+		expect(await q({ metrics: ["count"], date_range: "30d", dimensions: ["event"] })).toEqual(exact);
+	}, 60_000);
+});

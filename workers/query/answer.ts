@@ -76,6 +76,7 @@ async function executeParts(db: D1Database, tenantId: string, parts: Plan[], dea
 		}
 		first!.rowsScanned += ex.rowsScanned;
 		first!.pendingHours = (first!.pendingHours ?? 0) + (ex.pendingHours ?? 0);
+		if (first!.rawTail != null && ex.rawTail != null) first!.rawTail = first!.rawTail < 0 || ex.rawTail < 0 ? -(Math.abs(first!.rawTail) + Math.abs(ex.rawTail)) : first!.rawTail + ex.rawTail;
 	}
 	return first!;
 }
@@ -85,6 +86,16 @@ function mergeAcc(a: BucketAcc, b: BucketAcc): void {
 	a.count += b.count;
 	if (b.users) (a.users ??= Hll.create()).merge(b.users);
 	for (const [prop, st] of b.metrics) a.stat(prop).merge(st);
+}
+
+/**
+ * Events in D1 the rollups did not hold yet, read raw and counted in (an answer includes every event
+ * in D1 when it ran); past MAX_RAW_TAIL they are left out and the answer says how many.
+ */
+function unrolled(cur: Execution, before: Execution | null) {
+	const all = [cur.rawTail ?? 0, before?.rawTail ?? 0];
+	const skipped = all.filter((n) => n < 0).reduce((s, n) => s - n, 0);
+	return { unrolled_events: all.filter((n) => n > 0).reduce((s, n) => s + n, 0), ...(skipped ? { unrolled_events_skipped: skipped } : {}) };
 }
 
 const groupKey = (t: number, dims: DimValue[]) => `${t}\u0001${JSON.stringify(dims)}`;
@@ -234,7 +245,7 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 			...(main.reason ? { raw_reason: main.reason } : {}),
 			...(prev && prevRange ? { comparison: { kind: q.compare, date_range: span(prevRange), plan: prev[0]!.source, level: prev[prev.length - 1]!.level, rows_scanned: before!.rowsScanned } } : {}),
 			rows_scanned: cur.rowsScanned,
-			...(main.source === "rollup" ? { pending_hours: (cur.pendingHours ?? 0) + (before?.pendingHours ?? 0) } : {}),
+			...(main.source === "rollup" ? { pending_hours: (cur.pendingHours ?? 0) + (before?.pendingHours ?? 0), ...unrolled(cur, before) } : {}),
 			total_rows: total,
 			...(main.source === "rollup" && (uses("uniques") || uses("quantile"))
 				? { accuracy: { uniques_standard_error: round(HLL_STANDARD_ERROR), quantile_relative_error: DD_RELATIVE_ACCURACY } }

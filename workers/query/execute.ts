@@ -1,9 +1,10 @@
 import { ApiError } from "../errors";
 import { BucketAcc, dimValue, RAW_COLUMNS, type RawRow, userKey } from "../rollup/build";
 import { rawPages } from "../rollup/store";
+import { daySources, parseState, type RollupState, sameRows, stateStatement, tailPages } from "./fresh";
 import { MAX_RAW_ROWS, type Plan } from "./plan";
 import type { Dim, Filter, Metric } from "./spec";
-import { localParts } from "./time";
+import { localParts, nextStart } from "./time";
 
 export type DimValue = string | number | null;
 
@@ -70,8 +71,10 @@ export interface Group {
 export interface Execution {
 	groups: Map<string, Group>;
 	rowsScanned: number;
-	/** Rollup plans: hours of the range not rolled up yet (0 = complete). */
+	/** Rollup plans: hours of the range waiting for a rollup pass (their new events were read raw). */
 	pendingHours?: number;
+	/** Rollup plans: events the rollups did not hold yet, read raw and merged in. */
+	rawTail?: number;
 	/** With a `top` selection: the combinations whose sketches were merged (the others hold counts only). */
 	merged?: Set<string>;
 }
@@ -184,36 +187,74 @@ function topCombos(totals: Map<string, number>, limit: number, desc: boolean): S
 	return keep;
 }
 
-/** Reads the plan's rollup rows and merges them into output groups. */
+/** A raw event in the range the rollups do not hold yet passes the rollup read's filters (the same rules, in JS). */
+function passesRollupFilters(filters: Filter[], event: string, value: string): boolean {
+	for (const f of filters) {
+		const k = f.dim.kind;
+		if (k === "hour_of_day" || k === "day_of_week") continue;
+		const v = k === "event" ? event : value;
+		const vals = f.values.filter((x) => x != null).map(String);
+		const hasNull = vals.length < f.values.length;
+		if (f.op === "contains") {
+			// SQLite's lower() folds ASCII only, and a missing value ('') contains nothing.
+			const low = asciiLower(v);
+			if (v === "" || !vals.some((x) => low.includes(asciiLower(x)))) return false;
+		} else if (f.op === "is") {
+			if (!(vals.includes(v) || (hasNull && v === ""))) return false;
+		} else if (f.op === "is_not") {
+			if (vals.includes(v) || (hasNull && v === "")) return false;
+		}
+	}
+	return true;
+}
+const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+
+/** Raw events read to complete a rollup answer are capped: past this, the answer is the rollups' alone and says so. */
+export const MAX_RAW_TAIL = 200_000;
+
+/**
+ * Reads the plan's rollup rows, and the events the rollups do not hold yet (fresh.ts), as of one
+ * instant, and merges them into output groups: the answer includes every event in D1 when it ran.
+ */
 async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: Deadline, sel: Selection = {}): Promise<Execution> {
 	const needUsers = p.metrics.some((m) => m.kind === "uniques");
 	const needProps = p.metrics.some((m) => m.prop != null);
 	const params: unknown[] = [];
 	// Rows per event name when the query splits or filters by event, else the all-events rows.
 	const byEvent = p.dims.some((d) => d.kind === "event") || p.filters.some((f) => f.dim.kind === "event");
-	let where = byEvent ? " AND event != ''" : " AND event = ''";
+	let where = byEvent ? " AND r.event != ''" : " AND r.event = ''";
 	for (const f of p.filters) {
-		if (f.dim.kind === "event") where += ` AND ${textFilterSql("event", f, params, "empty")}`;
-		else if (f.dim.kind !== "hour_of_day" && f.dim.kind !== "day_of_week") where += ` AND ${textFilterSql("value", f, params, "empty")}`;
+		if (f.dim.kind === "event") where += ` AND ${textFilterSql("r.event", f, params, "empty")}`;
+		else if (f.dim.kind !== "hour_of_day" && f.dim.kind !== "day_of_week") where += ` AND ${textFilterSql("r.value", f, params, "empty")}`;
 	}
-	const [to, wFrom, wTo] = [params.length + 5, params.length + 6, params.length + 7];
-	const weeks = p.weeks ?? { from: p.range.to, to: p.range.to };
-	// Day plans may read whole weeks from week buckets ([wFrom, wTo)) and only the edge days;
-	// with no weeks, wFrom = wTo = to and the second half reads nothing. `only` narrows the read
-	// to some events / dimension values (JSON lists bound after the others).
-	const read = (sketches: boolean, only: { events: string[] | null; values: string[] | null } = { events: null, values: null }) => {
-		const cols = `bucket, event, value, count, ${sketches && needUsers ? "users" : "''"} AS users, ${sketches && needProps ? "metrics" : "'{}'"} AS metrics`;
+	const [to, weekSpans, dirtyDays, hourSpans] = [params.length + 5, params.length + 6, params.length + 7, params.length + 8];
+	const dayPlan = p.level === "day";
+	const sourcesOf = (state: RollupState | null) =>
+		dayPlan && state
+			? daySources(p.range, p.weeks, p.tz, state)
+			: { weekSpans: p.weeks && dayPlan ? weekList(p) : [], dirtyDays: [], hourSpans: [] };
+	// Day plans read whole clean weeks from week rows, the other clean days from day rows, and dirty
+	// days (stale until the pass recomputes them) from their hours. `only` narrows the read to some
+	// events / dimension values (JSON lists bound after the others).
+	const read = (sketches: boolean, src: ReturnType<typeof sourcesOf>, only: { events: string[] | null; values: string[] | null } = { events: null, values: null }) => {
+		const cols = `r.bucket, r.event, r.value, r.count, ${sketches && needUsers ? "r.users" : "''"} AS users, ${sketches && needProps ? "r.metrics" : "'{}'"} AS metrics`;
 		let narrow = "";
 		const more: string[] = [];
 		for (const [col, list] of [["event", only.events], ["value", only.values]] as const) {
 			if (!list) continue;
 			more.push(JSON.stringify(list));
-			narrow += ` AND ${col} IN (SELECT value FROM json_each(?${wTo + more.length}))`;
+			narrow += ` AND r.${col} IN (SELECT value FROM json_each(?${hourSpans + more.length}))`;
 		}
-		const sql = `SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = ?2 AND dim = ?3 AND bucket >= ?4 AND bucket < ?${to}
-			AND (bucket < ?${wFrom} OR bucket >= ?${wTo})${where}${narrow}
-			UNION ALL SELECT ${cols} FROM rollups WHERE tenant_id = ?1 AND level = 'week' AND dim = ?3 AND bucket >= ?${wFrom} AND bucket < ?${wTo}${where}${narrow}`;
-		return db.prepare(sql).bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to, weeks.from, weeks.to, ...more);
+		const w = where;
+		const sql = `SELECT ${cols} FROM rollups r WHERE r.tenant_id = ?1 AND r.level = ?2 AND r.dim = ?3 AND r.bucket >= ?4 AND r.bucket < ?${to}
+			AND NOT EXISTS (SELECT 1 FROM json_each(?${weekSpans}) s WHERE r.bucket >= s.value ->> 0 AND r.bucket < s.value ->> 1)
+			AND r.bucket NOT IN (SELECT value FROM json_each(?${dirtyDays}))${w}${narrow}
+			UNION ALL SELECT ${cols} FROM json_each(?${weekSpans}) s JOIN rollups r ON r.tenant_id = ?1 AND r.level = 'week' AND r.dim = ?3 AND r.bucket = s.value ->> 0 WHERE 1${w}${narrow}
+			UNION ALL SELECT ${cols} FROM json_each(?${hourSpans}) s JOIN rollups r ON r.tenant_id = ?1 AND r.level = 'hour' AND r.dim = ?3
+				AND r.bucket >= s.value ->> 0 AND r.bucket < s.value ->> 1 WHERE 1${w}${narrow}`;
+		return db
+			.prepare(sql)
+			.bind(tenantId, p.level, p.rollupDim, p.range.from, ...params, p.range.to, JSON.stringify(src.weekSpans), JSON.stringify(src.dirtyDays), JSON.stringify(src.hourSpans), ...more);
 	};
 	const rowsOf = (res: D1Result) =>
 		(res.results as Record<string, unknown>[]).map((r) => [r.bucket, r.event, r.value, r.count, r.users, r.metrics] as [number, string, string, number, string, string]);
@@ -221,17 +262,25 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 	// With a top-N selection, sketches (11 KB each when dense) are read in a second query, only for
 	// the values kept: the country breakdown of a month reads 120 sketches instead of 480.
 	const twoReads = sketched && sel.top != null;
-	const [first, dirty] = await db.batch([
-		read(sketched && !twoReads, sel.combos ? narrowTo(p, sel.combos) : undefined),
-		// Hours of this range still waiting for a rollup pass: the answer may be partial.
-		db
-			.prepare("SELECT count(*) AS n FROM rollup_dirty WHERE tenant_id = ?1 AND level = 'hour' AND bucket > ?2 AND bucket < ?3")
-			.bind(tenantId, p.range.from - 3_600_000, p.range.to),
-	]);
-	deadline.check();
-	const rows = rowsOf(first!);
+	const narrowed = sel.combos ? narrowTo(p, sel.combos) : undefined;
+	// The state and the rows in one batch (one transaction): the rows match the state. A day plan
+	// whose range holds dirty days reads again with those days from their hours, until the state
+	// it read with is the state it found (a rollup pass may commit in between).
+	let src = sourcesOf(null);
+	let state: RollupState;
+	let first: D1Result;
+	for (let attempt = 0; ; attempt++) {
+		const [stateRes, rowsRes] = await db.batch([stateStatement(db, tenantId, p.range), read(sketched && !twoReads, src, narrowed)]);
+		deadline.check();
+		state = parseState(stateRes!.results[0] as Record<string, unknown> | undefined);
+		first = rowsRes!;
+		const wanted = sourcesOf(state);
+		if (!dayPlan || JSON.stringify(wanted) === JSON.stringify(src) || attempt >= 4) break;
+		src = wanted;
+	}
+	const rows = rowsOf(first);
 	let scanned = rows.length;
-	const pending = (dirty!.results[0] as { n: number }).n;
+	const pending = state.hours.filter(([b]) => b + 3_600_000 > p.range.from && b < p.range.to).length;
 	const groups = new Map<string, Group>();
 	const parts = timeParts(p.tz);
 	const tf = timeFilters(p.filters);
@@ -251,21 +300,54 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 		if (sel.combos && !sel.combos.has(combo)) return null;
 		return { t, dims, combo, key: `${t}\u0001${combo}` };
 	};
+	const accOf = (g: { t: number; dims: DimValue[]; key: string }) => {
+		let acc = groups.get(g.key)?.acc as BucketAcc | undefined;
+		if (!acc) groups.set(g.key, { t: g.t, dims: g.dims, acc: (acc = new BucketAcc()) });
+		return acc;
+	};
 	// Counts into groups (cheap); then sketches, for the groups the answer keeps.
 	const combosOf = new Map<string, number>();
 	for (const [bucket, event, value, count, users, metrics] of rows) {
 		const g = groupOf(bucket, event, value);
 		if (!g) continue;
-		let acc = groups.get(g.key)?.acc as BucketAcc | undefined;
-		if (!acc) groups.set(g.key, { t: g.t, dims: g.dims, acc: (acc = new BucketAcc()) });
+		const acc = accOf(g);
 		acc.count += count;
 		combosOf.set(g.combo, (combosOf.get(g.combo) ?? 0) + count);
 		if (sketched && !twoReads) acc.mergeStored(0, needUsers ? users : null, needProps ? metrics : null, props);
 	}
+	// The events the rollups did not hold yet, exactly, as HourBuilder would have counted them.
+	const dimProp = p.rollupDim.startsWith("prop:") ? p.rollupDim.slice(5) : null;
+	const tailProps = [...new Set([...props, ...(dimProp ? [dimProp] : [])])];
+	const dimCol = p.rollupDim && !dimProp ? RAW_COLUMNS.indexOf(p.rollupDim as (typeof RAW_COLUMNS)[number]) : -1;
+	let tail = 0;
+	let tailSkipped = 0;
+	const tailRows: RawRow[] = [];
+	for await (const page of tailPages(db, tenantId, p.range, tailProps, state)) {
+		deadline.check();
+		tail += page.length;
+		if (tail > MAX_RAW_TAIL) {
+			tailSkipped = tail;
+			tailRows.length = 0;
+			break;
+		}
+		for (const row of page) tailRows.push(row);
+	}
+	if (!tailSkipped) {
+		scanned += tailRows.length;
+		for (const row of tailRows) {
+			const value = dimProp ? dimValue(row[8][tailProps.indexOf(dimProp)]) : dimCol >= 0 ? dimValue(row[dimCol]) : "";
+			if (!passesRollupFilters(p.filters, row[0], value)) continue;
+			const g = groupOf(row[3], row[0], value);
+			if (!g) continue;
+			const acc = accOf(g);
+			acc.addRaw(needUsers ? userKey(row[1], row[2]) : null, props.map((pr) => row[8][tailProps.indexOf(pr)]), props);
+			combosOf.set(g.combo, (combosOf.get(g.combo) ?? 0) + 1);
+		}
+	}
 	const keep = sel.top ? topCombos(combosOf, sel.top.limit, sel.top.desc) : null;
 	if (twoReads) {
 		const wanted = keep!;
-		const second = rowsOf(await read(true, narrowTo(p, wanted)).all());
+		const second = rowsOf(await read(true, src, narrowTo(p, wanted)).all());
 		deadline.check();
 		scanned += second.length;
 		for (const [bucket, event, value, , users, metrics] of second) {
@@ -274,7 +356,14 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 			(groups.get(g.key)!.acc as BucketAcc).mergeStored(0, needUsers ? users : null, needProps ? metrics : null, props);
 		}
 	}
-	return { groups, rowsScanned: scanned, pendingHours: pending, merged: keep ?? undefined };
+	return { groups, rowsScanned: scanned, pendingHours: pending, rawTail: tailSkipped ? -tailSkipped : tailRows.length, merged: keep ?? undefined };
+}
+
+/** [start, end) of the whole weeks a day plan reads from week rows (all of them, before the state is known). */
+function weekList(p: Plan): [number, number][] {
+	const out: [number, number][] = [];
+	for (let w = p.weeks!.from; w < p.weeks!.to; w = nextStart("week", w, p.tz)) out.push([w, nextStart("week", w, p.tz)]);
+	return out;
 }
 
 /**

@@ -79,6 +79,16 @@ export class BucketAcc {
 		}
 	}
 
+	/** Adds one raw event: its user key (null: none, or not needed) and its values of `props`. */
+	addRaw(user: string | null, values: unknown[], props: readonly string[]): void {
+		this.count++;
+		if (user != null) (this.users ??= Hll.create()).addHash(hashKey(user), hashKey2(user));
+		for (let i = 0; i < props.length; i++) {
+			const v = values[i];
+			if (typeof v === "number" && Number.isFinite(v)) this.stat(props[i]!).add(v);
+		}
+	}
+
 	uniques(): number {
 		return this.users ? this.users.estimate() : 0;
 	}
