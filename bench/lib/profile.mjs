@@ -67,6 +67,26 @@ function makeOwner(bundles) {
 	};
 }
 
+/**
+ * What the runtime thread was serving when a sample was taken: the outermost workerd event on the
+ * stack (the kj event loop runs one event at a time, and each enters JavaScript through one of these).
+ */
+const EVENTS = [
+	["HTTP request into the worker (fetch handler, up to its first await)", /WorkerEntrypoint::request/],
+	["RPC into a Durable Object (hub calls, AeWriter calls)", /JsRpcTargetBase/],
+	["timer callbacks (setTimeout)", /setTimeoutImpl/],
+	["Durable Object alarm", /runAlarm|AlarmScheduler/],
+	["continuations after I/O (awaits resuming: body read, RPC answer, D1 answer)", /resumeAfterIo/],
+	["local D1's own Durable Object (SQLite for D1)", /blockConcurrencyWhile/],
+	["other JavaScript entries", /IoContext::run/],
+	["storage commits and file I/O outside JavaScript (fsync)", /ActorSqlite|sqlite3|ext4|Vfs|fsync/],
+	["HTTP server and network (no JavaScript)", /hyper|tcp_|listen_http|IncomingRequest|HttpServer/],
+];
+function eventOf(frames) {
+	for (let i = frames.length - 1; i >= 0; i--) for (const [name, re] of EVENTS) if (re.test(frames[i].sym)) return name;
+	return "runtime, other (event loop, GC, no JavaScript)";
+}
+
 /** Who owns a sample without JavaScript on its stack. */
 function nativeOwner(frames) {
 	const all = frames.map((f) => f.sym).join("\n");
@@ -78,6 +98,7 @@ function nativeOwner(frames) {
 
 /**
  * Parses `perf script` output into shares:
+ * - events: what the runtime thread was serving (HTTP request, Durable Object RPC, timer, …);
  * - kinds: what the CPU was doing (SQLite, JSON, GC, JS, kernel I/O…);
  * - modules / functions: the innermost JavaScript frame that caused it (native work such as a
  *   sql.exec() or JSON.parse() is charged to the JS function that called it).
@@ -87,6 +108,7 @@ export function analysePerf(perfData, { bundles, top = 15 }) {
 	if (r.status !== 0) throw new Error(`perf script failed: ${r.stderr}`);
 	const owner = makeOwner(bundles);
 	const kinds = new Map();
+	const events = new Map();
 	const modules = new Map();
 	const fns = new Map();
 	let total = 0;
@@ -108,6 +130,7 @@ export function analysePerf(perfData, { bundles, top = 15 }) {
 		total++;
 		const kind = kindOf(frames);
 		add(kinds, kind);
+		add(events, eventOf(frames));
 		const js = frames.find((f) => f.sym.startsWith("JS:"));
 		if (js) {
 			const o = owner(js.sym);
@@ -137,5 +160,5 @@ export function analysePerf(perfData, { bundles, top = 15 }) {
 						}
 					: {}),
 			}));
-	return { samples: total, kinds: list(kinds), modules: list(modules), functions: list(fns) };
+	return { samples: total, events: list(events), kinds: list(kinds), modules: list(modules), functions: list(fns) };
 }
