@@ -180,6 +180,7 @@ describe("live auth and isolation", () => {
 		const none = await openLive("");
 		expect(await none.live.closed).toEqual({ code: 4401, reason: expect.stringContaining("Missing API key") });
 		const unknown = await openLive("?key=ew_read_nope");
+		expect(await unknown.live.next()).toEqual({ v: 1, type: "close", code: 4401, reason: "Unknown API key." });
 		expect(await unknown.live.closed).toEqual({ code: 4401, reason: "Unknown API key." });
 		const scope = await openLive("", { authorization: `Bearer ${t.ingestKey}` });
 		expect((await scope.live.closed).code).toBe(4403);
@@ -201,7 +202,13 @@ describe("live auth and isolation", () => {
 		await a.live.next();
 		await b.live.next();
 		await call(`/v1/admin/tenants/${t.id}/keys/${t.readKeyId}`, { method: "DELETE", key: ADMIN });
+		// Told at once why, so it can close itself; then, after the grace period, closed by the server.
+		expect(await a.live.next()).toEqual({ v: 1, type: "close", code: 4401, reason: "API key revoked" });
+		await ingest(t.ingestKey, [ev("after-revoke")]);
 		expect(await a.live.closed).toEqual({ code: 4401, reason: "API key revoked" });
+		expect(a.live.messages.filter((m) => m.type === "delta" || m.type === "snapshot")).toHaveLength(1);
+		// The other key's socket stays: it got the event, and answers a snapshot request.
+		expect(await b.live.next()).toMatchObject({ type: "delta", last_60m: 1 });
 		b.live.ws.send(JSON.stringify({ type: "snapshot" }));
 		expect(await b.live.next()).toMatchObject({ type: "snapshot" });
 		const again = await openLive(`?key=${t.readKey}`);

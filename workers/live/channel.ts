@@ -51,7 +51,17 @@ export class Bucket {
 export interface SocketState {
 	keyHash: string;
 	view: LiveView;
+	/** Set when the socket's key was revoked: it gets nothing more, and the server closes it at this time. */
+	closeAt?: number;
 }
+
+/**
+ * How long a viewer told to close (its key was revoked) has to close the socket itself before the
+ * server does. NOTE: a close the server starts ends the connection only when the runtime tears it
+ * down, about 10 s later locally, and a client's close event waits for that; a close the client
+ * starts ends at once. So the server first says why ({"type":"close"}), and closes after this.
+ */
+export const CLOSE_GRACE_MS = 1000;
 
 /** Store access the channel needs from its hub. */
 export interface LiveStore {
@@ -229,7 +239,7 @@ export class LiveChannel {
 	 */
 	async message(ws: WebSocket, data: string | ArrayBuffer) {
 		const state = stateOf(ws);
-		if (!state) return;
+		if (!state || state.closeAt) return;
 		const now = Date.now();
 		let limits = this.socketBuckets.get(ws);
 		if (!limits) this.socketBuckets.set(ws, (limits = { bucket: new Bucket(SNAPSHOT_LIMITS.socket.burst, SNAPSHOT_LIMITS.socket.perSecond, now), refusedInARow: 0 }));
@@ -267,9 +277,29 @@ export class LiveChannel {
 		send(ws, this.snapshotMessage(await this.ready(), state.view, Date.now()));
 	}
 
-	/** Closes every socket opened with a key (it was revoked). */
+	/**
+	 * Ends every socket opened with a key (it was revoked): each is told at once to close with code
+	 * 4401 ({"type":"close"}) and gets nothing else; the server closes those still open after
+	 * CLOSE_GRACE_MS (see there why the client should be the one to close).
+	 */
 	closeKey(keyHash: string) {
+		const at = Date.now() + CLOSE_GRACE_MS;
+		const text = JSON.stringify({ v: PROTOCOL_VERSION, type: "close", code: CLOSE.revoked, reason: "API key revoked" });
 		for (const ws of this.ctx.getWebSockets(`key:${keyHash}`)) {
+			const state = stateOf(ws);
+			if (!state || state.closeAt) continue;
+			state.closeAt = at;
+			ws.serializeAttachment(state);
+			send(ws, text);
+		}
+		setTimeout(() => this.closeDue(Date.now()), CLOSE_GRACE_MS + 10);
+	}
+
+	/** Closes sockets whose grace ran out (also checked at every broadcast, in case the timer was lost). */
+	private closeDue(now: number) {
+		for (const ws of this.ctx.getWebSockets()) {
+			const at = stateOf(ws)?.closeAt;
+			if (at == null || at > now) continue;
 			try {
 				ws.close(CLOSE.revoked, "API key revoked");
 			} catch {}
@@ -303,11 +333,14 @@ export class LiveChannel {
 		this.lastBroadcastAt = now;
 		this.lastMinute = minuteOf(now);
 		this.seq++;
-		const states = sockets.map((ws) => stateOf(ws)?.view ?? { event: null });
+		const attached = sockets.map((ws) => stateOf(ws));
+		if (attached.some((a) => a?.closeAt)) this.closeDue(now);
+		const states = attached.map((a) => a?.view ?? { event: null });
 		const changes = counters.takeChanges(now, states);
 		const texts = new Map<string, string>();
 		const at = new Date(now).toISOString();
 		sockets.forEach((ws, i) => {
+			if (attached[i]?.closeAt) return;
 			const view = states[i]!;
 			const key = viewKey(view);
 			let text = texts.get(key);

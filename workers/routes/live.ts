@@ -3,7 +3,7 @@ import { z } from "zod";
 import { type AuthContext, authorize, keyFromHeaders, requireKey } from "../auth/keys";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { CLOSE, SUBPROTOCOL } from "../live/channel";
+import { CLOSE, CLOSE_GRACE_MS, PROTOCOL_VERSION, SUBPROTOCOL } from "../live/channel";
 import { hubOf, queryParams } from "../lib/http";
 
 const viewQuery = z
@@ -23,11 +23,30 @@ function liveKey(req: Request, query: z.infer<typeof viewQuery>, offered: string
 	return keyFromHeaders(req) ?? query.key ?? bearer;
 }
 
-/** Accepts the upgrade only to close it at once with a code and reason a client can show. */
-function refuse(code: number, reason: string, protocol: string | null): Response {
+/**
+ * Accepts the upgrade only to end it with a code and reason a client can show: it says why
+ * ({"type":"close"}, so the client closes at once: see CLOSE_GRACE_MS), then closes after the grace.
+ */
+function refuse(code: number, reason: string, protocol: string | null, waitUntil: (p: Promise<unknown>) => void): Response {
 	const pair = new WebSocketPair();
-	pair[1].accept();
-	pair[1].close(code, reason.slice(0, 120));
+	const server = pair[1];
+	server.accept();
+	const text = reason.slice(0, 120);
+	server.send(JSON.stringify({ v: PROTOCOL_VERSION, type: "close", code, reason: text }));
+	waitUntil(
+		new Promise<void>((resolve) => {
+			const timer = setTimeout(() => {
+				try {
+					server.close(code, text);
+				} catch {}
+				resolve();
+			}, CLOSE_GRACE_MS);
+			server.addEventListener("close", () => {
+				clearTimeout(timer);
+				resolve();
+			});
+		}),
+	);
 	return new Response(null, { status: 101, webSocket: pair[0], headers: protocol ? { "Sec-WebSocket-Protocol": protocol } : {} });
 }
 
@@ -50,7 +69,7 @@ export const liveRoutes = new Hono<AppEnv>()
 			if (!(err instanceof ApiError)) throw err;
 			// A browser cannot read an HTTP error on a WebSocket: say it with a close code instead.
 			const code = err.status === 403 ? CLOSE.forbidden : err.status === 401 ? CLOSE.unauthorized : CLOSE.badRequest;
-			return refuse(code, err.message, protocol);
+			return refuse(code, err.message, protocol, (p) => c.executionCtx.waitUntil(p));
 		}
 		const forward = new Request("https://hub.internal/live", {
 			headers: {
