@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MAX_FUTURE_MS } from "../../workers/ingest/event";
+import { MAX_FUTURE_MS, parseIso } from "../../workers/ingest/event";
 import { correctSkew, flattenProperties, normaliseNative, normaliseSegment, payloadSample } from "../../workers/ingest/normalise";
 
 const NOW = Date.UTC(2026, 10, 22, 12, 0, 0);
@@ -142,5 +142,18 @@ describe("payloadSample", () => {
 		expect(s.length).toBeLessThan(8300);
 		expect(s).toMatch(/…\[truncated \d+ chars\]$/);
 		expect(payloadSample("abc")).toBe("abc");
+	});
+});
+
+describe("parseIso", () => {
+	it("reads ISO 8601 dates and date-times, with offsets and fractions", () => {
+		expect(parseIso("2026-11-22")).toBe(Date.UTC(2026, 10, 22));
+		expect(parseIso("2026-11-22T10:00:00Z")).toBe(Date.UTC(2026, 10, 22, 10));
+		expect(parseIso("2026-11-22 10:00:00.5+05:30")).toBe(Date.UTC(2026, 10, 22, 4, 30, 0, 500));
+		expect(parseIso("2024-02-29T00:00:00Z")).toBe(Date.UTC(2024, 1, 29));
+	});
+	it("refuses what the calendar does not have, which Date.parse rolls over", () => {
+		for (const bad of ["2026-02-29", "2026-02-30T10:00:00Z", "2026-04-31", "2026-13-01", "2026-00-10", "2026-11-00", "2026-11-22T24:00:00Z", "2026-11-22T10:60:00Z", "2026-11-22T10:00:60Z", "2026-11-22T10:00:00+24:00", "22/11/2026"])
+			expect([bad, parseIso(bad)]).toEqual([bad, Number.NaN]);
 	});
 });

@@ -57,7 +57,22 @@ export const MAX_FUTURE_MS = 24 * 3600_000;
 export const EARLIEST = Date.UTC(2000, 0, 1);
 /** The latest instant a timestamp field may hold at all (the end of year 9999). */
 export const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-const ISO_8601 = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?([Zz]|[+-]\d{2}(:?\d{2})?)?)?$/;
+const ISO_8601 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2})(?::?(\d{2}))?)?)?$/;
+
+/**
+ * An ISO 8601 date or date-time as epoch ms, or NaN. NOTE: Date.parse rolls impossible dates over
+ * ("2026-02-30" is March 2nd), so the calendar is checked first.
+ */
+export function parseIso(value: string): number {
+	const m = ISO_8601.exec(value);
+	if (!m) return Number.NaN;
+	const [y, mo, d, h = "0", mi = "0", sec = "0", oh = "0", om = "0"] = m.slice(1).map((x) => x ?? undefined) as string[];
+	const month = Number(mo);
+	const daysInMonth = new Date(Date.UTC(Number(y), month, 0)).getUTCDate();
+	if (month < 1 || month > 12 || Number(d) < 1 || Number(d) > daysInMonth) return Number.NaN;
+	if (Number(h) > 23 || Number(mi) > 59 || Number(sec) > 59 || Number(oh) > 23 || Number(om) > 59) return Number.NaN;
+	return Date.parse(value);
+}
 
 const id = z.string().trim().min(1, "must not be empty").max(MAX_ID, `must be at most ${MAX_ID} characters`);
 const optionalId = z.union([id, z.number().finite().transform(String)]).nullish();
@@ -72,7 +87,7 @@ export const timestampSchema = z.union([z.string(), z.number(), z.date()]).trans
 			return z.NEVER;
 		} else ms = value;
 	} else if (value instanceof Date) ms = value.getTime();
-	else ms = ISO_8601.test(value) ? Date.parse(value) : Number.NaN;
+	else ms = parseIso(value);
 	if (!Number.isFinite(ms) || ms < EARLIEST || ms > LATEST) {
 		ctx.addIssue({ code: "custom", message: "must be an ISO 8601 date-time or epoch milliseconds between 2000-01-01 and 9999-12-31" });
 		return z.NEVER;
