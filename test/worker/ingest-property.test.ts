@@ -149,22 +149,22 @@ describe("ingest, property-based, in the real worker", () => {
 				const refusedB = new Set(b.status === 200 ? (await json(b)).errors.map((e: { index: number }) => e.index) : segmentEvents.map((_, i) => i));
 				await flush(t.id);
 				for (const [i, e] of nativeEvents.entries()) {
-					const row = await env.DB.prepare("SELECT event, user_id, properties, context FROM events WHERE tenant_id = ? AND message_id = ?").bind(t.id, ids[i]).first<Record<string, string>>();
+					const row = await env.DB.prepare("SELECT event, user_id, properties, context FROM events WHERE tenant_id = ? AND message_id = ?").bind(t.id, ids[i]).first<Record<string, string | null>>();
 					expect(!!row, `native ${i} ${refusedA.has(i) ? "refused" : "accepted"} but ${row ? "stored" : "not stored"}`).toBe(!refusedA.has(i));
 					if (!row) continue;
 					accepted++;
-					expect(row.event).toBe((e.event.trim() as string).toWellFormed());
+					expect(row.event).toBe(e.event.trim().toWellFormed());
 					expect(row.user_id).toBe(String(e.user_id).trim().toWellFormed());
-					expect(JSON.parse(row.properties)).toEqual(asJson(wellFormed(e.properties)));
+					expect(JSON.parse(row.properties!)).toEqual(asJson(wellFormed(e.properties)));
 					expect(row.context == null ? {} : JSON.parse(row.context)).toEqual(asJson(wellFormed(e.context)));
 				}
 				for (const [i, e] of segmentEvents.entries()) {
-					const row = await env.DB.prepare("SELECT event, user_id, properties FROM events WHERE tenant_id = ? AND message_id = ?").bind(t.id, sids[i]).first<Record<string, string>>();
+					const row = await env.DB.prepare("SELECT event, user_id, properties FROM events WHERE tenant_id = ? AND message_id = ?").bind(t.id, sids[i]).first<Record<string, string | null>>();
 					expect(!!row).toBe(!refusedB.has(i));
 					if (!row) continue;
 					accepted++;
 					expect(row.event).toBe(e.event.trim().toWellFormed());
-					expect(JSON.parse(row.properties)).toEqual(asJson(flatten(wellFormed(e.properties) as Record<string, unknown>)));
+					expect(JSON.parse(row.properties!)).toEqual(asJson(flatten(wellFormed(e.properties) as Record<string, unknown>)));
 				}
 			}),
 			{ seed: SEED, numRuns: 60 },
