@@ -7,6 +7,7 @@ import { INGEST_PATHS, ingestRoutes } from "./routes/ingest";
 import { liveRoutes } from "./routes/live";
 import { queryRoutes } from "./routes/query";
 import { ingestReadRoutes } from "./routes/read";
+import { isTransient, messageOf } from "./hub/d1-writer";
 import { hubOf } from "./lib/http";
 
 const READY_TIMEOUT_MS = 3000;
@@ -82,6 +83,12 @@ app.onError((err, c) => {
 	if (err instanceof HTTPException) {
 		const status = err.status;
 		return c.json({ error: { code: status === 404 ? "not_found" : "http_error", message: err.message || "Request failed.", details: {} } }, status);
+	}
+	// D1 busy, locked or unreachable is an outage, not a bug: 503 with a hint to retry.
+	if (/D1_|D1 DB/.test(messageOf(err)) && isTransient(err)) {
+		console.warn("database unavailable", c.req.method, c.req.path, messageOf(err));
+		c.header("Retry-After", "5");
+		return c.json({ error: { code: "unavailable", message: "The database is not answering right now; retry in a few seconds.", details: {} } }, 503);
 	}
 	// Never leak internals: log the stack for operators, send a stable shape to clients.
 	console.error("unhandled error", c.req.method, c.req.path, err);

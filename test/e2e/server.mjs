@@ -414,9 +414,19 @@ class EdgewiseServer {
 		return this.#sqliteFile("d1", "miniflare-D1DatabaseObject");
 	}
 
-	/** Path of the (only) TenantHub Durable Object's SQLite file: tests use the one dev tenant. */
+	/** Path of the dev tenant's TenantHub Durable Object SQLite file (GET /readyz wakes a hub of its own). */
 	hubFile() {
-		return this.#sqliteFile("do", "edgewise-TenantHub");
+		const d = join(this.persistTo, "v3", "do", "edgewise-TenantHub");
+		const files = existsSync(d) ? readdirSync(d).filter((f) => f.endsWith(".sqlite") && f !== "metadata.sqlite") : [];
+		const mine = files.filter((f) => {
+			try {
+				return readOnlyQuery(join(d, f), "SELECT tenant_id FROM stats", [])[0]?.tenant_id === DEV.tenant;
+			} catch {
+				return false;
+			}
+		});
+		if (mine.length !== 1) throw new Error(`expected one hub of ${DEV.tenant} under ${d}, found ${mine.length} (of ${files.length})`);
+		return join(d, mine[0]);
 	}
 
 	/** Runs a read-only query on the local D1 database file (works while the server runs: WAL). */
