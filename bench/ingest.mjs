@@ -18,10 +18,12 @@
 //   BENCH_WRANGLER_DEV=0    1: also measure through `wrangler dev` (proxy vs its direct port)
 //   BENCH_KEEP_STATE=0      1 keeps bench/.data/state (the D1 tables grow run after run)
 //   BENCH_WAIT_QUIET=0      before each pass, wait up to N s for the machine to be idle (< 25% busy)
+//   BENCH_EDGEWISE_BUNDLE   a directory holding another `wrangler deploy --dry-run` build of the
+//                           worker (index.js + .map) to measure instead of building the work tree's
 //
 // Ports: 8800-8801 wrangler dev, 8810-8811 Edgewise, 8820-8822 baselines, 8830-8831 profiling.
 // (wrangler dev also opens random ports of its own for the user worker; nothing else does.)
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
@@ -64,6 +66,7 @@ const CFG = {
 	profileSeconds: num("BENCH_PROFILE_SECONDS", 4),
 	wranglerDev: env.BENCH_WRANGLER_DEV === "1",
 	quick: env.BENCH_QUICK === "1",
+	bundle: env.BENCH_EDGEWISE_BUNDLE || null,
 	waitQuiet: num("BENCH_WAIT_QUIET", 0),
 	keepState: env.BENCH_KEEP_STATE === "1",
 };
@@ -193,7 +196,11 @@ async function waitQuiet(maxS, quietly = false) {
 // ── setup ──
 function build() {
 	log("building bundles (wrangler deploy --dry-run)…");
-	wrangler(["deploy", "--dry-run", "--outdir", join(BUILD, "edgewise")]);
+	if (CFG.bundle) {
+		// Another build of the worker (e.g. an earlier commit's), to compare with the same method.
+		rmSync(join(BUILD, "edgewise"), { recursive: true, force: true });
+		cpSync(CFG.bundle, join(BUILD, "edgewise"), { recursive: true });
+	} else wrangler(["deploy", "--dry-run", "--outdir", join(BUILD, "edgewise")]);
 	wrangler(["deploy", "--dry-run", "--outdir", join(BUILD, "bare"), "--config", "bench/bare-worker/wrangler.toml"]);
 }
 
@@ -390,7 +397,9 @@ function report(R) {
 	];
 	const out = [];
 	out.push("", `Ingest benchmark — ${R.meta.date}, commit ${R.meta.git.commit}${R.meta.git.dirty ? ` + uncommitted changes to ${R.meta.git.changed.join(", ")}` : ""}, ${R.meta.machine.cores}× ${R.meta.machine.cpu_model}, Node ${R.meta.node}`);
-	out.push(`Worker: Miniflare ${R.meta.miniflare} / workerd on its direct socket (no proxy); ${CFG.seconds} s per pass after ${CFG.warmup} s warm-up; machine ${R.meta.machine_busy_pct_at_start}% busy at start.`, "");
+	out.push(`Worker: Miniflare ${R.meta.miniflare} / workerd on its direct socket (no proxy); ${CFG.seconds} s per pass after ${CFG.warmup} s warm-up; machine ${R.meta.machine_busy_pct_at_start}% busy at start.`);
+	if (CFG.bundle) out.push(`Edgewise bundle: ${CFG.bundle} (BENCH_EDGEWISE_BUNDLE), not the work tree's code.`);
+	out.push("");
 	out.push(table(rows, cols), "");
 	const dr = R.edgewise.passes.filter((p) => p.drain);
 	if (dr.length) {
