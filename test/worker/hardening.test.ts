@@ -390,3 +390,15 @@ describe("12. a query after a rollup pass stopped between its steps", () => {
 		expect(await q({ metrics: ["count"], date_range: "30d", dimensions: ["event"] })).toEqual(exact);
 	}, 60_000);
 });
+
+describe("/v1/rejected reads its own writes", () => {
+	it("lists a refusal at once, before the hub's flush delay has passed", async () => {
+		const t = await makeTenant("rejected-now");
+		const res = await post("/v1/events", t.ingestKey, { events: [ev("ok"), { event: "no-user" }] });
+		expect(await json(res)).toMatchObject({ accepted: 1, rejected: 1 });
+		// No flush here: the test pool's flush delay is ten minutes.
+		const listed = await json(await call("/v1/rejected", { key: t.readKey }));
+		expect(listed.rejected).toHaveLength(1);
+		expect(listed.rejected[0]).toMatchObject({ code: "invalid_event", details: { index: 1, path: "events[1].user_id" } });
+	});
+});

@@ -584,6 +584,25 @@ export class TenantHub extends DurableObject<Env> {
 		this.sql.exec("DELETE FROM seen WHERE at < ?", now - DEDUPE_WINDOW_MS);
 	}
 
+	/**
+	 * Flushes buffered rejections to D1 now, so GET /v1/rejected reads its own writes (a refusal is
+	 * otherwise in D1 only after the flush delay). Bounded like one alarm run; errors are left to the
+	 * alarm, which retries.
+	 */
+	async flushRejections(): Promise<void> {
+		const pending = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer WHERE kind = 'rejected'").one().n;
+		if (!pending) return;
+		await this.withFlushLock(async () => {
+			for (let done = 0; done < ALARM_MAX_EVENTS; ) {
+				const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer WHERE kind = 'rejected'").one().n;
+				if (!left) return;
+				const n = await this.flushOnce();
+				if (!n) return;
+				done += n;
+			}
+		}).catch((err) => console.warn("flush for /v1/rejected failed; the alarm retries", messageOf(err)));
+	}
+
 	/** Readiness: this object answers and its storage reads (GET /readyz). */
 	async ping(): Promise<{ ok: true; buffered: number }> {
 		return { ok: true, buffered: this.sql.exec<{ n: number }>("SELECT coalesce(sum(n), 0) AS n FROM buffer").one().n };

@@ -29,6 +29,9 @@ export const ingestReadRoutes = new Hono<AppEnv>()
 	.get("/rejected", readKey, async (c) => {
 		const { tenantId } = c.get("auth");
 		const q = queryParams(c, rejectedQuery);
+		// Refusals wait in the tenant's hub for the flush delay: flush them first, so what was
+		// just refused is listed (the first page only: later pages are older).
+		if (!q.before) await hubOf(c.env, tenantId).flushRejections();
 		const where = q.before ? and(eq(rejectedEvents.tenantId, tenantId), lt(rejectedEvents.id, q.before)) : eq(rejectedEvents.tenantId, tenantId);
 		const rows = await drizzle(c.env.DB).select().from(rejectedEvents).where(where).orderBy(desc(rejectedEvents.id)).limit(q.limit).all();
 		const last = rows[rows.length - 1];
