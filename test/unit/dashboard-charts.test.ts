@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { AnswerBody, LiveDeltaMessage, LiveSnapshot } from "../../web/src/api/types";
-import { categoryBarOptions, DURATION_INCRS, sparklineOptions, TIME_LABELS, timeSeriesOptions } from "../../web/src/lib/chart";
+import { categoryBarOptions, DURATION_INCRS, sparklineOptions, TIME_LABELS, timeIncrs, timeSeriesOptions } from "../../web/src/lib/chart";
 import { answerTable, categories, curlCommand, exploreQuery, splitSeries } from "../../web/src/lib/explore";
 import { changeTone, formatChange, formatDimValue, formatDuration, formatMetric, formatNumber, metricLabel } from "../../web/src/lib/format";
 import { applyDelta, backoffMs, eventCounts, step } from "../../web/src/lib/live";
@@ -59,6 +59,17 @@ describe("uPlot options", () => {
 		expect(call(o.scales!.y!.range, null, null, null)).toEqual([0, 1]);
 		expect(o.axes![0]!.values).toBe(TIME_LABELS);
 		expect(call(o.axes![0]!.grid!.stroke)).toBe("color(grid)");
+	});
+
+	it("time ticks are never finer than a bucket", () => {
+		const o = timeSeriesOptions({ width: 1, height: 1, palette, yFormat: String, granularity: "day", series: [{ label: "Events", color: "c1" }] });
+		expect(o.axes![0]!.incrs).toEqual(timeIncrs("day"));
+		expect(timeIncrs("day")![0]).toBe(86_400);
+		expect(timeIncrs("hour")![0]).toBe(3600);
+		expect(timeIncrs("week")![0]).toBe(7 * 86_400);
+		expect(timeIncrs("month")![0]).toBe(30 * 86_400);
+		expect(timeIncrs(null)).toBeUndefined();
+		expect(timeSeriesOptions({ width: 1, height: 1, palette, yFormat: String, series: [] }).axes![0]!.incrs).toBeUndefined();
 	});
 
 	it("durations tick at round steps", () => {

@@ -12,7 +12,10 @@ export type LiveStatus =
 	| { kind: "closed"; code: number; reason: string };
 
 const PING_MS = 25_000;
-/** Nothing for this long (the server sends a snapshot every minute): ask for one. */
+/**
+ * Nothing for this long, not even a pong (the server also sends a snapshot every minute): the
+ * connection is dead without having said so (a half-open TCP connection); start a new one.
+ */
 const SILENCE_MS = 65_000;
 
 export class LiveSocket {
@@ -45,14 +48,15 @@ export class LiveSocket {
 			this.onStatus({ kind: "open", since: Date.now() });
 		};
 		ws.onmessage = ({ data }) => {
-			if (ws !== this.ws || data === "pong" || typeof data !== "string") return;
+			if (ws !== this.ws || typeof data !== "string") return;
+			this.lastData = Date.now();
+			if (data === "pong") return;
 			let msg: LiveMessage;
 			try {
 				msg = JSON.parse(data) as LiveMessage;
 			} catch {
 				return;
 			}
-			this.lastData = Date.now();
 			const next = step(this.state, msg);
 			if (next.askSnapshot) this.send({ type: "snapshot" });
 			if (next.state.snapshot !== this.state.snapshot) this.onSnapshot(next.state.snapshot);
@@ -77,13 +81,19 @@ export class LiveSocket {
 	}
 
 	private tick() {
-		if (this.ws?.readyState !== WebSocket.OPEN) return;
-		this.send("ping");
+		const ws = this.ws;
+		if (ws?.readyState !== WebSocket.OPEN) return;
 		if (Date.now() - this.lastData > SILENCE_MS) {
-			this.lastData = Date.now();
-			this.state = { ...this.state, resyncing: true };
-			this.send({ type: "snapshot" });
+			// Forget the silent socket (its close may never come) and reconnect as after a drop.
+			ws.onclose = ws.onmessage = null;
+			ws.close(3000, "no answer");
+			this.ws = null;
+			const delay = backoffMs(this.attempt++, Math.random());
+			this.onStatus({ kind: "retrying", attempt: this.attempt, at: Date.now() + delay, code: 3000 });
+			this.retryTimer = setTimeout(() => this.open(), delay);
+			return;
 		}
+		this.send("ping");
 	}
 
 	/** Reconnects at once (a "Reconnect now" button while waiting for a retry). */

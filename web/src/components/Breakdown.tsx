@@ -64,7 +64,8 @@ export function BreakdownCard({
 			) : rows && rows.length === 0 ? (
 				<p class="muted small">Nothing in this range.</p>
 			) : rows ? (
-				<div class="table-wrap dim-when-busy">
+				// Without buttons in it, a table that scrolls sideways (phones) needs its own tab stop.
+				<div class="table-wrap dim-when-busy" {...(onPick ? {} : { tabIndex: 0, role: "region", "aria-label": title })}>
 					<table class={metrics.length > 2 ? "bars wide" : "bars"}>
 						<caption class="sr-only">
 							{title}: top {rows.length} by {metricLabel(metrics[0] ?? "count").toLowerCase()}

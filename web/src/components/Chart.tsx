@@ -48,7 +48,8 @@ export function Chart({ build, optKey, data, height, tz, class: cls, onDraw }: P
 		});
 		ro.observe(el);
 		const scheme = matchMedia("(prefers-color-scheme: dark)");
-		const redraw = () => u.redraw(false, true);
+		// Paths are rebuilt too: bar fills are taken when a path is built.
+		const redraw = () => u.redraw(true, true);
 		scheme.addEventListener("change", redraw);
 		return () => {
 			ro.disconnect();

@@ -40,7 +40,9 @@ export function Behind({ label, children }: { label: string; children: Component
 	return (
 		<details class="behind">
 			<summary>{label}</summary>
-			<div class="table-wrap">{children}</div>
+			<div class="table-wrap" tabIndex={0} role="region" aria-label={label}>
+				{children}
+			</div>
 		</details>
 	);
 }

@@ -57,6 +57,28 @@ export const TIME_LABELS: (string | number | null)[][] = [
 	[60, "{HH}:{mm}", "\n{D} {MMM} {YYYY}", null, "\n{D} {MMM}", null, null, null, 1],
 ];
 
+const MO_S = DAY_S * 30;
+/**
+ * Tick steps of a time axis for a granularity: never finer than one bucket (no "12:00" between
+ * daily points), from uPlot's own list of time steps (it treats 30 days as a calendar month).
+ */
+export function timeIncrs(g: "minute" | "hour" | "day" | "week" | "month" | null | undefined): number[] | undefined {
+	switch (g) {
+		case "minute":
+			return [60, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, DAY_S];
+		case "hour":
+			return [3600, 7200, 10_800, 14_400, 21_600, 43_200, DAY_S, 2 * DAY_S, 3 * DAY_S, 7 * DAY_S];
+		case "day":
+			return [DAY_S, 2 * DAY_S, 3 * DAY_S, 4 * DAY_S, 5 * DAY_S, 7 * DAY_S, 10 * DAY_S, 15 * DAY_S, MO_S, 2 * MO_S, 3 * MO_S];
+		case "week":
+			return [7 * DAY_S, 14 * DAY_S, MO_S, 2 * MO_S, 3 * MO_S, 6 * MO_S];
+		case "month":
+			return [MO_S, 2 * MO_S, 3 * MO_S, 6 * MO_S, 365 * DAY_S];
+		default:
+			return undefined;
+	}
+}
+
 /**
  * A time series: x in epoch seconds, one line per spec. The legend is drawn by the page (it
  * knows the metric's unit); the cursor shows a point per series.
@@ -68,6 +90,8 @@ export function timeSeriesOptions(o: {
 	yFormat: (v: number) => string;
 	/** Tick steps of the y axis (DURATION_INCRS for milliseconds); uPlot's own by default. */
 	yIncrs?: number[];
+	/** The series' granularity: x ticks are never finer than one bucket. */
+	granularity?: Parameters<typeof timeIncrs>[0];
 	palette: Palette;
 	bars?: uPlot.Series.PathBuilder;
 }): uPlot.Options {
@@ -77,7 +101,7 @@ export function timeSeriesOptions(o: {
 		legend: { show: false },
 		cursor: { points: { size: 7 }, drag: { x: false, y: false } },
 		scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), max == null || max <= 0 ? 1 : max * 1.08] } },
-		axes: [axis(o.palette, { space: 60, values: TIME_LABELS }), yAxis(o.palette, o.yFormat, o.yIncrs)],
+		axes: [axis(o.palette, { space: 60, values: TIME_LABELS, ...(timeIncrs(o.granularity) ? { incrs: timeIncrs(o.granularity) } : {}) }), yAxis(o.palette, o.yFormat, o.yIncrs)],
 		series: [
 			{},
 			...o.series.map(

@@ -31,7 +31,7 @@ export function formatDuration(ms: number | null | undefined): string {
 	if (a < 86_400_000) {
 		const h = Math.floor(a / 3_600_000);
 		const m = Math.round((a % 3_600_000) / 60_000);
-		return m === 60 ? `${sign}${h + 1} h` : `${sign}${h} h ${String(m).padStart(2, "0")} min`;
+		return m === 60 ? `${sign}${h + 1} h` : m === 0 ? `${sign}${h} h` : `${sign}${h} h ${String(m).padStart(2, "0")} min`;
 	}
 	const d = Math.floor(a / 86_400_000);
 	const h = Math.round((a % 86_400_000) / 3_600_000);

@@ -19,7 +19,7 @@ import { navigate } from "../router";
 const bars = uPlot.paths.bars!({ size: [0.7, 48] });
 const AGGS = ["sum", "avg", "min", "max", "p50", "p90", "p95", "p99"];
 const SIMPLE_DIMS = ["event", "country", "device", "browser", "os", "hour_of_day", "day_of_week"];
-const COLORS = ["c1", "c3", "c4", "c2"];
+const COLORS = ["c1", "c3", "c4", "c5", "c6", "c7", "c8", "c2"];
 
 const value = (e: Event) => (e.currentTarget as HTMLInputElement | HTMLSelectElement).value;
 
@@ -350,7 +350,7 @@ function Result({ answer, view }: { answer: AnswerBody; view: ExploreView }) {
 		chart = (
 			<>
 				<ul class="legend">
-					{split.series.slice(0, 8).map((s, i) => (
+					{split.series.map((s, i) => (
 						<li style={{ color: `var(--${COLORS[i % COLORS.length]})` }}>
 							<span class="swatch" />
 							<span class="muted">{s.label}</span>
@@ -360,10 +360,10 @@ function Result({ answer, view }: { answer: AnswerBody; view: ExploreView }) {
 				<Chart
 					height={280}
 					tz={answer.meta.timezone}
-					optKey={optionsKey(["line", metric, split.series.map((s) => s.label)])}
+					optKey={optionsKey(["line", metric, answer.meta.granularity, split.series.map((s) => s.label)])}
 					data={data}
 					build={(width, palette) =>
-						timeSeriesOptions({ width, height: 280, palette, yFormat: (v) => formatMetricShort(metric, v), series: split.series.map((s, i) => ({ label: s.label, color: COLORS[i % COLORS.length]! })) })
+						timeSeriesOptions({ width, height: 280, palette, granularity: answer.meta.granularity, yFormat: (v) => formatMetricShort(metric, v), series: split.series.map((s, i) => ({ label: s.label, color: COLORS[i % COLORS.length]! })) })
 					}
 				/>
 			</>
@@ -375,9 +375,9 @@ function Result({ answer, view }: { answer: AnswerBody; view: ExploreView }) {
 			<Chart
 				height={280}
 				tz={answer.meta.timezone}
-				optKey={optionsKey(["tbar", metric])}
+				optKey={optionsKey(["tbar", metric, answer.meta.granularity])}
 				data={[split.xs, first.ys]}
-				build={(width, palette) => timeSeriesOptions({ width, height: 280, palette, bars, yFormat: (v) => formatMetricShort(metric, v), series: [{ label: first.label, color: "c1" }] })}
+				build={(width, palette) => timeSeriesOptions({ width, height: 280, palette, bars, granularity: answer.meta.granularity, yFormat: (v) => formatMetricShort(metric, v), series: [{ label: first.label, color: "c1" }] })}
 			/>
 		);
 	} else {

@@ -125,7 +125,7 @@ export function Live({ info, search, secret }: ScreenProps) {
 							tz={info.tenant.timezone}
 							optKey="live"
 							data={data}
-							build={(width, palette) => timeSeriesOptions({ width, height: 200, palette, bars, yFormat: formatCompact, series: [{ label: "Events", color: "c1" }] })}
+							build={(width, palette) => timeSeriesOptions({ width, height: 200, palette, bars, granularity: "minute", yFormat: formatCompact, series: [{ label: "Events", color: "c1" }] })}
 						/>
 						<Behind label="Show the data as a table">
 							<table>

@@ -164,7 +164,7 @@ function MainChart({ answer, metric, metricIdx, g, onDrawn }: { answer: QueryAns
 			<Chart
 				height={260}
 				tz={answer.meta.timezone}
-				optKey={optionsKey(["main", isDurationMetric(metric)])}
+				optKey={optionsKey(["main", isDurationMetric(metric), g])}
 				data={data}
 				onDraw={onDrawn}
 				build={(width, palette) =>
@@ -174,6 +174,7 @@ function MainChart({ answer, metric, metricIdx, g, onDrawn }: { answer: QueryAns
 						palette,
 						yFormat: (v) => formatMetricShort(fmt.current, v),
 						yIncrs: isDurationMetric(metric) ? DURATION_INCRS : undefined,
+						granularity: g,
 						series: [
 							{ label: "This period", color: "c1", fill: true },
 							{ label: "Previous period", color: "c2", dash: [5, 4], width: 1.5 },

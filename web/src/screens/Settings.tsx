@@ -119,17 +119,19 @@ function TenantForm({ tenant, save }: { tenant: AdminTenant; save: (patch: { nam
 						<option value={z} />
 					))}
 				</datalist>
-				<label>
+				<label class="full">
 					Rolled-up dimensions (up to 5, comma-separated)
 					<input value={dims} onInput={(e) => setDims(value(e))} placeholder="channel, plan" />
 				</label>
-				<label>
-					Rolled-up metrics (up to 10; the first is the overview's headline)
+				<label class="full">
+					Rolled-up metrics (up to 10, comma-separated; the first is the overview's headline)
 					<input value={mets} onInput={(e) => setMets(value(e))} placeholder="response_time_ms, amount" />
 				</label>
-				<button type="submit" class="primary">
-					Save
-				</button>
+				<div class="actions">
+					<button type="submit" class="primary">
+						Save
+					</button>
+				</div>
 			</form>
 			{status && "ok" in status && (
 				<p class="muted small" role="status">
@@ -228,9 +230,15 @@ function Keys({
 						<tr>
 							<th scope="col">Name</th>
 							<th scope="col">Key</th>
-							<th scope="col">Scope</th>
-							<th scope="col">Created</th>
-							<th scope="col">Last used</th>
+							<th scope="col" class="hide-narrow">
+								Scope
+							</th>
+							<th scope="col" class="hide-narrow">
+								Created
+							</th>
+							<th scope="col" class="hide-narrow">
+								Last used
+							</th>
 							<th scope="col">
 								<span class="sr-only">Status and actions</span>
 							</th>
@@ -239,16 +247,21 @@ function Keys({
 					<tbody>
 						{keys.map((k) => (
 							<tr data-key-id={k.id}>
-								<td>{k.name || <span class="muted">(no name)</span>}</td>
+								<td>
+									{k.name || <span class="muted">(no name)</span>}
+									<span class="muted small show-narrow"> · {k.scope}</span>
+								</td>
 								<td>
 									<code>{k.prefix}…</code>
 								</td>
-								<td>{k.scope}</td>
-								<td>{when(k.created_at)}</td>
-								<td>{when(k.last_used_at)}</td>
+								<td class="hide-narrow">{k.scope}</td>
+								<td class="hide-narrow">{when(k.created_at)}</td>
+								<td class="hide-narrow">{when(k.last_used_at)}</td>
 								<td>
 									{k.revoked_at ? (
-										<span class="pill revoked">revoked {when(k.revoked_at)}</span>
+										<span class="pill revoked" title={`revoked ${when(k.revoked_at)}`}>
+											revoked<span class="hide-narrow"> {when(k.revoked_at)}</span>
+										</span>
 									) : k.id === ownKeyId ? (
 										<span class="pill">this key</span>
 									) : confirm === k.id ? (

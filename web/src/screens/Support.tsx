@@ -74,7 +74,7 @@ export function Support({ api, info, search, onAuthError }: ScreenProps) {
 			</div>
 			{load.error && <ErrorNote error={load.error} title="The support figures could not be loaded" onRetry={load.reload} />}
 			{empty && <NoSupportEvents />}
-			<section class="kpis" aria-label="Support figures">
+			<section class="kpis many" aria-label="Support figures">
 				{totals ? (
 					<>
 						<Figure id="conversations" label="Conversations" raw={totals.conversation_started} value={formatNumber(totals.conversation_started)} sub={`${formatNumber(totals.message_sent)} messages`} />
@@ -244,10 +244,10 @@ function ResponseChart({ answer, g }: { answer: QueryAnswer; g: ReturnType<typeo
 			<Chart
 				height={240}
 				tz={answer.meta.timezone}
-				optKey="rt"
+				optKey={`rt-${g}`}
 				data={data}
 				build={(width, palette) =>
-					timeSeriesOptions({ width, height: 240, palette, yFormat: formatDuration, yIncrs: DURATION_INCRS, series: labels.map((label, i) => ({ label, color: colors[i]!, width: i === 1 ? 2.5 : 1.75 })) })
+					timeSeriesOptions({ width, height: 240, palette, yFormat: formatDuration, yIncrs: DURATION_INCRS, granularity: g, series: labels.map((label, i) => ({ label, color: colors[i]!, width: i === 1 ? 2.5 : 1.75 })) })
 				}
 			/>
 			<Behind label="Show the data as a table">

@@ -1,0 +1,371 @@
+// The dashboard in real Chromium (Debian's package, driven by playwright-core) against the
+// platform started the way `npm start` starts it (platform.mjs). Figures on screen are compared
+// with POST /v1/query answers and with the seeded events themselves. Every screen is saved as a
+// screenshot (desktop, 375 px, dark) in test/browser/artifacts/ and checked with axe-core.
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { artifactsDir, DEV, launchChromium, query, startPlatform } from "./platform.mjs";
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const TZ = DEV.timezone;
+const log = (...a) => console.error("  ·", ...a);
+
+let platform;
+let browser;
+let page;
+let dir;
+/** Console errors and uncaught exceptions, by the test that saw them. */
+const consoleErrors = [];
+let phase = "setup";
+/** Tests in which the browser is expected to log failed requests (bad keys, a dropped socket). */
+const EXPECTED_NOISE = new Set(["bad-key", "drop"]);
+const axeReport = [];
+
+const url = (path) => `${platform.url}${path}`;
+const search = () => new URL(page.url()).searchParams;
+const ready = (sel = ".overview") => page.waitForSelector(`${sel}[data-state="ready"]`, { timeout: 30_000 });
+const numberAt = async (locator) => Number(await page.locator(locator).first().getAttribute("data-value"));
+
+/** Local date and hour of an instant in the demo tenant's zone, straight from Intl. */
+const local = (() => {
+	const f = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, weekday: "short", hour: "numeric", hourCycle: "h23" });
+	return (iso) => {
+		const p = Object.fromEntries(f.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+		return { weekday: p.weekday, hour: Number(p.hour) };
+	};
+})();
+/** The seeded events inside a resolved range (`meta.date_range`: from inclusive, to exclusive). */
+const inRange = (events, range) => events.filter((e) => Date.parse(e.timestamp) >= Date.parse(range.from) && Date.parse(e.timestamp) < Date.parse(range.to));
+const en = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+async function signIn(key) {
+	await page.goto(url("/"));
+	await page.evaluate(() => localStorage.clear());
+	await page.goto(url("/"));
+	await page.fill("input[name=key]", key);
+	await page.click("button[type=submit]");
+}
+
+/** Screenshots of the current screen: desktop, 375 px wide and dark, each checked with axe-core. */
+async function capture(name) {
+	const variants = [
+		["desktop", { width: 1280, height: 900 }, "light"],
+		["375px", { width: 375, height: 812 }, "light"],
+		["dark", { width: 1280, height: 900 }, "dark"],
+	];
+	for (const [variant, size, scheme] of variants) {
+		await page.setViewportSize(size);
+		await page.emulateMedia({ colorScheme: scheme });
+		await page.waitForTimeout(350); // ResizeObserver → uPlot setSize, and the dark redraw
+		const file = join(dir, `${name}-${variant}.png`);
+		await page.screenshot({ path: file, fullPage: true });
+		// Nothing may stick out sideways on a phone.
+		if (variant === "375px") {
+			const width = await page.evaluate(() => document.documentElement.scrollWidth);
+			assert.ok(width <= 375, `${name} is ${width} px wide at 375 px`);
+		}
+		await axe(`${name} (${variant})`);
+	}
+	await page.setViewportSize({ width: 1280, height: 900 });
+	await page.emulateMedia({ colorScheme: "light" });
+}
+
+/** Runs axe-core on the page; fails on serious or critical violations. */
+async function axe(label) {
+	if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE });
+	const result = await page.evaluate(async () => {
+		const r = await window.axe.run(document, { resultTypes: ["violations"], runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
+		return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+	});
+	axeReport.push({ screen: label, violations: result });
+	const serious = result.filter((v) => v.impact === "serious" || v.impact === "critical");
+	assert.deepEqual(serious, [], `${label}: axe-core found serious violations:\n${JSON.stringify(serious, null, 1)}`);
+}
+
+before(async () => {
+	dir = artifactsDir();
+	platform = await startPlatform({ log });
+	browser = await launchChromium();
+	page = browser.context.pages()[0] ?? (await browser.context.newPage());
+	page.on("console", (m) => m.type() === "error" && consoleErrors.push({ phase, text: m.text() }));
+	page.on("pageerror", (e) => consoleErrors.push({ phase, text: `uncaught: ${e.message}` }));
+});
+
+after(async () => {
+	if (dir) writeFileSync(join(dir, "axe.json"), `${JSON.stringify(axeReport, null, 1)}\n`);
+	await browser?.close();
+	await platform?.server.cleanup();
+});
+
+describe("the dashboard in Chromium", { concurrency: 1 }, () => {
+	it("signs in with the read key prefilled (locally), showing the workspace's name and time zone", async () => {
+		phase = "sign-in";
+		await page.goto(url("/"));
+		const input = page.locator("input[name=key]");
+		assert.equal(await input.inputValue(), DEV.readKey, "the dev read key is prefilled on localhost");
+		await capture("sign-in");
+		await page.click("button[type=submit]");
+		await ready();
+		assert.equal(await page.getByTestId("tenant-name").textContent(), "Demo workspace");
+		assert.match(await page.locator(".who").textContent(), /Europe\/Paris/);
+		assert.equal(await page.evaluate(() => localStorage.getItem("edgewise.key")), DEV.readKey);
+		assert.ok(!page.url().includes(DEV.readKey), "the key is never in the URL");
+	});
+
+	it("a wrong, an ingest or a revoked key gets a clear message", async () => {
+		phase = "bad-key";
+		const message = async () => (await page.locator("#signin-error").textContent()).trim();
+		await signIn("ew_read_doesnotexist");
+		await page.waitForSelector("#signin-error");
+		assert.match(await message(), /This key does not exist/);
+		await capture("sign-in-error");
+		await signIn(DEV.ingestKey);
+		await page.waitForSelector("#signin-error");
+		assert.match(await message(), /This is an ingest key: it can only send events/);
+		const made = await (await platform.server.fetch("/v1/admin/tenants/demo/keys", { method: "POST", key: DEV.adminToken, json: { scope: "read", name: "to revoke" } })).json();
+		await platform.server.fetch(`/v1/admin/tenants/demo/keys/${made.id}`, { method: "DELETE", key: DEV.adminToken });
+		await signIn(made.key);
+		await page.waitForSelector("#signin-error");
+		assert.match(await message(), /This key has been revoked/);
+		// The only console errors here are the browser's own notes about the refused requests.
+		for (const e of consoleErrors.filter((x) => x.phase === "bad-key")) assert.match(e.text, /status of 40[13]/);
+		await signIn(DEV.readKey);
+		await ready();
+	});
+
+	it("the KPI cards show exactly what POST /v1/query answers, and what was seeded; in two API round trips", async () => {
+		phase = "overview";
+		const requests = [];
+		const onRequest = (r) => new URL(r.url()).pathname.startsWith("/v1/") && requests.push(`${r.method()} ${new URL(r.url()).pathname}`);
+		page.on("request", onRequest);
+		await page.goto(url("/"));
+		await ready();
+		page.off("request", onRequest);
+		assert.deepEqual(requests, ["GET /v1/tenant", "POST /v1/query/batch"]);
+
+		const answer = await query(platform.server, { metrics: ["count", "uniques", "p95:response_time_ms"], date_range: "30d", compare: "previous_period" });
+		const [count, uniques, p95] = answer.results[0].metrics;
+		assert.equal(await numberAt('[data-metric="count"] .kpi-value'), count);
+		assert.equal(await numberAt('[data-metric="uniques"] .kpi-value'), uniques);
+		assert.equal(await numberAt('[data-metric="p95:response_time_ms"] .kpi-value'), p95);
+		assert.equal((await page.locator('[data-metric="count"] .kpi-value').textContent()).trim(), en.format(count));
+		const pct = answer.results[0].comparison.change_pct[0];
+		assert.equal(Number(await page.locator('[data-metric="count"] .change').getAttribute("data-change")), pct);
+		// Counts from rollups are exact: the same as counting the seeded events in the range.
+		assert.equal(count, inRange(platform.seeded, answer.meta.date_range).length);
+		assert.ok(count > 5000, `the last 30 days hold ${count} seeded events`);
+	});
+
+	it("changing the date range and clicking a breakdown row change the chart and the URL", async () => {
+		phase = "overview";
+		await page.goto(url("/"));
+		await ready();
+		const tableRows = () => page.locator(".overview figure details tbody tr").count();
+		assert.equal(await tableRows(), 30);
+		await page.getByLabel("Date range").first().selectOption("7d");
+		await page.waitForURL(/range=7d/);
+		await ready();
+		assert.equal(search().get("range"), "7d");
+		assert.equal(await tableRows(), 7, "the chart (and its table) shows 7 days");
+		const week = await query(platform.server, { metrics: ["count"], date_range: "7d" });
+		assert.equal(await numberAt('[data-metric="count"] .kpi-value'), week.results[0].metrics[0]);
+
+		await page.locator('section[data-dim="country"] button.row-filter', { hasText: "(US)" }).click();
+		await page.waitForURL(/f=is:country:US/);
+		await ready();
+		assert.deepEqual(search().getAll("f"), ["is:country:US"]);
+		assert.equal((await page.locator(".chip span").first().textContent()).trim(), "Country is US");
+		const us = await query(platform.server, { metrics: ["count"], date_range: "7d", granularity: "day", filters: [["is", "country", "US"]] });
+		const usTotal = us.results.reduce((a, r) => a + r.metrics[0], 0);
+		assert.equal(await numberAt('[data-metric="count"] .kpi-value'), usTotal);
+		const shown = await page.locator(".overview figure details tbody tr td:nth-child(2)").allTextContents();
+		assert.deepEqual(
+			shown.map((t) => Number(t.replace(/,/g, ""))),
+			us.results.map((r) => r.metrics[0]),
+			"the chart's table holds the filtered daily counts",
+		);
+		// The chart's metric switcher is in the URL too.
+		await page.locator('[data-metric="uniques"]').click();
+		await page.waitForURL(/metric=uniques/);
+		await ready();
+		assert.equal(await page.locator('[data-metric="uniques"]').getAttribute("aria-pressed"), "true");
+	});
+
+	it("reload restores the view from the URL", async () => {
+		phase = "overview";
+		const before = page.url();
+		const value = await numberAt('[data-metric="count"] .kpi-value');
+		await page.reload();
+		await ready();
+		assert.equal(page.url(), before);
+		assert.equal(await page.getByLabel("Date range").first().inputValue(), "7d");
+		assert.equal((await page.locator(".chip span").first().textContent()).trim(), "Country is US");
+		assert.equal(await page.locator('[data-metric="uniques"]').getAttribute("aria-pressed"), "true");
+		assert.equal(await numberAt('[data-metric="count"] .kpi-value'), value);
+		// Removing the chip brings the unfiltered view back.
+		await page.getByRole("button", { name: "Remove filter: Country is US" }).click();
+		await page.waitForURL((u) => !u.searchParams.has("f"));
+		await ready();
+	});
+
+	it("is usable from the keyboard: Tab reaches a breakdown row, Enter filters by it", async () => {
+		phase = "overview";
+		await page.goto(url("/?range=30d"));
+		await ready();
+		let reached = null;
+		for (let i = 0; i < 60 && !reached; i++) {
+			await page.keyboard.press("Tab");
+			reached = await page.evaluate(() => (document.activeElement?.matches("section[data-dim='device'] button.row-filter") ? document.activeElement.textContent : null));
+		}
+		assert.ok(reached, "Tab reached the devices breakdown");
+		await page.keyboard.press("Enter");
+		await page.waitForURL(new RegExp(`f=is:device:${reached}`));
+		await ready();
+	});
+
+	it("the support page shows the seeded figures", async () => {
+		phase = "support";
+		await page.goto(url("/support?range=90d"));
+		await ready("[data-state]");
+		await page.waitForSelector('[data-support="csat"]');
+		const events = platform.seeded;
+		const count = (name) => events.filter((e) => e.event === name).length;
+		assert.equal(await numberAt('[data-support="conversations"] .kpi-value'), count("conversation_started"));
+		assert.equal(await numberAt('[data-support="resolved"] .kpi-value'), count("conversation_resolved"));
+		assert.equal(await numberAt('[data-support="escalated"] .kpi-value'), count("conversation_escalated"));
+		const scores = events.filter((e) => e.event === "csat_submitted").map((e) => e.properties.score);
+		const csat = await numberAt('[data-support="csat"] .kpi-value');
+		assert.ok(Math.abs(csat - scores.reduce((a, b) => a + b, 0) / scores.length) < 1e-9, "CSAT average is exact");
+		assert.equal((await page.locator('[data-support="csat"] .kpi-value').textContent()).trim(), (scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(2));
+		for (let s = 1; s <= 5; s++) {
+			const shown = await page.locator(`[data-testid=csat-distribution] tr[data-score="${s}"] td`).first().textContent();
+			assert.equal(Number(shown.replace(/,/g, "")), scores.filter((x) => x === s).length, `CSAT ${s}`);
+		}
+		// The median response time is a sketch's: within 1% of the exact value of the same rank.
+		const waits = events.filter((e) => e.properties.response_time_ms != null).map((e) => e.properties.response_time_ms).sort((a, b) => a - b);
+		const exactMedian = waits[Math.floor(0.5 * (waits.length - 1))];
+		const median = await numberAt('[data-support="median-response"] .kpi-value');
+		assert.ok(Math.abs(median - exactMedian) / exactMedian <= 0.01, `median ${median} vs exact ${exactMedian}`);
+		// The heat map: every message, in the right local weekday and hour.
+		const messages = events.filter((e) => e.event === "message_sent");
+		const cells = await page.locator("[data-testid=heatmap] tbody tr").evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => Number(td.textContent.replace(/,/g, "")))));
+		assert.equal(cells.flat().reduce((a, b) => a + b, 0), messages.length);
+		const monday10 = messages.filter((e) => local(e.timestamp).weekday === "Mon" && local(e.timestamp).hour === 10).length;
+		assert.equal(cells[0][10], monday10);
+		assert.ok(monday10 > cells[6][3], "Monday mornings are busier than Sunday nights");
+	});
+
+	it("explore: builds a query, draws it, shows its JSON, curl and meta", async () => {
+		phase = "explore";
+		await page.goto(url("/explore?range=90d&m=count&g=none&chart=table&f=is:event:conversation_started"));
+		await ready("[data-state]");
+		await page.getByLabel("Dimension", { exact: true }).first().fill("prop:channel");
+		await page.getByRole("button", { name: "Add dimension" }).click();
+		await page.waitForURL(/d=prop:channel/);
+		await page.waitForSelector("[data-testid=explore-table] tbody tr");
+		await ready("[data-state]");
+		const rows = await page.locator("[data-testid=explore-table] tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+		const started = platform.seeded.filter((e) => e.event === "conversation_started");
+		const expected = Object.entries(Object.groupBy(started, (e) => e.properties.channel)).map(([c, es]) => [c, es.length]);
+		assert.deepEqual(
+			rows.map(([c, n]) => [c, Number(n.replace(/,/g, ""))]).sort(),
+			expected.sort(),
+		);
+		const json = JSON.parse(await page.locator(".copy-block pre").first().textContent());
+		assert.deepEqual(json, { metrics: ["count"], date_range: "90d", dimensions: ["prop:channel"], filters: [["is", "event", "conversation_started"]] });
+		assert.match(await page.locator(".copy-block pre").nth(1).textContent(), /^curl -X POST http:\/\/127\.0\.0\.1:\d+\/v1\/query/);
+		assert.equal(await page.locator("[data-testid=explore-meta] [data-plan]").getAttribute("data-plan"), "rollup");
+	});
+
+	it("every screen: desktop, 375 px and dark screenshots, no serious axe-core violations", async () => {
+		phase = "screens";
+		for (const [name, path, sel] of [
+			["overview", "/", ".overview"],
+			["overview-filtered", "/?range=7d&f=is:prop:channel:chat&metric=p95:response_time_ms", ".overview"],
+			["support", "/support", "[data-state]"],
+			["explore", "/explore?m=count,uniques&d=country&g=day&range=30d", "[data-state]"],
+			["settings-read-key", "/settings", "[data-testid=needs-admin]"],
+			["live", "/live", "[data-status=open]"],
+		]) {
+			await page.goto(url(path));
+			if (sel.includes("data-status") || sel.includes("testid")) await page.waitForSelector(sel);
+			else await ready(sel);
+			if (name === "live") await page.waitForSelector("[data-testid=live-feed]");
+			await capture(name);
+		}
+	});
+
+	it("settings: an admin key creates a key (shown once) and revokes one", async () => {
+		phase = "settings";
+		const admin = await (await platform.server.fetch("/v1/admin/tenants/demo/keys", { method: "POST", key: DEV.adminToken, json: { scope: "admin", name: "browser admin" } })).json();
+		await signIn(admin.key);
+		await ready();
+		await page.goto(url("/settings"));
+		await ready("[data-state]");
+		await capture("settings");
+		await page.getByLabel("Scope").selectOption("read");
+		await page.getByLabel("Name", { exact: true }).last().fill("wall screen");
+		await page.getByRole("button", { name: "Create key" }).click();
+		const box = page.getByTestId("new-key");
+		await box.waitFor();
+		const key = (await box.locator("code").textContent()).trim();
+		assert.match(key, /^ew_read_[a-z0-9]{32}$/);
+		const who = await platform.server.fetch("/v1/tenant", { key });
+		assert.equal(who.status, 200, "the new key works");
+		await capture("settings-new-key");
+
+		const row = page.locator("[data-testid=keys] tbody tr", { hasText: "wall screen" });
+		await row.getByRole("button", { name: /Revoke key/ }).click();
+		await row.getByRole("button", { name: "Yes, revoke" }).click();
+		await row.locator(".pill.revoked").waitFor();
+		const refused = await platform.server.fetch("/v1/tenant", { key });
+		assert.equal(refused.status, 401);
+		assert.equal((await refused.json()).error.message, "This API key has been revoked.");
+		await signIn(DEV.readKey);
+		await ready();
+	});
+
+	it("an event sent over the API shows in the live panel within 2 s", async () => {
+		phase = "live";
+		await page.goto(url("/live"));
+		await page.waitForSelector("[data-status=open]");
+		await page.waitForSelector("[data-testid=live-feed]");
+		const name = `browser_probe_${Date.now().toString(36)}`;
+		const t0 = Date.now();
+		const res = await platform.server.fetch("/v1/events", { method: "POST", key: DEV.ingestKey, json: { event: name, user_id: "probe" } });
+		assert.equal(res.status, 200);
+		await page.locator("[data-testid=live-feed] .ev", { hasText: name }).first().waitFor({ timeout: 2000 });
+		const ms = Date.now() - t0;
+		log(`event on screen ${ms} ms after it was sent`);
+		assert.ok(ms <= 2000);
+		assert.equal(await page.locator(`[data-testid=live-by-event] tr[data-event="${name}"] td`).textContent(), "1");
+	});
+
+	it("a dropped socket reconnects by itself and resumes from a fresh snapshot", async () => {
+		phase = "drop";
+		await page.waitForSelector("[data-status=open]");
+		const before = await numberAt('[data-live="last-60m"] .kpi-value');
+		// The whole local platform goes down (every process SIGKILLed: the browser's TCP connection
+		// is reset) and comes back on the same port and state.
+		const port = platform.server.port;
+		const killed = await platform.server.crash();
+		log(`killed ${killed.length} workerd processes`);
+		await page.waitForSelector("[data-status=retrying], [data-status=connecting]", { timeout: 15_000 });
+		await platform.server.start();
+		assert.equal(platform.server.port, port, "restarted on the same port");
+		await page.waitForSelector("[data-status=open]", { timeout: 45_000 });
+		const name = `after_drop_${Date.now().toString(36)}`;
+		await platform.server.fetch("/v1/events", { method: "POST", key: DEV.ingestKey, json: { event: name, user_id: "probe" } });
+		await page.locator("[data-testid=live-feed] .ev", { hasText: name }).first().waitFor({ timeout: 5000 });
+		assert.equal(await numberAt('[data-live="last-60m"] .kpi-value'), before + 1, "the counters came back whole, plus the new event");
+		for (const e of consoleErrors.filter((x) => x.phase === "drop")) assert.match(e.text, /WebSocket/);
+	});
+
+	it("logged no console errors", () => {
+		const unexpected = consoleErrors.filter((e) => !EXPECTED_NOISE.has(e.phase));
+		assert.deepEqual(unexpected, []);
+	});
+});
