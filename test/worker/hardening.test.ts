@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { IngestBatch, TenantHub } from "../../workers/hub/tenant-hub";
 import type { CanonicalEvent } from "../../workers/ingest/event";
+import { normaliseNative } from "../../workers/ingest/normalise";
 import { call, d1Count, ev, flush, hub, json, makeTenant, stats } from "../helpers";
 
 const post = (path: string, key: string | undefined, body: unknown, headers: Record<string, string> = {}) =>
@@ -25,32 +26,9 @@ async function expectError(res: Response, status: number, code: string) {
 
 /** A canonical event as the worker would hand it to the hub, for injecting what validation now refuses. */
 function canonical(id: string, extra: Partial<CanonicalEvent> = {}): CanonicalEvent {
-	const now = Date.now();
-	return {
-		message_id: id,
-		type: "track",
-		event: "injected",
-		user_id: "u1",
-		anonymous_id: null,
-		group_id: null,
-		previous_id: null,
-		timestamp: now,
-		sent_at: null,
-		received_at: now,
-		properties: {},
-		traits: null,
-		context: null,
-		context_id: null,
-		country: null,
-		region: null,
-		city: null,
-		colo: null,
-		browser: null,
-		os: null,
-		device: null,
-		is_bot: 0,
-		...extra,
-	};
+	const made = normaliseNative({ event: "injected", user_id: "u1", message_id: id }, "", { receivedAt: Date.now() });
+	if (!made.ok) throw new Error("test event invalid");
+	return { ...made.event, ...extra };
 }
 
 async function inject(t: { id: string; ingestKey: string }, events: CanonicalEvent[]) {
