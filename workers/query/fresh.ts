@@ -100,7 +100,9 @@ export async function* tailPages(db: D1Database, tenantId: string, range: DateRa
 	const cols = `${RAW_COLUMNS.map((c) => `e.${c}`).join(", ")}, e.properties, e.rowid AS rid`;
 	const parts = [
 		{
-			sql: page(`SELECT ${cols} FROM events e WHERE e.rowid > ?4 AND e.rowid > ?5 AND e.rowid <= ?6 AND +e.tenant_id = ?1 AND +e.timestamp >= ?2 AND +e.timestamp < ?3`),
+			// NOTE: one lower bound, max(?4, ?5): given two (`rowid > ?4 AND rowid > ?5`) SQLite ranges
+			// over the first, the page cursor (0 at first), and walks every event up to ?6 (0.8 s at 10M).
+			sql: page(`SELECT ${cols} FROM events e WHERE e.rowid > max(?4, ?5) AND e.rowid <= ?6 AND +e.tenant_id = ?1 AND +e.timestamp >= ?2 AND +e.timestamp < ?3`),
 			extra: [state.watermark, state.maxRowid],
 		},
 		{
