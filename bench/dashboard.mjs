@@ -20,13 +20,14 @@
 //   BENCH_DASH_ROLLUP_TIMEOUT=900 (s)  BENCH_DASH_KEEP_STATE=0
 //
 // Ports: 8870 Miniflare entry (the browser's origin), 8871 the worker's direct socket.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { gzipSync } from "node:zlib";
 import { buildDashboard } from "../scripts/build-web.mjs";
-import { launchChromium } from "../scripts/chromium.mjs";
+import { CHROMIUM, launchChromium } from "../scripts/chromium.mjs";
 import { DEV } from "../scripts/dev-keys.mjs";
 import { ensureDevVars, progress, ROOT, wrangler } from "../scripts/lib.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
@@ -285,7 +286,9 @@ async function main() {
 	mkdirSync(DATA, { recursive: true });
 	ensureDevVars();
 	for (const p of Object.values(PORTS)) if (!(await portFree(p))) throw new Error(`port ${p} is in use (another bench:dashboard?)`);
-	const R = { meta: runMeta(ROOT, { packages: { preact: "preact", uplot: "uplot", vite: "vite", playwright: "playwright-core" }, config: CFG }) };
+	// Debian's wrapper script may print a shell warning first: the version is the last line.
+	const chromium = spawnSync(CHROMIUM, ["--version"], { encoding: "utf8" }).stdout?.trim().split("\n").pop() ?? "?";
+	const R = { meta: runMeta(ROOT, { packages: { preact: "preact", uplot: "uplot", vite: "vite", playwright: "playwright-core" }, chromium, config: CFG }) };
 
 	log("building the dashboard (production) and the worker bundle…");
 	buildDashboard();
@@ -331,7 +334,7 @@ async function main() {
 	writeFileSync(file, `${JSON.stringify(R, null, 2)}\n`);
 
 	const m = R.meta;
-	console.log(`\nDashboard benchmark — ${m.date}, commit ${m.git.commit}${m.git.dirty ? " (+ uncommitted changes)" : ""}, ${m.machine.cores}× ${m.machine.cpu_model}, Chromium ${"/usr/bin/chromium"}`);
+	console.log(`\nDashboard benchmark — ${m.date}, commit ${m.git.commit}${m.git.dirty ? " (+ uncommitted changes)" : ""}, ${m.machine.cores}× ${m.machine.cpu_model}, ${R.meta.chromium}`);
 	console.log(`Data: ${CFG.events.toLocaleString("en-US")} events (${state.plan.from} … ${state.plan.to}), tenant ${TENANT} (UTC)${state.cached ? ", cached rolled-up state" : `, generated in ${state.generated_s} s, rolled up in ${state.rollup_work_s} s of cron work`}. The overview shows ${o.kpiCount.toLocaleString("en-US")} events for the last 30 days.\n`);
 	const rows = [
 		{ figure: "overview initial JS, gzipped (entry + static imports)", measured: `${kb(R.size.initial.gzip)} KB`, target: `≤ ${TARGETS.js_gzip_kb} KB`, baseline: `Preact + uPlot alone: ${kb(R.size.libraries.gzip)} KB`, pass: kb(R.size.initial.gzip) <= TARGETS.js_gzip_kb },

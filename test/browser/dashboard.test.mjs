@@ -3,10 +3,13 @@
 // with POST /v1/query answers and with the seeded events themselves. Every screen is saved as a
 // screenshot (desktop, 375 px, dark) in test/browser/artifacts/ and checked with axe-core.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { buildDashboard } from "../../scripts/build-web.mjs";
 import { artifactsDir, DEV, launchChromium, query, startPlatform } from "./platform.mjs";
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -326,6 +329,37 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		assert.equal((await refused.json()).error.message, "This API key has been revoked.");
 		await signIn(DEV.readKey);
 		await ready();
+	});
+
+	it("built for another API origin and served from elsewhere (as on Pages), it works through CORS", async () => {
+		phase = "pages";
+		const out = mkdtempSync(join(tmpdir(), "edgewise-pages-"));
+		buildDashboard({ apiOrigin: platform.url, outDir: out });
+		// A static server on another origin, with the single-page fallback Pages applies.
+		const site = createServer((req, res) => {
+			const path = new URL(req.url, "http://x").pathname;
+			const file = join(out, path);
+			const found = path !== "/" && existsSync(file) && statSync(file).isFile();
+			res.writeHead(200, { "content-type": found ? (path.endsWith(".js") ? "text/javascript" : path.endsWith(".css") ? "text/css" : "application/octet-stream") : "text/html" });
+			res.end(readFileSync(found ? file : join(out, "index.html")));
+		});
+		await new Promise((r) => site.listen(0, "127.0.0.1", r));
+		const origin = `http://localhost:${site.address().port}`;
+		const other = await browser.context.newPage();
+		other.on("console", (m) => m.type() === "error" && consoleErrors.push({ phase, text: m.text() }));
+		try {
+			await other.goto(`${origin}/support?range=7d`);
+			assert.equal(await other.locator("input[name=key]").inputValue(), "", "no dev key in a build made without one");
+			await other.fill("input[name=key]", DEV.readKey);
+			await other.click("button[type=submit]");
+			await other.waitForSelector('[data-state="ready"] [data-support="conversations"]');
+			assert.equal(new URL(other.url()).origin, origin);
+			assert.equal(await other.getByTestId("tenant-name").textContent(), "Demo workspace");
+		} finally {
+			await other.close();
+			site.close();
+			rmSync(out, { recursive: true, force: true });
+		}
 	});
 
 	it("an event sent over the API shows in the live panel within 2 s", async () => {
