@@ -18,6 +18,8 @@
 //   BENCH_WRANGLER_DEV=0    1: also measure through `wrangler dev` (proxy vs its direct port)
 //   BENCH_KEEP_STATE=0      1 keeps bench/.data/state (the D1 tables grow run after run)
 //   BENCH_WAIT_QUIET=0      before each pass, wait up to N s for the machine to be idle (< 25% busy)
+//   BENCH_RETRY_NOISY=2     a target pass during which other processes used > 25% of a core is run
+//                           again, up to N more times; the quietest attempt counts
 //   BENCH_EDGEWISE_BUNDLE   a directory holding another `wrangler deploy --dry-run` build of the
 //                           worker (index.js + .map) to measure instead of building the work tree's
 //
@@ -67,6 +69,7 @@ const CFG = {
 	wranglerDev: env.BENCH_WRANGLER_DEV === "1",
 	quick: env.BENCH_QUICK === "1",
 	bundle: env.BENCH_EDGEWISE_BUNDLE || null,
+	retryNoisy: num("BENCH_RETRY_NOISY", 2),
 	waitQuiet: num("BENCH_WAIT_QUIET", 0),
 	keepState: env.BENCH_KEEP_STATE === "1",
 };
@@ -175,6 +178,27 @@ async function pass(name, { url, size, bodies, connections, rate = 0, seconds = 
 			(out.hub?.requests_per_hub_call ? ` | ${out.hub.requests_per_hub_call} req/hub call` : ""),
 	);
 	return out;
+}
+
+/**
+ * A target pass, run again (up to BENCH_RETRY_NOISY more times) while other processes took more
+ * than 25% of a core during it: this machine is shared, and a neighbour's test suite halves a
+ * pass. The attempt with the least other CPU counts; the others are kept in the JSON.
+ */
+async function quietPass(name, opts) {
+	let best = null;
+	const noisy = [];
+	for (let i = 0; i <= CFG.retryNoisy; i++) {
+		const r = await pass(i ? `${name} (again)` : name, opts);
+		r.name = name;
+		if (!best || r.cpu.other_cpu_pct < best.cpu.other_cpu_pct) {
+			if (best) noisy.push(best);
+			best = r;
+		} else noisy.push(r);
+		if (best.cpu.other_cpu_pct <= 25) break;
+	}
+	if (noisy.length) best.noisy_attempts = noisy.map((r) => ({ req_per_s: r.req_per_s, events_per_s: r.events_per_s, other_cpu_pct: r.cpu.other_cpu_pct }));
+	return best;
 }
 
 /** Machine-wide CPU busy % over 1 s, waiting up to `maxS` seconds for it to drop below 25%. */
@@ -491,10 +515,10 @@ async function main() {
 		const bare = `${bl.direct["edgewise-bench-bare"]}v1/events`;
 		const ewCommon = { url: `${base}/v1/events`, pids: ew.group, hub: base, sampler };
 		const run = {
-			hello: (side) => pass(`hello-world (${side})`, { url: bl.direct.hello, connections: conns("hello"), pids: bl.group }),
-			bare100: (side) => pass(`bare D1 batch 100 (${side})`, { url: bare, size: 100, bodies: batchBodies(100, { runId: `${RUN}-bare${side}` }), connections: conns(100), pids: bl.group }),
-			ew1: (side) => pass(`Edgewise batch 1 (${side})`, { ...ewCommon, size: 1, bodies: batchBodies(1, { runId: `${RUN}-ew${side}` }), connections: conns(1) }),
-			ew100: (side) => pass(`Edgewise batch 100 (${side})`, { ...ewCommon, size: 100, bodies: batchBodies(100, { runId: `${RUN}-ew${side}` }), connections: conns(100) }),
+			hello: (side) => quietPass(`hello-world (${side})`, { url: bl.direct.hello, connections: conns("hello"), pids: bl.group }),
+			bare100: (side) => quietPass(`bare D1 batch 100 (${side})`, { url: bare, size: 100, bodies: batchBodies(100, { runId: `${RUN}-bare${side}` }), connections: conns(100), pids: bl.group }),
+			ew1: (side) => quietPass(`Edgewise batch 1 (${side})`, { ...ewCommon, size: 1, bodies: batchBodies(1, { runId: `${RUN}-ew${side}` }), connections: conns(1) }),
+			ew100: (side) => quietPass(`Edgewise batch 100 (${side})`, { ...ewCommon, size: 100, bodies: batchBodies(100, { runId: `${RUN}-ew${side}` }), connections: conns(100) }),
 		};
 		log("mirrored target passes: hello, bare-100, Edgewise-1, Edgewise-100 | Edgewise-100, Edgewise-1, bare-100, hello…");
 		const A = {};
