@@ -12,6 +12,13 @@ export const tenants = sqliteTable("tenants", {
 	dimensionProps: text("dimension_props", { mode: "json" }).$type<string[]>().notNull().default([]),
 	/** Numeric properties rolled up with count/sum/min/max and a quantile sketch, at most 10. */
 	metricProps: text("metric_props", { mode: "json" }).$type<string[]>().notNull().default([]),
+	/** Properties whose distinct values are counted from rollups (`uniques:prop:<name>`, an HLL per bucket), at most 5. */
+	uniqueProps: text("unique_props", { mode: "json" }).$type<string[]>().notNull().default([]),
+	/**
+	 * Paired events whose durations are kept per key (`pair_spans`), at most 5:
+	 * [{ name, key, start, end, end_where? }] (see workers/query/pairs.ts).
+	 */
+	pairs: text("pairs", { mode: "json" }).$type<import("../query/pairs").PairDef[]>().notNull().default([]),
 	createdAt: integer("created_at").notNull(),
 });
 
@@ -214,6 +221,96 @@ export const rollupTenants = sqliteTable("rollup_tenants", {
 	archivedBefore: integer("archived_before").notNull().default(0),
 	updatedAt: integer("updated_at").notNull(),
 });
+
+/**
+ * The start and end events of each configured pair (tenants.pairs), one small row per event, copied by
+ * the rollup pass as it scans new events: a key's span can then be recomputed from an index lookup,
+ * whatever order its events arrived in. `dims` (start events only) holds the start's dimensions.
+ */
+export const pairEvents = sqliteTable(
+	"pair_events",
+	{
+		tenantId: text("tenant_id").notNull(),
+		pair: text("pair").notNull(),
+		key: text("key").notNull(),
+		/** 's' start, 'e' end. */
+		kind: text("kind").notNull(),
+		ts: integer("ts").notNull(),
+		/** events.rowid of the event (distinguishes events of the same key and time). */
+		ref: integer("ref").notNull(),
+		dims: text("dims"),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.pair, t.key, t.kind, t.ts, t.ref] })],
+);
+
+/**
+ * One row per (tenant, pair, key): the first start, its dimensions, and the first and last end at or
+ * after it. Duration and "open" questions read these rows, one per conversation, not the raw events.
+ */
+export const pairSpans = sqliteTable(
+	"pair_spans",
+	{
+		tenantId: text("tenant_id").notNull(),
+		pair: text("pair").notNull(),
+		key: text("key").notNull(),
+		startTs: integer("start_ts"),
+		/** JSON: the start event's name and dimensions {event, country, device, browser, os, props: {…}}. */
+		dims: text("dims"),
+		firstEndTs: integer("first_end_ts"),
+		lastEndTs: integer("last_end_ts"),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.pair, t.key] }), index("pair_spans_start").on(t.tenantId, t.pair, t.startTs)],
+);
+
+export const CHART_TYPES = ["line", "bar", "table", "number", "heatmap"] as const;
+export type ChartType = (typeof CHART_TYPES)[number];
+
+/** Saved reports: a named query of a tenant and how to draw it. */
+export const reports = sqliteTable(
+	"reports",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		name: text("name").notNull(),
+		description: text("description").notNull().default(""),
+		/** JSON: a POST /v1/query body, validated when saved. */
+		query: text("query").notNull(),
+		chart: text("chart", { enum: CHART_TYPES }).notNull(),
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [index("reports_tenant").on(t.tenantId, t.updatedAt)],
+);
+
+/** Custom dashboards: an ordered layout of a tenant's reports. */
+export const boards = sqliteTable(
+	"boards",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		name: text("name").notNull(),
+		description: text("description").notNull().default(""),
+		/** JSON: [{ report_id, width }] in display order. */
+		layout: text("layout").notNull().default("[]"),
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [index("boards_tenant").on(t.tenantId, t.updatedAt)],
+);
+
+/** Read-only links to one board: signed, expiring, revocable. Only the link's id is in the token; the signature proves it. */
+export const shareLinks = sqliteTable(
+	"share_links",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		boardId: text("board_id").notNull(),
+		createdAt: integer("created_at").notNull(),
+		expiresAt: integer("expires_at").notNull(),
+		revokedAt: integer("revoked_at"),
+	},
+	(t) => [index("share_links_board").on(t.tenantId, t.boardId)],
+);
 
 /** One row per scheduled run: what it did and how long it took (GET /v1/system/status). */
 export const cronRuns = sqliteTable(

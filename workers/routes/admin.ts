@@ -8,6 +8,7 @@ import { apiKeys, KEY_SCOPES, tenants } from "../db/schema";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { hubOf, jsonBody } from "../lib/http";
+import { type PairDef, pairsSchema } from "../query/pairs";
 import { isValidTimeZone } from "../query/time";
 import { runRollups } from "../rollup/run";
 
@@ -50,7 +51,16 @@ const uniqueList = (max: number, what: string) =>
 		.refine((a) => new Set(a).size === a.length, "list each property once");
 
 /** The API's tenant fields as `tenants` columns (create and update; undefined leaves a column as it is). */
-type TenantFieldsIn = { name?: string; timezone?: string; retention_days?: number; rate_limit_eps?: number; dimension_props?: string[]; metric_props?: string[] };
+type TenantFieldsIn = {
+	name?: string;
+	timezone?: string;
+	retention_days?: number;
+	rate_limit_eps?: number;
+	dimension_props?: string[];
+	metric_props?: string[];
+	unique_props?: string[];
+	pairs?: PairDef[];
+};
 function tenantColumns<T extends TenantFieldsIn>(b: T) {
 	return {
 		name: b.name as T["name"],
@@ -59,6 +69,8 @@ function tenantColumns<T extends TenantFieldsIn>(b: T) {
 		rateLimitEps: b.rate_limit_eps as T["rate_limit_eps"],
 		dimensionProps: b.dimension_props as T["dimension_props"],
 		metricProps: b.metric_props as T["metric_props"],
+		uniqueProps: b.unique_props as T["unique_props"],
+		pairs: b.pairs as T["pairs"],
 	};
 }
 
@@ -68,6 +80,10 @@ const tenantFields = {
 	dimension_props: uniqueList(5, "dimension properties"),
 	/** Numeric properties rolled up with sum/min/max and a quantile sketch. */
 	metric_props: uniqueList(10, "metric properties"),
+	/** Properties whose distinct values are sketched in rollups (uniques:prop:<name>). */
+	unique_props: uniqueList(5, "unique properties"),
+	/** Paired events whose durations are kept per key (avg:pair:<name>, open:<name>). */
+	pairs: pairsSchema,
 	timezone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/Paris"),
 	retention_days: z.number().int().min(1).max(3650),
 	rate_limit_eps: z.number().int().min(1).max(10_000_000),
@@ -84,6 +100,8 @@ const createTenant = z
 		rate_limit_eps: tenantFields.rate_limit_eps.default(100_000),
 		dimension_props: tenantFields.dimension_props.default([]),
 		metric_props: tenantFields.metric_props.default([]),
+		unique_props: tenantFields.unique_props.default([]),
+		pairs: tenantFields.pairs.default([]),
 	})
 	.strict();
 const nonEmpty = (o: object) => Object.keys(o).length > 0;
@@ -116,6 +134,8 @@ const tenantJson = (t: TenantRow) => ({
 	rate_limit_eps: t.rateLimitEps,
 	dimension_props: t.dimensionProps,
 	metric_props: t.metricProps,
+	unique_props: t.uniqueProps,
+	pairs: t.pairs,
 	created_at: new Date(t.createdAt).toISOString(),
 });
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());

@@ -1,0 +1,28 @@
+import { z } from "zod";
+
+/**
+ * Paired events (tenants.pairs): for each value of a key property, the time from a start event to the
+ * first (or last) end event at or after it. Example, first response time of a support desk:
+ * { "name": "first_response", "key": "conversation_id", "start": "conversation_started",
+ *   "end": "message_sent", "end_where": { "sender_type": "agent" } }.
+ */
+export const MAX_PAIRS = 5;
+const propName = z.string().regex(/^[A-Za-z0-9_$][A-Za-z0-9_$.\- ]{0,99}$/, "must be a property name of 1-100 letters, digits, '_', '$', '.', '-' or spaces");
+const eventName = z.string().trim().min(1).max(200);
+
+export const pairSchema = z
+	.object({
+		name: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, "must be 1-40 characters of a-z, 0-9 or '_', starting with a letter"),
+		key: propName,
+		start: eventName,
+		end: eventName,
+		/** The end event counts only when these properties have these values. */
+		end_where: z.record(propName, z.union([z.string().max(200), z.number().finite(), z.boolean()])).refine((o) => Object.keys(o).length <= 5, "at most 5 conditions").optional(),
+	})
+	.strict();
+export type PairDef = z.infer<typeof pairSchema>;
+
+export const pairsSchema = z
+	.array(pairSchema)
+	.max(MAX_PAIRS, `at most ${MAX_PAIRS} pairs`)
+	.refine((a) => new Set(a.map((p) => p.name)).size === a.length, "each pair needs its own name");
