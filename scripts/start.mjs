@@ -5,6 +5,7 @@ import { rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { buildDashboard } from "./build-web.mjs";
 import { DEV, devSeedSql } from "./dev-keys.mjs";
 import { demoEvents } from "./demo-data.mjs";
 import { ensureDevVars, progress, ROOT, startWranglerDev, waitFor, wrangler } from "./lib.mjs";
@@ -72,6 +73,10 @@ wrangler(["d1", "migrations", "apply", "DB", "--local"]);
 console.log("• seeding the demo tenant and its keys…");
 wrangler(["d1", "execute", "DB", "--local", "--command", devSeedSql()]);
 
+// The dashboard in web/dist, with the dev read key prefilled on its sign-in page (on localhost only).
+console.log("• building the dashboard (npm run dev:web rebuilds it on every change)…");
+buildDashboard({ devReadKey: DEV.readKey });
+
 console.log(`• starting the worker on ${BASE} …`);
 const dev = startWranglerDev({ port: PORT });
 const stop = () => {
@@ -100,6 +105,21 @@ if (stats.received === 0 && DEMO_EVENTS > 0) {
 	}
 } else if (stats.received > 0) console.log(`• demo tenant already has ${stats.received} events (npm start -- --reset starts over)`);
 
+// The dashboard opens with charts: roll up the demo events now rather than at the next cron tick
+// (once the hub has flushed them to D1; the rollup pass reads D1).
+if (stats.received === 0 && DEMO_EVENTS > 0) {
+	for (const until = Date.now() + 30_000; Date.now() < until; await new Promise((r) => setTimeout(r, 250))) {
+		const s = await (await fetch(`${BASE}/v1/ingest/stats`, { headers: auth(DEV.readKey) })).json();
+		if (s.buffered === 0) break;
+	}
+	for (let pass = 0; pass < 20; pass++) {
+		const res = await fetch(`${BASE}/v1/admin/rollups/run`, { method: "POST", headers: auth(DEV.adminToken) });
+		const report = await res.json().catch(() => ({}));
+		if (!res.ok || report.caught_up) break;
+	}
+	console.log("• demo events rolled up");
+}
+
 // Local cron: wrangler dev does not fire schedules by itself, so tick it every minute.
 // NOTE: through /cdn-cgi/handler/scheduled; the older /__scheduled is answered by the dashboard's
 // single-page-application fallback (index.html), so the cron would silently never run.
@@ -117,6 +137,8 @@ tick();
 
 console.log(`
 Edgewise is running on http://localhost:${PORT}
+
+  dashboard     http://localhost:${PORT}/  (the read key is prefilled; npm run dev:web rebuilds it on change)
 
   tenant        ${DEV.tenant}
   ingest key    ${DEV.ingestKey}
