@@ -19,8 +19,9 @@
 //
 //   BENCH_SECONDS=10  BENCH_WARMUP=2  BENCH_VIEWERS=1000  BENCH_CONNECTIONS=16  BENCH_RUNS=3
 //   BENCH_CONTROLS=1 (0: viewer runs only)  BENCH_WAIT_QUIET=0 (before each pass, wait up to N s
-//   for the machine to be < 25% busy)
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+//   for the machine to be < 25% busy)  BENCH_EDGEWISE_BUNDLE=dir (measure that `wrangler deploy
+//   --dry-run` build instead of building the work tree)
+import { cpSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { fork } from "node:child_process";
 import http from "node:http";
 import { join } from "node:path";
@@ -40,6 +41,7 @@ const CFG = {
 	connections: num("BENCH_CONNECTIONS", 16),
 	runs: num("BENCH_RUNS", 3),
 	waitQuiet: num("BENCH_WAIT_QUIET", 0),
+	bundle: env.BENCH_EDGEWISE_BUNDLE || null,
 	controls: env.BENCH_CONTROLS !== "0",
 };
 const DATA = join(ROOT, "bench", ".data");
@@ -287,7 +289,11 @@ async function main() {
 	const started = Date.now();
 	mkdirSync(DATA, { recursive: true });
 	log("building the production bundle…");
-	wrangler(["deploy", "--dry-run", "--outdir", BUILD]);
+	if (CFG.bundle) {
+		// Another build of the worker (e.g. an earlier commit's), to compare with the same method.
+		rmSync(BUILD, { recursive: true, force: true });
+		cpSync(CFG.bundle, BUILD, { recursive: true });
+	} else wrangler(["deploy", "--dry-run", "--outdir", BUILD]);
 	const S = { meta: runMeta(ROOT, { config: CFG }), runs: [], controls: [] };
 	// Viewer runs and control runs (no viewer) alternate, so the machine's moods weigh on both.
 	for (let i = 1; i <= CFG.runs; i++) {
@@ -318,7 +324,7 @@ async function main() {
 			pass: lostWith - lostWithout <= 10,
 		});
 	writeFileSync(join(DATA, "live-results.json"), `${JSON.stringify(S, null, 2)}\n`);
-	console.log(`\nbench:live — ${S.meta.date}, commit ${S.meta.git.commit}${S.meta.git.dirty ? " (dirty)" : ""}, ${S.meta.machine.cores} cores, ${CFG.seconds} s passes\n`);
+	console.log(`\nbench:live — ${S.meta.date}, commit ${S.meta.git.commit}${S.meta.git.dirty ? " (dirty)" : ""}${CFG.bundle ? `, bundle ${CFG.bundle}` : ""}, ${S.meta.machine.cores} cores, ${CFG.seconds} s passes\n`);
 	for (const [name, list] of [["viewer runs", S.runs], ["control runs (no viewer)", S.controls]]) {
 		list.forEach((R, i) => {
 			console.log(`${name}, ${i + 1} of ${list.length}:`);
