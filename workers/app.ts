@@ -26,6 +26,7 @@ async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; ms: 
 	}
 }
 import { tenantRoutes } from "./routes/tenant";
+import { reportRoutes } from "./routes/reports";
 import { dashboardCors } from "./lib/cors";
 
 const INGEST = new Set(INGEST_PATHS);
@@ -69,6 +70,7 @@ export const app = new Hono<AppEnv>()
 	.route("/v1", liveRoutes)
 	.route("/v1", queryRoutes)
 	.route("/v1", tenantRoutes)
+	.route("/v1", reportRoutes)
 	.route("/v1/admin", adminRoutes);
 
 app.notFound((c) =>

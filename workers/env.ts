@@ -14,6 +14,8 @@ export interface Env {
 	FLUSH_DELAY_MS?: string;
 	/** Secret in production (`wrangler secret put ADMIN_TOKEN`); `ew_dev_admin` locally. */
 	ADMIN_TOKEN?: string;
+	/** Signs board share links (HMAC-SHA256). A secret in production (`npm run deploy` generates it); unset: no share links. */
+	SHARE_SECRET?: string;
 }
 
 export type AppEnv = { Bindings: Env; Variables: { auth: import("./auth/keys").AuthContext } };

@@ -3,10 +3,10 @@ import { cors } from "hono/cors";
 
 /**
  * The endpoints the dashboard calls, when it is served from another origin (Cloudflare Pages,
- * `npm run deploy:pages`). Ingest paths have their own CORS (app.ts); `/v1/live` is a WebSocket,
+ * `npm run deploy:pages`), shared boards included. Ingest paths have their own CORS (app.ts); `/v1/live` is a WebSocket,
  * which CORS does not govern.
  */
-const DASHBOARD_PATHS = /^\/v1\/(query(\/batch)?|tenant|live\/snapshot|system\/status|ingest\/stats|rejected|admin\/tenants(\/.*)?)$/;
+const DASHBOARD_PATHS = /^\/v1\/(query(\/batch)?|tenant|live\/snapshot|system\/status|ingest\/stats|rejected|admin\/tenants(\/.*)?|reports(\/.*)?|boards(\/.*)?|shared\/[^/]+)$/;
 
 // NOTE: any origin may call these: the API takes keys only from the Authorization header, never
 // from cookies, so a page on another origin can do nothing here that the key would not let

@@ -1,0 +1,42 @@
+import { Hono } from "hono";
+import { invalidShareLink, shareSecret, verifyShareToken } from "../auth/share";
+import type { AppEnv } from "../env";
+import { ApiError } from "../errors";
+import type { TenantRow } from "../query/answer";
+import type { BoardRow, ReportRow, ShareRow, Tile } from "../reports/model";
+import { answerTiles, BOARD_REPORTS_SQL, BOARD_SQL, TENANT_BY_ID_SQL } from "../reports/tiles";
+
+/**
+ * GET /v1/shared/:token: a shared board and its reports' answers, without a key. The token opens this
+ * one board and nothing else: it is no API key (every other endpoint refuses it as an unknown key), it
+ * names no board (its link row does), and its link is read from D1 each time, so a revoked link or a
+ * deleted board stops answering at once.
+ */
+export const sharedRoutes = new Hono<AppEnv>().get("/shared/:token", async (c) => {
+	const started = Date.now();
+	const now = started;
+	const check = await verifyShareToken(c.req.param("token"), shareSecret(c.env), now);
+	if (!check.ok) throw invalidShareLink(check.reason);
+	const db = c.env.DB;
+	const link = await db.prepare("SELECT * FROM share_links WHERE id = ?1").bind(check.id).first<ShareRow>();
+	// Signed by this server, so it existed: its board was deleted, and its links with it.
+	if (!link) throw new ApiError(404, "not_found", "This shared board no longer exists.", {});
+	if (link.revoked_at != null) throw invalidShareLink("revoked");
+	if (link.expires_at <= now) throw invalidShareLink("expired");
+	const [board, reports, tenant] = await db.batch([
+		db.prepare(BOARD_SQL).bind(link.board_id, link.tenant_id),
+		db.prepare(BOARD_REPORTS_SQL).bind(link.board_id, link.tenant_id),
+		db.prepare(TENANT_BY_ID_SQL).bind(link.tenant_id),
+	]);
+	const row = board!.results[0] as BoardRow | undefined;
+	if (!row) throw new ApiError(404, "not_found", "This shared board no longer exists.", {});
+	const tiles = await answerTiles(db, link.tenant_id, row, reports!.results as unknown as ReportRow[], (tenant!.results[0] as TenantRow | undefined) ?? null, false, now);
+	// Revocation is immediate only if nothing on the way keeps a copy.
+	c.header("Cache-Control", "no-store");
+	return c.json({
+		board: { id: row.id, name: row.name, description: row.description, layout: JSON.parse(row.layout) as Tile[] },
+		tiles,
+		expires_at: new Date(link.expires_at).toISOString(),
+		took_ms: Date.now() - started,
+	});
+});
