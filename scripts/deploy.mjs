@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run deploy`: puts Edgewise into your own Cloudflare account. Idempotent: run it again after
-// every change. It creates what is missing (D1 database, R2 bucket, ADMIN_TOKEN secret), applies the
+// every change. It creates what is missing (D1 database, R2 bucket, ADMIN_TOKEN and SHARE_SECRET secrets), applies the
 // D1 migrations remotely, then runs `wrangler deploy`. See docs/deploy.md.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -24,7 +24,8 @@ Steps (each is skipped when already done):
      'edgewise' database and write its id into wrangler.toml (commit that change)
   3. R2: create the archive bucket if it does not exist
   4. apply the D1 migrations to the remote database
-  5. ADMIN_TOKEN secret: keep the existing one, or generate a strong one and print it once
+  5. ADMIN_TOKEN secret: keep the existing one, or generate a strong one and print it once;
+     SHARE_SECRET (signs board share links): keep the existing one, or generate one (never shown)
   6. wrangler deploy (Worker, TenantHub Durable Object with its SQLite migration, static
      dashboard, cron trigger, Analytics Engine dataset binding)
 
@@ -34,6 +35,7 @@ Options:
   -y, --yes              do not ask for confirmation before changing the account
   --admin-token <token>  set ADMIN_TOKEN to this value (or set EDGEWISE_ADMIN_TOKEN)
   --rotate-admin-token   generate a new ADMIN_TOKEN even if one is set (the old one stops working)
+  --rotate-share-secret  generate a new SHARE_SECRET (every share link made so far stops working)
   --d1-location <hint>   location hint when creating the D1 database (weur, eeur, apac, oc, wnam, enam)
   -h, --help             show this help
 
@@ -299,8 +301,8 @@ function plan(config) {
 		],
 		["3. R2 bucket", `wrangler r2 bucket list; if '${config.bucket}' is missing: wrangler r2 bucket create ${config.bucket}`],
 		["4. migrations", "wrangler d1 migrations apply DB --remote"],
-		["5. ADMIN_TOKEN", "wrangler secret list; if ADMIN_TOKEN is missing, generate one (printed once) and upload it with the deploy"],
-		["6. deploy", "wrangler deploy [--secrets-file <temporary file holding ADMIN_TOKEN>]"],
+		["5. secrets", "wrangler secret list; if ADMIN_TOKEN is missing, generate one (printed once), and SHARE_SECRET likewise (not printed); upload them with the deploy"],
+		["6. deploy", "wrangler deploy [--secrets-file <temporary file holding the new secrets>]"],
 	];
 	for (const [what, how] of lines) console.log(`  ${what.padEnd(16)} ${how}`);
 	console.log(`
@@ -323,6 +325,7 @@ async function main() {
 				yes: { type: "boolean", short: "y", default: false },
 				"admin-token": { type: "string" },
 				"rotate-admin-token": { type: "boolean", default: false },
+				"rotate-share-secret": { type: "boolean", default: false },
 				"d1-location": { type: "string" },
 				help: { type: "boolean", short: "h", default: false },
 			},
@@ -372,7 +375,7 @@ async function main() {
 	step(4, "D1 migrations (remote)");
 	must(await stream(["d1", "migrations", "apply", "DB", "--remote"]), "wrangler d1 migrations apply");
 
-	step(5, "ADMIN_TOKEN secret");
+	step(5, "ADMIN_TOKEN and SHARE_SECRET secrets");
 	let token = null;
 	let generated = false;
 	if (explicitToken !== undefined) {
@@ -389,15 +392,28 @@ async function main() {
 		generated = true;
 		info("no ADMIN_TOKEN yet: generated a strong one; it is uploaded with the deploy and printed at the end.");
 	}
+	// SHARE_SECRET signs board share links (GET /v1/shared/<token>). Nobody needs to know it, so it is
+	// never printed; a new one ends every share link made with the old one.
+	let shareSecret = null;
+	if (values["rotate-share-secret"]) {
+		shareSecret = randomBytes(32).toString("base64url");
+		info("generating a new SHARE_SECRET (share links made so far stop working with this deploy).");
+	} else if (secretNames(config.name).includes("SHARE_SECRET")) {
+		info("SHARE_SECRET is already set; keeping it (--rotate-share-secret replaces it).");
+	} else {
+		shareSecret = randomBytes(32).toString("base64url");
+		info("no SHARE_SECRET yet: generated one; it is uploaded with the deploy.");
+	}
 
 	step(6, "Deploying");
 	let url;
-	const dir = token ? mkdtempSync(join(tmpdir(), "edgewise-deploy-")) : null;
+	const secrets = { ...(token ? { ADMIN_TOKEN: token } : {}), ...(shareSecret ? { SHARE_SECRET: shareSecret } : {}) };
+	const dir = Object.keys(secrets).length ? mkdtempSync(join(tmpdir(), "edgewise-deploy-")) : null;
 	try {
 		let secretsFile;
 		if (dir) {
 			secretsFile = join(dir, "secrets.json");
-			writeFileSync(secretsFile, JSON.stringify({ ADMIN_TOKEN: token }), { mode: 0o600 });
+			writeFileSync(secretsFile, JSON.stringify(secrets), { mode: 0o600 });
 		}
 		url = await deploy(readConfig(), secretsFile);
 	} finally {

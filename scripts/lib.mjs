@@ -1,6 +1,6 @@
 // Small helpers shared by the project's scripts (start, admin, benchmarks, end-to-end tests).
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, copyFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -21,7 +21,13 @@ export function wranglerEnv(extra = {}) {
 
 export function ensureDevVars() {
 	const vars = join(ROOT, ".dev.vars");
-	if (!existsSync(vars)) copyFileSync(join(ROOT, ".dev.vars.example"), vars);
+	const example = join(ROOT, ".dev.vars.example");
+	if (!existsSync(vars)) return copyFileSync(example, vars);
+	// A .dev.vars from before a variable joined the example gets it too; its own values are kept.
+	const name = (line) => /^([A-Z_][A-Z0-9_]*)=/.exec(line)?.[1];
+	const have = new Set(readFileSync(vars, "utf8").split("\n").map(name).filter(Boolean));
+	const missing = readFileSync(example, "utf8").split("\n").filter((line) => name(line) && !have.has(name(line)));
+	if (missing.length) appendFileSync(vars, `${readFileSync(vars, "utf8").endsWith("\n") ? "" : "\n"}${missing.join("\n")}\n`);
 }
 
 /** Runs wrangler synchronously; throws with its output on failure. */
