@@ -107,7 +107,7 @@ function underField(err: unknown, field: string): unknown {
 	const at = (p: string) => (p ? `${field}.${p}` : field);
 	const issues = details.issues
 		? details.issues.map((i) => ({ ...i, path: at(i.path) }))
-		: [{ path: at(details.field ?? ""), code: err.code, message: details.field && err.message.startsWith(`${details.field}: `) ? err.message.slice(details.field.length + 2) : err.message }];
+		: [{ path: at(details.field ?? ""), code: "custom", message: details.field && err.message.startsWith(`${details.field}: `) ? err.message.slice(details.field.length + 2) : err.message }];
 	const first = issues[0]!;
 	return new ApiError(400, "invalid_request", `${first.path}: ${first.message}`, { issues });
 }
