@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { comparisonPlan, type Layout, plan, resolveRange } from "../../workers/query/plan";
+import { comparisonPlan, type Layout, plan, planQuery, resolveRange } from "../../workers/query/plan";
 import { parseQuery } from "../../workers/query/spec";
 
 // Which range and rollup level a comparison reads, for the demo tenant's layout (Europe/Paris days,
@@ -16,7 +16,7 @@ const layout: Layout = {
 };
 
 function compare(body: object, l: Layout | null = layout) {
-	const q = parseQuery({ metrics: ["count", "uniques"], compare: "previous_period", ...body });
+	const q = planQuery(parseQuery({ metrics: ["count", "uniques"], compare: "previous_period", ...body }));
 	const range = resolveRange(q, TZ, NOW);
 	const main = plan(q, l, TZ, range);
 	const c = comparisonPlan(q, l, TZ, range, NOW, main);
@@ -78,7 +78,7 @@ describe("comparisonPlan", () => {
 	});
 
 	it("reads a cut range in another whole-hour zone from hour buckets alone, as the main range", () => {
-		const q = parseQuery({ metrics: ["count"], date_range: "7d", timezone: "America/New_York", compare: "previous_period" });
+		const q = planQuery(parseQuery({ metrics: ["count"], date_range: "7d", timezone: "America/New_York", compare: "previous_period" }));
 		const range = resolveRange(q, "America/New_York", NOW);
 		const main = plan(q, layout, "America/New_York", range);
 		const c = comparisonPlan(q, layout, "America/New_York", range, NOW, main);

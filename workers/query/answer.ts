@@ -1,11 +1,15 @@
 import { ApiError } from "../errors";
 import type { BucketAcc, RollupConfig } from "../rollup/build";
 import { MINUTE_RETENTION_MS } from "../rollup/run";
-import { Hll, HLL_STANDARD_ERROR } from "../sketch/hll";
 import { DD_RELATIVE_ACCURACY } from "../sketch/ddsketch";
-import { Deadline, type DimValue, type Execution, execute, type Group, metricValue, type Selection } from "./execute";
-import { comparisonPlan, type Layout, type Plan, plan, resolveRange } from "./plan";
-import { parseQuery, type QueryRequest } from "./spec";
+import { Hll, HLL_STANDARD_ERROR } from "../sketch/hll";
+import { autoEdges } from "./bins";
+import { Deadline, type DimValue, type Execution, execute, metricValue, type Selection } from "./execute";
+import { evaluate } from "./formula";
+import { executePairs, type PairDefs, pairValueOf } from "./pairs-exec";
+import { comparisonPlan, type Layout, outputBuckets, type Plan, type PlanQuery, plan, resolveRange } from "./plan";
+import { type AnyMetric, baseMetrics, type Filter, type Metric, parseQuery, type QueryRequest } from "./spec";
+import type { DateRange } from "./time";
 import { formatLocal, isValidTimeZone } from "./time";
 
 /** The server's time limit for one query (its comparison included). */
@@ -21,19 +25,25 @@ export interface ResultRow {
 interface TenantContext {
 	timezone: string;
 	layout: Layout | null;
+	pairs: PairDefs;
 }
 
-/** What the planner needs about a tenant: its zone and how its rollups are laid out. */
+/** What the planner needs about a tenant: its zone, how its rollups are laid out, its pairs. */
 export interface TenantRow {
 	timezone: string;
 	day_tz: string | null;
 	align_minutes: number | null;
 	config: string | null;
 	archived_before: number | null;
+	/** JSON of tenants.pairs (absent in rows read by older callers: no pairs). */
+	pairs?: string | null;
 }
 
+const TENANT_COLUMNS = "t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before, t.pairs";
 /** The TenantRow of the tenant whose key hash is ?1, for authorizeWith (one D1 round trip with the key check). */
-export const TENANT_BY_KEY_SQL = `SELECT t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE k.hash = ?1`;
+export const TENANT_BY_KEY_SQL = `SELECT ${TENANT_COLUMNS} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE k.hash = ?1`;
+/** The TenantRow of tenant ?1 (for answers given without a key: share links, schedules). */
+export const TENANT_BY_ID_SQL = `SELECT ${TENANT_COLUMNS} FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE t.id = ?1`;
 
 function tenantContext(row: TenantRow | null, now: number): TenantContext {
 	if (!row) throw new ApiError(404, "not_found", "Tenant not found.");
@@ -47,7 +57,7 @@ function tenantContext(row: TenantRow | null, now: number): TenantContext {
 					archivedBefore: row.archived_before ?? 0,
 					minutesSince: now - MINUTE_RETENTION_MS + 3_600_000,
 				};
-	return { timezone: row.timezone, layout };
+	return { timezone: row.timezone, layout, pairs: row.pairs ? (JSON.parse(row.pairs) as PairDefs) : [] };
 }
 
 const round = (x: number) => Math.round(x * 1e6) / 1e6;
@@ -86,64 +96,120 @@ function mergeAcc(a: BucketAcc, b: BucketAcc): void {
 	a.count += b.count;
 	if (b.users) (a.users ??= Hll.create()).merge(b.users);
 	for (const [prop, st] of b.metrics) a.stat(prop).merge(st);
-}
-
-/**
- * Events in D1 the rollups did not hold yet, read raw and counted in (an answer includes every event
- * in D1 when it ran); past MAX_RAW_TAIL they are left out and the answer says how many.
- */
-function unrolled(cur: Execution, before: Execution | null) {
-	const all = [cur.rawTail ?? 0, before?.rawTail ?? 0];
-	const skipped = all.filter((n) => n < 0).reduce((s, n) => s - n, 0);
-	return { unrolled_events: all.filter((n) => n > 0).reduce((s, n) => s + n, 0), ...(skipped ? { unrolled_events_skipped: skipped } : {}) };
+	for (const [prop, h] of b.distinct) a.distinctOf(prop).merge(h);
 }
 
 const groupKey = (t: number, dims: DimValue[]) => `${t}\u0001${JSON.stringify(dims)}`;
 
-/**
- * Zero-fills time series: every output bucket for every dimension combination kept. A series
- * split by dimensions keeps the `limit` combinations (default 10) with the largest total of
- * the first metric (of the order_by metric, if one is given), the way a chart shows top series.
- */
-function fill(q: QueryRequest, p: Plan, ex: Execution): Group[] {
-	const groups = [...ex.groups.values()];
-	if (!p.granularity) return groups.length || p.dims.length ? groups : [{ t: 0, dims: [], acc: null }];
-	const combos = new Map<string, DimValue[]>();
-	if (p.dims.length === 0) combos.set("[]", []);
-	else {
-		// Ranked by the first metric in order_by (else the first metric), largest first unless asc.
-		// NOTE: totals add bucket values up: exact for counts and sums, a ranking heuristic for uniques.
-		const first = q.order_by?.find(([k]) => q.metrics.some((m) => m.name === k));
-		const rankBy = q.metrics.find((m) => m.name === first?.[0]) ?? q.metrics[0]!;
-		const sign = first?.[1] === "asc" ? 1 : -1;
-		const totals = new Map<string, { dims: DimValue[]; total: number }>();
-		for (const g of groups) {
-			const k = JSON.stringify(g.dims);
-			const hit = totals.get(k) ?? { dims: g.dims, total: 0 };
-			hit.total += metricValue(rankBy, g.acc) ?? 0;
-			totals.set(k, hit);
-		}
-		const top = [...totals.entries()].sort((a, b) => sign * (a[1].total - b[1].total)).slice(0, q.limit ?? 10);
-		for (const [k, v] of top) combos.set(k, v.dims);
-	}
-	const out: Group[] = [];
-	for (const dims of combos.values())
-		for (let t = 0; t < p.buckets.length; t++) out.push(ex.groups.get(groupKey(t, dims)) ?? { t, dims, acc: null });
-	return out;
+/** A row being assembled: its output bucket, dimension values, and each metric's value by name. */
+interface Cell {
+	t: number;
+	dims: DimValue[];
+	values: Map<string, number | null>;
 }
 
 /**
- * When rows are split by dimensions and the answer keeps the top `limit` of them by `count` (the
- * first ordering key of a breakdown, the ranking metric of a split series; see fill and order),
- * the rollup read only needs sketches for those: returns that selection, else null.
+ * The base metrics of a query, split into parts that one read can answer: metrics with the same
+ * conditions of their own read together; pair metrics read spans (pairs-exec.ts) instead of events.
  */
-function rankedByCount(q: QueryRequest): { limit: number; desc: boolean } | null {
-	if (q.dimensions.length === 0) return null;
+interface Part {
+	metrics: Metric[];
+	filters: Filter[];
+	pairs: boolean;
+}
+
+function partsOf(q: QueryRequest): Part[] {
+	const parts = new Map<string, Part>();
+	for (const m of baseMetrics(q)) {
+		const pairs = m.pair != null;
+		const key = `${pairs ? "p" : "e"}${JSON.stringify(m.filters.map((f) => [f.op, f.dim.name, f.values]))}`;
+		let part = parts.get(key);
+		if (!part) parts.set(key, (part = { metrics: [], filters: [...q.filters, ...m.filters], pairs }));
+		part.metrics.push(m);
+	}
+	return [...parts.values()];
+}
+
+/** A metric's value where a part found nothing: 0 for counts, sums and distinct counts; null for statistics. */
+function emptyValue(m: Metric): number | null {
+	if (m.pair != null) return m.kind === "started" || m.kind === "closed" || m.kind === "open" ? 0 : null;
+	return metricValue(m, null);
+}
+
+/** What one part answered, for the main range or its comparison. */
+interface PartAnswer {
+	cells: Map<string, Cell>;
+	rowsScanned: number;
+	plan: Plan | null;
+	exec: Execution | null;
+	source: string;
+}
+
+function cellsOf(metrics: Metric[], ex: Execution): Map<string, Cell> {
+	const out = new Map<string, Cell>();
+	for (const [key, g] of ex.groups) out.set(key, { t: g.t, dims: g.dims, values: new Map(metrics.map((m) => [m.name, metricValue(m, g.acc)])) });
+	return out;
+}
+
+/** Adds each part's values into one table of rows, keyed by bucket and dimension values. */
+function mergeCells(answers: PartAnswer[]): Map<string, Cell> {
+	const out = new Map<string, Cell>();
+	for (const a of answers)
+		for (const [key, c] of a.cells) {
+			const into = out.get(key);
+			if (!into) out.set(key, { t: c.t, dims: c.dims, values: new Map(c.values) });
+			else for (const [k, v] of c.values) into.values.set(k, v);
+		}
+	return out;
+}
+
+/** Every metric's value in a row: missing parts filled with their empty value, then formulas in order. */
+function complete(cell: Cell, metrics: AnyMetric[]): (number | null)[] {
+	for (const m of metrics) {
+		if (m.kind === "formula") {
+			const v = evaluate(m.expr, (name) => cell.values.get(name) ?? null);
+			cell.values.set(m.name, v == null ? null : m.percent ? v * 100 : v);
+		} else if (!cell.values.has(m.name)) cell.values.set(m.name, emptyValue(m));
+	}
+	return metrics.map((m) => tidy(cell.values.get(m.name) ?? null));
+}
+
+/**
+ * The dimension combinations a time series keeps: the `limit` (default 10) with the largest total
+ * of the first metric (of the order_by metric, if one is given), the way a chart shows top series.
+ * NOTE: totals add bucket values up: exact for counts and sums, a ranking heuristic for the rest.
+ */
+function seriesCombos(q: QueryRequest, cells: Map<string, Cell>): DimValue[][] {
+	if (q.dimensions.length === 0) return [[]];
+	const visible = q.metrics.filter((m) => !m.hidden);
+	const first = q.order_by?.find(([k]) => visible.some((m) => m.name === k));
+	const rankBy = first?.[0] ?? visible[0]!.name;
+	const sign = first?.[1] === "asc" ? 1 : -1;
+	const totals = new Map<string, { dims: DimValue[]; total: number }>();
+	for (const c of cells.values()) {
+		const k = JSON.stringify(c.dims);
+		const hit = totals.get(k) ?? { dims: c.dims, total: 0 };
+		hit.total += c.values.get(rankBy) ?? 0;
+		totals.set(k, hit);
+	}
+	return [...totals.values()]
+		.sort((a, b) => sign * (a.total - b.total))
+		.slice(0, q.limit ?? 10)
+		.map((v) => v.dims);
+}
+
+/**
+ * When the query is one read of events, its rows are split by dimensions and the answer keeps the
+ * top `limit` of them by `count`, the rollup read only needs sketches for those: that selection.
+ */
+function rankedByCount(q: QueryRequest, parts: Part[]): { limit: number; desc: boolean } | null {
+	if (q.dimensions.length === 0 || parts.length !== 1 || parts[0]!.pairs || q.limit_per_group != null) return null;
+	if (q.metrics.some((m) => m.kind === "formula" || m.hidden) || q.dimensions.some((d) => d.kind === "bins")) return null;
 	let key: [string, "asc" | "desc"] | undefined;
 	if (q.granularity) key = q.order_by?.find(([k]) => q.metrics.some((m) => m.name === k)) ?? [q.metrics[0]!.name, "desc"];
 	else key = q.order_by?.[0] ?? [q.metrics[0]!.name, "desc"];
 	const metric = q.metrics.find((m) => m.name === key![0]);
-	if (metric?.kind !== "count") return null;
+	if (metric?.kind !== "count" || metric.filters.length) return null;
 	return { limit: q.limit ?? (q.granularity ? 10 : 1000), desc: key[1] === "desc" };
 }
 
@@ -155,11 +221,20 @@ function compareValues(a: DimValue | number | null, b: DimValue | number | null)
 	return String(a) < String(b) ? -1 : 1;
 }
 
-/** Orders rows: as asked, else by time, then the first metric (largest first), then dimensions. */
-function order(q: QueryRequest, rows: { t: number; row: ResultRow }[]): void {
-	const metricIdx = new Map(q.metrics.map((m, i) => [m.name, i]));
+/**
+ * Orders rows: as asked (metrics, dimensions, time, or change / change_pct of a metric), else by time,
+ * then the first metric (largest first), then dimensions.
+ */
+function order(q: QueryRequest, visible: AnyMetric[], rows: { t: number; row: ResultRow }[]): void {
+	const metricIdx = new Map(visible.map((m, i) => [m.name, i]));
 	const dimIdx = new Map(q.dimensions.map((d, i) => [d.name, i]));
-	const keys: [string, "asc" | "desc"][] = q.order_by ?? [...(q.granularity ? [["time", "asc"] as [string, "asc"]] : []), [q.metrics[0]!.name, "desc"]];
+	const keys: [string, "asc" | "desc"][] = q.order_by ?? [...(q.granularity ? [["time", "asc"] as [string, "asc"]] : []), [visible[0]!.name, "desc"]];
+	const valueOf = (row: ResultRow, k: string): DimValue | number | null => {
+		if (metricIdx.has(k)) return row.metrics[metricIdx.get(k)!]!;
+		const change = /^(change|change_pct):(.*)$/.exec(k);
+		if (change && metricIdx.has(change[2]!)) return row.comparison?.[change[1] as "change" | "change_pct"][metricIdx.get(change[2]!)!] ?? null;
+		return row.dimensions[dimIdx.get(k)!] ?? null;
+	};
 	rows.sort((x, y) => {
 		for (const [k, dir] of keys) {
 			const s = dir === "asc" ? 1 : -1;
@@ -167,7 +242,8 @@ function order(q: QueryRequest, rows: { t: number; row: ResultRow }[]): void {
 				if (x.t !== y.t) return (x.t - y.t) * s;
 				continue;
 			}
-			const [a, b] = metricIdx.has(k) ? [x.row.metrics[metricIdx.get(k)!]!, y.row.metrics[metricIdx.get(k)!]!] : [x.row.dimensions[dimIdx.get(k)!]!, y.row.dimensions[dimIdx.get(k)!]!];
+			const a = valueOf(x.row, k);
+			const b = valueOf(y.row, k);
 			// Rows without a value go last in either direction.
 			if (a == null || b == null) {
 				if (a !== b) return a == null ? 1 : -1;
@@ -184,6 +260,27 @@ function order(q: QueryRequest, rows: { t: number; row: ResultRow }[]): void {
 	});
 }
 
+/** The first `n` rows of each group (same time bucket and leading dimensions), in their order. */
+function limitPerGroup(q: QueryRequest, rows: { t: number; row: ResultRow }[], n: number) {
+	const seen = new Map<string, number>();
+	return rows.filter(({ t, row }) => {
+		const k = `${q.granularity ? t : ""}\u0001${JSON.stringify(row.dimensions.slice(0, -1))}`;
+		const c = seen.get(k) ?? 0;
+		seen.set(k, c + 1);
+		return c < n;
+	});
+}
+
+/**
+ * Events in D1 the rollups did not hold yet, read raw and counted in (an answer includes every event
+ * in D1 when it ran); past MAX_RAW_TAIL they are left out and the answer says how many.
+ */
+function unrolled(execs: (Execution | null)[]) {
+	const all = execs.map((e) => e?.rawTail ?? 0);
+	const skipped = all.filter((n) => n < 0).reduce((s, n) => s - n, 0);
+	return { unrolled_events: all.filter((n) => n > 0).reduce((s, n) => s + n, 0), ...(skipped ? { unrolled_events_skipped: skipped } : {}) };
+}
+
 /**
  * Answers POST /v1/query for one tenant (the tenant comes from the key, never the body); `tenant`
  * is its row as TENANT_BY_KEY_SQL reads it (null: the tenant is gone).
@@ -195,59 +292,134 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 	const tz = q.timezone ?? ctx.timezone;
 	if (!isValidTimeZone(tz)) throw new ApiError(400, "invalid_query", `timezone: '${tz}' is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)`, { field: "timezone" });
 	const range = resolveRange(q, tz, now);
-	const main = plan(q, ctx.layout, tz, range);
-	const comparison = q.compare ? comparisonPlan(q, ctx.layout, tz, range, now, main) : null;
-	const [prevRange, prev] = comparison ? [comparison.range, comparison.parts] : [null, null];
 	const deadline = new Deadline(Math.min(q.timeout_ms ?? QUERY_TIMEOUT_MS, QUERY_TIMEOUT_MS));
-	const top = rankedByCount(q);
-	const [cur, before] = await withTimeout(
-		top && prev
-			? // The comparison only needs the combinations the main period keeps.
-				execute(db, tenantId, main, deadline, { top }).then(async (c) => [c, await executeParts(db, tenantId, prev, deadline, { combos: c.merged })] as const)
-			: Promise.all([execute(db, tenantId, main, deadline, top ? { top } : {}), prev ? executeParts(db, tenantId, prev, deadline) : null]),
-		deadline,
-	);
+	const parts = partsOf(q);
+	// Automatic bins: edges from the property's range over the query's range (the same for the comparison).
+	const binDim = q.dimensions.find((d) => d.kind === "bins");
+	if (binDim && !binDim.edges) {
+		const eventParts = parts.filter((p) => !p.pairs);
+		binDim.edges = await withTimeout(autoEdges(db, tenantId, binDim, eventParts[0]?.filters ?? q.filters, { q, layout: ctx.layout, tz, range }, deadline), deadline);
+	}
+	const top = rankedByCount(q, parts);
 
-	const rows = fill(q, main, cur).map((g) => {
-		const row: ResultRow = {
-			...(main.granularity ? { time: formatLocal(main.buckets[g.t]!, tz) } : {}),
-			dimensions: g.dims,
-			metrics: q.metrics.map((m) => tidy(metricValue(m, g.acc ?? null))),
+	const answerPart = async (part: Part): Promise<{ main: PartAnswer; prev: PartAnswer | null; prevRange: DateRange | null }> => {
+		const pq: PlanQuery = { ...q, metrics: part.metrics, filters: part.filters };
+		if (part.pairs) {
+			const main = await executePairs(db, tenantId, ctx.pairs, pq, tz, range, deadline, now);
+			const prevRange = q.compare ? main.comparisonRange : null;
+			const prev = prevRange ? await executePairs(db, tenantId, ctx.pairs, pq, tz, prevRange, deadline, now, main.buckets) : null;
+			const wrap = (r: typeof main): PartAnswer => ({ cells: pairValueOf(r), rowsScanned: r.rowsScanned, plan: null, exec: null, source: "pairs" });
+			return { main: wrap(main), prev: prev ? wrap(prev) : null, prevRange };
+		}
+		const mainPlan = plan(pq, ctx.layout, tz, range);
+		const comparison = q.compare ? comparisonPlan(pq, ctx.layout, tz, range, now, mainPlan) : null;
+		const [cur, before] =
+			top && comparison
+				? await execute(db, tenantId, mainPlan, deadline, { top }).then(async (c) => [c, await executeParts(db, tenantId, comparison.parts, deadline, { combos: c.merged })] as const)
+				: await Promise.all([execute(db, tenantId, mainPlan, deadline, top ? { top } : {}), comparison ? executeParts(db, tenantId, comparison.parts, deadline) : null]);
+		return {
+			main: { cells: cellsOf(part.metrics, cur), rowsScanned: cur.rowsScanned, plan: mainPlan, exec: cur, source: mainPlan.source },
+			// A cut comparison reads its last day at a finer level: meta shows that one (the whole days are day buckets).
+			prev: before && comparison ? { cells: cellsOf(part.metrics, before), rowsScanned: before.rowsScanned, plan: comparison.parts.at(-1)!, exec: before, source: comparison.parts[0]!.source } : null,
+			prevRange: comparison?.range ?? null,
 		};
-		if (before) {
-			const pg = before.groups.get(groupKey(g.t, g.dims)) ?? null;
-			const pm = q.metrics.map((m) => tidy(metricValue(m, pg?.acc ?? null)));
+	};
+	const answers = await withTimeout(Promise.all(parts.map(answerPart)), deadline);
+
+	// The output buckets: every part plans the same range, time zone and granularity.
+	const lead = answers.find((a) => a.main.plan)?.main.plan ?? null;
+	const buckets = lead?.buckets ?? outputBuckets(range, tz, q.granularity ?? null, q.dimensions.length, !!q.compare);
+	const cells = mergeCells(answers.map((a) => a.main));
+	const prevCells = q.compare ? mergeCells(answers.flatMap((a) => (a.prev ? [a.prev] : []))) : null;
+	const visible = q.metrics.filter((m) => !m.hidden);
+	const visibleIdx = q.metrics.map((m, i) => (m.hidden ? -1 : i)).filter((i) => i >= 0);
+
+	// Time series are zero-filled: every bucket for every kept combination. Breakdowns keep what was found.
+	let keys: { t: number; dims: DimValue[] }[];
+	if (q.granularity) {
+		keys = [];
+		for (const dims of seriesCombos(q, cells)) for (let t = 0; t < buckets.length; t++) keys.push({ t, dims });
+	} else {
+		keys = [...cells.values()].map((c) => ({ t: c.t, dims: c.dims }));
+		if (keys.length === 0 && q.dimensions.length === 0) keys = [{ t: 0, dims: [] }];
+	}
+	const rows = keys.map(({ t, dims }) => {
+		const key = groupKey(t, dims);
+		const all = complete(cells.get(key) ?? { t, dims, values: new Map() }, q.metrics);
+		const row: ResultRow = {
+			...(q.granularity ? { time: formatLocal(buckets[t]!, tz) } : {}),
+			dimensions: dims,
+			metrics: visibleIdx.map((i) => all[i]!),
+		};
+		if (prevCells) {
+			const pAll = complete(prevCells.get(key) ?? { t, dims, values: new Map() }, q.metrics);
+			const pm = visibleIdx.map((i) => pAll[i]!);
 			row.comparison = {
 				metrics: pm,
 				change: row.metrics.map((v, i) => (v == null || pm[i] == null ? null : round(v - pm[i]!))),
 				change_pct: row.metrics.map((v, i) => (v == null || pm[i] == null || pm[i] === 0 ? null : Math.round(((v - pm[i]!) / Math.abs(pm[i]!)) * 1000) / 10)),
 			};
 		}
-		return { t: g.t, row };
+		return { t, row };
 	});
-	order(q, rows);
-	const total = rows.length;
+	order(q, visible, rows);
+	const grouped = q.limit_per_group != null ? limitPerGroup(q, rows, q.limit_per_group) : rows;
+	const total = grouped.length;
 	// Series are already cut to their top combinations; breakdowns and totals keep `limit` rows.
-	const results = (main.granularity ? rows : rows.slice(0, q.limit ?? 1000)).map((r) => r.row);
-	const uses = (k: string) => q.metrics.some((m) => m.kind === k || (k === "quantile" && m.kind.startsWith("p")));
-	const span = (r: { from: number; to: number }) => ({ from: formatLocal(r.from, tz), to: formatLocal(r.to, tz) });
+	const results = (q.granularity ? grouped : grouped.slice(0, q.limit ?? 1000)).map((r) => r.row);
+
+	const eventAnswers = answers.filter((a) => a.main.plan);
+	const sources = [...new Set(answers.map((a) => a.main.source))];
+	const rollupExecs = eventAnswers.filter((a) => a.main.plan!.source === "rollup");
+	const base = baseMetrics(q);
+	const uses = (k: string) => base.some((m) => m.pair == null && (k === "uniques" ? m.kind === "uniques" : m.kind.startsWith("p")));
+	const span = (r: DateRange) => ({ from: formatLocal(r.from, tz), to: formatLocal(r.to, tz) });
+	const prevRange = answers.find((a) => a.prevRange)?.prevRange ?? null;
+	const reasons = [...new Set(eventAnswers.map((a) => a.main.plan!.reason).filter((r): r is string => r != null))];
 	return {
 		results,
 		meta: {
-			metrics: q.metrics.map((m) => m.name),
+			metrics: visible.map((m) => m.name),
 			dimensions: q.dimensions.map((d) => d.name),
-			plan: main.source,
-			level: main.level,
-			...(main.weeks ? { weeks: span(main.weeks) } : {}),
-			granularity: main.granularity,
+			plan: sources.length === 1 ? sources[0]! : "mixed",
+			level: lead?.level ?? null,
+			...(lead?.weeks ? { weeks: span(lead.weeks) } : {}),
+			granularity: q.granularity ?? null,
 			timezone: tz,
 			date_range: span(range),
-			...(main.reason ? { raw_reason: main.reason } : {}),
-			...(prev && prevRange ? { comparison: { kind: q.compare, date_range: span(prevRange), plan: prev[0]!.source, level: prev[prev.length - 1]!.level, rows_scanned: before!.rowsScanned } } : {}),
-			rows_scanned: cur.rowsScanned,
-			...(main.source === "rollup" ? { pending_hours: (cur.pendingHours ?? 0) + (before?.pendingHours ?? 0), ...unrolled(cur, before) } : {}),
+			...(reasons.length ? { raw_reason: reasons.join("; ") } : {}),
+			...(answers.length > 1
+				? {
+						parts: answers.map((a, i) => ({
+							metrics: parts[i]!.metrics.map((m) => m.name),
+							plan: a.main.source,
+							level: a.main.plan?.level ?? null,
+							rows_scanned: a.main.rowsScanned,
+							...(a.main.plan?.reason ? { raw_reason: a.main.plan.reason } : {}),
+						})),
+					}
+				: {}),
+			...(binDim ? { bins: binDim.edges } : {}),
+			...(prevRange
+				? {
+						comparison: {
+							kind: q.compare,
+							date_range: span(prevRange),
+							plan: answers[0]!.prev?.source ?? null,
+							level: answers[0]!.prev?.plan?.level ?? null,
+							rows_scanned: answers.reduce((n, a) => n + (a.prev?.rowsScanned ?? 0), 0),
+						},
+					}
+				: {}),
+			rows_scanned: answers.reduce((n, a) => n + a.main.rowsScanned, 0),
+			...(rollupExecs.length
+				? {
+						pending_hours: rollupExecs.reduce((n, a) => n + (a.main.exec?.pendingHours ?? 0) + (a.prev?.exec?.pendingHours ?? 0), 0),
+						...unrolled(rollupExecs.flatMap((a) => [a.main.exec, a.prev?.exec ?? null])),
+					}
+				: {}),
 			total_rows: total,
-			...(main.source === "rollup" && (uses("uniques") || uses("quantile"))
+			...(rollupExecs.length && (uses("uniques") || uses("quantile"))
 				? { accuracy: { uniques_standard_error: round(HLL_STANDARD_ERROR), quantile_relative_error: DD_RELATIVE_ACCURACY } }
 				: {}),
 			took_ms: Date.now() - started,

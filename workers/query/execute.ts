@@ -1,6 +1,7 @@
 import { ApiError } from "../errors";
-import { BucketAcc, dimValue, RAW_COLUMNS, type RawRow, userKey } from "../rollup/build";
+import { BucketAcc, DISTINCT_PREFIX, dimValue, distinctValue, RAW_COLUMNS, type RawRow, userKey } from "../rollup/build";
 import { rawPages } from "../rollup/store";
+import { NumStats } from "../sketch/ddsketch";
 import { daySources, parseState, type RollupState, sameRows, stateStatement, tailPages } from "./fresh";
 import { MAX_RAW_ROWS, type Plan } from "./plan";
 import type { Dim, Filter, Metric } from "./spec";
@@ -21,16 +22,22 @@ interface Stats {
 export interface Acc {
 	count: number;
 	uniques(): number;
+	/** Distinct values of a property. */
+	distinctCount(prop: string): number;
 	stats(prop: string): Stats | null;
 }
 
-/** Raw groups are exact: a set of users and every value. */
+/** Raw groups are exact: a set of users, of each property's values, and every value. */
 class ExactAcc implements Acc {
 	count = 0;
 	users: Set<string> | null = null;
 	readonly values = new Map<string, number[]>();
+	readonly distinct = new Map<string, Set<string>>();
 	uniques() {
 		return this.users ? this.users.size : 0;
+	}
+	distinctCount(prop: string) {
+		return this.distinct.get(prop)?.size ?? 0;
 	}
 	stats(prop: string): Stats | null {
 		const v = this.values.get(prop);
@@ -81,10 +88,31 @@ export interface Execution {
 
 const QUANTILES: Record<string, number> = { p50: 0.5, p90: 0.9, p95: 0.95, p99: 0.99 };
 
+/** The bin of a value of a distribution dimension: the lower edge of [edge, next edge), or null below the first edge. */
+export function binOf(v: number, edges: readonly number[]): number | null {
+	if (!(v >= edges[0]!)) return null;
+	let lo = 0;
+	let hi = edges.length - 1;
+	while (lo < hi) {
+		const mid = (lo + hi + 1) >> 1;
+		if (edges[mid]! <= v) lo = mid;
+		else hi = mid - 1;
+	}
+	return edges[lo]!;
+}
+
+/** The properties a plan reads: numeric sketches (stats), distinct counts, and a distribution's. */
+function propsNeeded(p: Plan) {
+	const stats = [...new Set(p.metrics.filter((m) => m.prop != null && m.kind !== "uniques").map((m) => m.prop!))];
+	const distinct = [...new Set(p.metrics.filter((m) => m.kind === "uniques" && m.prop != null).map((m) => m.prop!))];
+	const bins = p.dims.find((d) => d.kind === "bins") ?? null;
+	return { stats, distinct, bins };
+}
+
 /** A metric's value for a group: counts are numbers, statistics null when there were no values. */
 export function metricValue(m: Metric, acc: Acc | null): number | null {
 	if (m.kind === "count") return acc?.count ?? 0;
-	if (m.kind === "uniques") return acc ? acc.uniques() : 0;
+	if (m.kind === "uniques") return acc ? (m.prop == null ? acc.uniques() : acc.distinctCount(m.prop)) : 0;
 	const s = acc ? acc.stats(m.prop!) : null;
 	if (m.kind === "sum") return s ? s.sum : 0;
 	if (!s || s.count === 0) return null;
@@ -217,8 +245,11 @@ export const MAX_RAW_TAIL = 200_000;
  * instant, and merges them into output groups: the answer includes every event in D1 when it ran.
  */
 async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: Deadline, sel: Selection = {}): Promise<Execution> {
-	const needUsers = p.metrics.some((m) => m.kind === "uniques");
-	const needProps = p.metrics.some((m) => m.prop != null);
+	const needUsers = p.metrics.some((m) => m.kind === "uniques" && m.prop == null);
+	const { stats: statProps, distinct, bins } = propsNeeded(p);
+	const needProps = statProps.length > 0 || distinct.length > 0 || bins != null;
+	// The sketches each row's metrics JSON is read for.
+	const props = [...statProps, ...distinct.map((d) => DISTINCT_PREFIX + d)];
 	const params: unknown[] = [];
 	// Rows per event name when the query splits or filters by event, else the all-events rows.
 	const byEvent = p.dims.some((d) => d.kind === "event") || p.filters.some((f) => f.dim.kind === "event");
@@ -260,8 +291,9 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 		(res.results as Record<string, unknown>[]).map((r) => [r.bucket, r.event, r.value, r.count, r.users, r.metrics] as [number, string, string, number, string, string]);
 	const sketched = needUsers || needProps;
 	// With a top-N selection, sketches (11 KB each when dense) are read in a second query, only for
-	// the values kept: the country breakdown of a month reads 120 sketches instead of 480.
-	const twoReads = sketched && sel.top != null;
+	// the values kept: the country breakdown of a month reads 120 sketches instead of 480. A
+	// distribution needs every row's sketch to count its bins.
+	const twoReads = sketched && sel.top != null && !bins;
 	const narrowed = sel.combos ? narrowTo(p, sel.combos) : undefined;
 	// The state and the rows in one batch (one transaction): the rows match the state. A day plan
 	// whose range holds dirty days reads again with those days from their hours, until the state
@@ -284,9 +316,8 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 	const groups = new Map<string, Group>();
 	const parts = timeParts(p.tz);
 	const tf = timeFilters(p.filters);
-	const props = [...new Set(p.metrics.filter((m) => m.prop != null).map((m) => m.prop!))];
 	/** The output group of a row, or null when the row is filtered out (time filters, outside the buckets, not selected). */
-	const groupOf = (bucket: number, event: string, value: string) => {
+	const groupOf = (bucket: number, event: string, value: string, bin: number | null = null) => {
 		if (tf.length && !passesTime(tf, parts(bucket))) return null;
 		const t = bucketIndex(p.buckets, bucket);
 		if (t < 0) return null;
@@ -294,6 +325,7 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 			if (d.kind === "event") return event;
 			if (d.kind === "hour_of_day") return parts(bucket).hour;
 			if (d.kind === "day_of_week") return parts(bucket).weekday;
+			if (d.kind === "bins") return bin;
 			return value === "" ? null : value;
 		});
 		const combo = JSON.stringify(dims);
@@ -308,6 +340,20 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 	// Counts into groups (cheap); then sketches, for the groups the answer keeps.
 	const combosOf = new Map<string, number>();
 	for (const [bucket, event, value, count, users, metrics] of rows) {
+		if (bins) {
+			// A distribution: the row's count split over the bins by the property's sketch.
+			const enc = metrics && metrics !== "{}" ? (JSON.parse(metrics) as Record<string, string>)[bins.prop!] : undefined;
+			if (!enc) continue;
+			const hist = NumStats.decode(enc).histogram(bins.edges!);
+			hist.forEach((n, k) => {
+				if (!n) return;
+				const g = groupOf(bucket, event, value, k === 0 ? null : bins.edges![k - 1]!);
+				if (!g) return;
+				accOf(g).count += n;
+				combosOf.set(g.combo, (combosOf.get(g.combo) ?? 0) + n);
+			});
+			continue;
+		}
 		const g = groupOf(bucket, event, value);
 		if (!g) continue;
 		const acc = accOf(g);
@@ -317,7 +363,7 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 	}
 	// The events the rollups did not hold yet, exactly, as HourBuilder would have counted them.
 	const dimProp = p.rollupDim.startsWith("prop:") ? p.rollupDim.slice(5) : null;
-	const tailProps = [...new Set([...props, ...(dimProp ? [dimProp] : [])])];
+	const tailProps = [...new Set([...statProps, ...distinct, ...(dimProp ? [dimProp] : []), ...(bins ? [bins.prop!] : [])])];
 	const dimCol = p.rollupDim && !dimProp ? RAW_COLUMNS.indexOf(p.rollupDim as (typeof RAW_COLUMNS)[number]) : -1;
 	let tail = 0;
 	let tailSkipped = 0;
@@ -337,10 +383,17 @@ async function fromRollups(db: D1Database, tenantId: string, p: Plan, deadline: 
 		for (const row of tailRows) {
 			const value = dimProp ? dimValue(row[8][tailProps.indexOf(dimProp)]) : dimCol >= 0 ? dimValue(row[dimCol]) : "";
 			if (!passesRollupFilters(p.filters, row[0], value)) continue;
-			const g = groupOf(row[3], row[0], value);
+			let bin: number | null = null;
+			if (bins) {
+				const v = row[8][tailProps.indexOf(bins.prop!)];
+				if (typeof v !== "number" || !Number.isFinite(v)) continue;
+				bin = binOf(v, bins.edges!);
+			}
+			const g = groupOf(row[3], row[0], value, bin);
 			if (!g) continue;
 			const acc = accOf(g);
-			acc.addRaw(needUsers ? userKey(row[1], row[2]) : null, props.map((pr) => row[8][tailProps.indexOf(pr)]), props);
+			const at = (pr: string) => row[8][tailProps.indexOf(pr)];
+			acc.addRaw(needUsers ? userKey(row[1], row[2]) : null, statProps.map(at), statProps, distinct, distinct.map(at));
 			combosOf.set(g.combo, (combosOf.get(g.combo) ?? 0) + 1);
 		}
 	}
@@ -419,10 +472,10 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 			limit: MAX_RAW_ROWS,
 			reason: p.reason,
 		});
-	const needUsers = p.metrics.some((m) => m.kind === "uniques");
-	const props = [...new Set(p.metrics.filter((m) => m.prop != null).map((m) => m.prop!))];
+	const needUsers = p.metrics.some((m) => m.kind === "uniques" && m.prop == null);
+	const { stats: props, distinct, bins } = propsNeeded(p);
 	// The properties read: metric ones, then dimension ones (each once); values arrive in row[8] in this order.
-	const read = [...new Set([...props, ...p.dims.filter((d) => d.kind === "prop").map((d) => d.prop!)])];
+	const read = [...new Set([...props, ...distinct, ...p.dims.filter((d) => d.kind === "prop" || d.kind === "bins").map((d) => d.prop!)])];
 	const at = new Map(read.map((name, i) => [name, i]));
 	const groups = new Map<string, Group>();
 	const parts = timeParts(p.tz);
@@ -439,10 +492,16 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 		const t = bucketIndex(p.buckets, ts);
 		if (t < 0) return;
 		const values = row[8];
+		// A distribution counts the events that have a number for its property, and only those.
+		if (bins) {
+			const v = values[at.get(bins.prop!)!];
+			if (typeof v !== "number" || !Number.isFinite(v)) return;
+		}
 		const dims = p.dims.map((d: Dim): DimValue => {
 			if (d.kind === "event") return row[0];
 			if (d.kind === "hour_of_day") return parts(ts).hour;
 			if (d.kind === "day_of_week") return parts(ts).weekday;
+			if (d.kind === "bins") return binOf(values[at.get(d.prop!)!] as number, d.edges!);
 			const v = d.kind === "prop" ? dimValue(values[at.get(d.prop!)!]) : dimValue(row[COLUMN_OF[d.kind]!]);
 			return v === "" ? null : v;
 		});
@@ -458,6 +517,13 @@ async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Dead
 			let arr = acc.values.get(prop);
 			if (!arr) acc.values.set(prop, (arr = []));
 			arr.push(v);
+		}
+		for (const prop of distinct) {
+			const d = distinctValue(values[at.get(prop)!]);
+			if (d === "") continue;
+			let set = acc.distinct.get(prop);
+			if (!set) acc.distinct.set(prop, (set = new Set()));
+			set.add(d);
 		}
 	}
 	return { groups, rowsScanned: scanned };

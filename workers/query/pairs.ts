@@ -16,11 +16,13 @@ export const pairSchema = z
 		key: propName,
 		start: eventName,
 		end: eventName,
+		/** Which end event closes a key: the first at or after the start (default), or the last. */
+		use: z.enum(["first", "last"], { error: "must be first or last" }).default("first"),
 		/** The end event counts only when these properties have these values. */
 		end_where: z.record(propName, z.union([z.string().max(200), z.number().finite(), z.boolean()])).refine((o) => Object.keys(o).length <= 5, "at most 5 conditions").optional(),
 	})
 	.strict();
-export type PairDef = z.infer<typeof pairSchema>;
+export type PairDef = z.output<typeof pairSchema>;
 
 export const pairsSchema = z
 	.array(pairSchema)

@@ -1,7 +1,13 @@
 import type { RollupLevel } from "../db/schema";
 import { ApiError } from "../errors";
 import { BUILTIN_DIMS, hourStartOf, type RollupConfig } from "../rollup/build";
-import type { Dim, Filter, Granularity, Metric, QueryRequest } from "./spec";
+import { baseMetrics, type Dim, type Filter, type Granularity, type Metric, type QueryRequest } from "./spec";
+
+/** What a plan answers: the query with the metrics of one part (formulas are computed on the merged rows). */
+export type PlanQuery = Omit<QueryRequest, "metrics"> & { metrics: Metric[] };
+
+/** A whole query as one plan's input: its base metrics, without formulas. */
+export const planQuery = (q: QueryRequest): PlanQuery => ({ ...q, metrics: baseMetrics(q) });
 import { bucketStarts, type DateRange, earlierRange, hourAlignment, nextStart, parseRangeBound, resolvePreset, startOf, type Unit } from "./time";
 
 /** Output time buckets over this many are refused (e.g. minutes over a week). */
@@ -45,7 +51,7 @@ const rollupDimName = (d: Dim): string | null => (d.kind === "prop" ? `prop:${d.
 const timeDerived = (d: Dim) => d.kind === "hour_of_day" || d.kind === "day_of_week";
 
 /** Resolves the request's date range in its time zone; 400 when a bound cannot be read. */
-export function resolveRange(q: QueryRequest, tz: string, now: number): DateRange {
+export function resolveRange(q: Pick<QueryRequest, "date_range">, tz: string, now: number): DateRange {
 	if (typeof q.date_range === "string") return resolvePreset(q.date_range, tz, now);
 	const from = parseRangeBound(q.date_range.from, tz, "from");
 	const to = parseRangeBound(q.date_range.to, tz, "to");
@@ -74,7 +80,7 @@ export interface ComparisonPlan {
  * minute. Where no rollup answers a cut range (hours that do not line up with the tenant's
  * buckets), the whole earlier range is read from rollups, as without a cut, rather than raw events.
  */
-export function comparisonPlan(q: QueryRequest, layout: Layout | null, tz: string, range: DateRange, now: number, main: Plan): ComparisonPlan {
+export function comparisonPlan(q: PlanQuery, layout: Layout | null, tz: string, range: DateRange, now: number, main: Plan): ComparisonPlan {
 	const kind = q.compare!;
 	const whole = earlierRange(kind, range, tz);
 	const exact = earlierRange(kind, range, tz, now, "minute");
@@ -137,7 +143,7 @@ export function outputBuckets(range: DateRange, tz: string, granularity: Granula
  * filters on it are is / is_not / contains; and the range and output buckets line up with the
  * level's buckets in the requested time zone.
  */
-export function plan(q: QueryRequest, layout: Layout | null, tz: string, range: DateRange): Plan {
+export function plan(q: PlanQuery, layout: Layout | null, tz: string, range: DateRange): Plan {
 	const base = {
 		range,
 		tz,
@@ -159,13 +165,22 @@ export function plan(q: QueryRequest, layout: Layout | null, tz: string, range: 
 	};
 	if (q.source === "raw") return raw("source: raw was requested");
 	if (!layout) return raw("no rollups computed yet for this tenant");
-	for (const m of q.metrics)
-		if (m.prop != null && !layout.config.metric_props.includes(m.prop)) return raw(`property '${m.prop}' is not a rolled-up metric (metric_props)`);
+	for (const m of q.metrics) {
+		if (m.kind === "uniques" && m.prop != null) {
+			if (!(layout.config.unique_props ?? []).includes(m.prop)) return raw(`distinct values of '${m.prop}' are not rolled up (unique_props)`);
+		} else if (m.prop != null && !layout.config.metric_props.includes(m.prop)) return raw(`property '${m.prop}' is not a rolled-up metric (metric_props)`);
+	}
+	const bins = q.dimensions.find((d) => d.kind === "bins");
+	if (bins) {
+		// A distribution from rollups splits each row's count by the property's sketch: counts only.
+		if (!layout.config.metric_props.includes(bins.prop!)) return raw(`the distribution of '${bins.prop}' needs it rolled up as a metric (metric_props)`);
+		if (q.metrics.some((m) => m.kind !== "count")) return raw("a distribution from rollups answers count only");
+	}
 	for (const f of q.filters)
 		if ((f.op === "gt" || f.op === "lt") && !timeDerived(f.dim)) return raw(`'${f.op}' on ${f.dim.name} needs raw values`);
 	const used = new Set<string>();
 	for (const d of [...q.dimensions, ...q.filters.map((f) => f.dim)]) {
-		if (d.kind === "event" || timeDerived(d)) continue;
+		if (d.kind === "event" || d.kind === "bins" || timeDerived(d)) continue;
 		const name = rollupDimName(d);
 		if (name == null || (d.kind === "prop" && !layout.config.dimension_props.includes(d.prop!))) return raw(`'${d.name}' is not a rolled-up dimension (dimension_props)`);
 		used.add(name);
@@ -177,7 +192,7 @@ export function plan(q: QueryRequest, layout: Layout | null, tz: string, range: 
 	const ok = (level: RollupLevel, weeks: DateRange | null = null): Plan => ({ ...base, source: "rollup", level, rollupDim, weeks, reason: null });
 
 	const isMidnight = (t: number) => startOf("day", t, tz) === t;
-	if (tz === layout.dayTz && !hourly && (g == null || g === "day" || g === "week" || g === "month") && isMidnight(range.from) && isMidnight(range.to)) {
+	if (tz === layout.dayTz && !hourly && (g == null || g === "day" || g === "week" || g === "month" || g === "quarter" || g === "year") && isMidnight(range.from) && isMidnight(range.to)) {
 		// Totals and weekly series read whole weeks from week buckets: a 30-day breakdown reads
 		// about 12 rows per value instead of 30. Weekday splits need the days themselves.
 		const weekday = q.dimensions.some((d) => d.kind === "day_of_week") || q.filters.some((f) => f.dim.kind === "day_of_week");

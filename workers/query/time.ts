@@ -7,7 +7,7 @@
 // twice within one day (so far true in practice), so the offsets one day either side of a wall time
 // are the only ones it can have; and offsets change on whole seconds (Intl's resolution).
 
-export type Unit = "minute" | "hour" | "day" | "week" | "month";
+export type Unit = "minute" | "hour" | "day" | "week" | "month" | "quarter" | "year";
 
 /** A half-open range of instants: `from` inclusive, `to` exclusive (epoch ms). */
 export type DateRange = { from: number; to: number };
@@ -267,12 +267,18 @@ export function startOf(unit: Unit, at: number, tz: string): number {
 		return wb - mod(wb, size) - before;
 	}
 	const p = fieldsOf(w);
+	// Quarters start in January, April, July and October (month is 1-based).
+	const q = p.month - ((p.month - 1) % 3);
 	const [first, next] =
 		unit === "day"
 			? [wall(p.year, p.month, p.day), wall(p.year, p.month, p.day + 1)]
 			: unit === "week"
 				? [wall(p.year, p.month, p.day + 1 - p.weekday), wall(p.year, p.month, p.day + 8 - p.weekday)]
-				: [wall(p.year, p.month, 1), wall(p.year, p.month + 1, 1)];
+				: unit === "quarter"
+					? [wall(p.year, q, 1), wall(p.year, q + 3, 1)]
+					: unit === "year"
+						? [wall(p.year, 1, 1), wall(p.year + 1, 1, 1)]
+						: [wall(p.year, p.month, 1), wall(p.year, p.month + 1, 1)];
 	// A fall-back just after midnight (St. John's went 00:01 → 23:01 until 2011) shows the old
 	// date again after the new one began; buckets are contiguous, so those minutes are the new one's.
 	if (offsetMs(z, at - DAY_MS) > off) {
@@ -303,6 +309,8 @@ export function nextStart(unit: Unit, bucketStart: number, tz: string): number {
 	const p = fieldsOf(w);
 	if (unit === "day") return firstInstant(z, wall(p.year, p.month, p.day + 1));
 	if (unit === "week") return firstInstant(z, wall(p.year, p.month, p.day + 8 - p.weekday));
+	if (unit === "quarter") return firstInstant(z, wall(p.year, p.month - ((p.month - 1) % 3) + 3, 1));
+	if (unit === "year") return firstInstant(z, wall(p.year + 1, 1, 1));
 	return firstInstant(z, wall(p.year, p.month + 1, 1));
 }
 
@@ -315,6 +323,8 @@ const LONGEST_MS: Record<Unit, number> = {
 	day: 2 * DAY_MS,
 	week: 8 * DAY_MS,
 	month: 32 * DAY_MS,
+	quarter: 93 * DAY_MS,
+	year: 367 * DAY_MS,
 };
 
 /**

@@ -14,6 +14,8 @@ export type BuiltinDim = (typeof BUILTIN_DIMS)[number];
 export interface RollupConfig {
 	dimension_props: string[];
 	metric_props: string[];
+	/** Properties with a distinct-count sketch per bucket (absent in layouts from before it existed). */
+	unique_props?: string[];
 }
 
 /** The columns the rollup reads from `events`, in this order; the properties asked for follow, as one array. */
@@ -22,7 +24,17 @@ export const RAW_COLUMNS = ["event", "user_id", "anonymous_id", "timestamp", "co
 export type RawRow = [string, string | null, string | null, number, string | null, string | null, string | null, string | null, unknown[]];
 
 /** The properties an hour's buckets need, each once: dimension properties, then metric properties. */
-export const propsOf = (config: RollupConfig): string[] => [...new Set([...config.dimension_props, ...config.metric_props])];
+export const propsOf = (config: RollupConfig): string[] => [...new Set([...config.dimension_props, ...config.metric_props, ...(config.unique_props ?? [])])];
+
+/**
+ * In a row's `metrics` JSON, a distinct-count sketch (HLL) of a property is keyed "u:<property>" beside
+ * the numeric sketches keyed by property name (names cannot hold ':'). Keys are in string order, so a
+ * bucket built whole and the same bucket merged are the same text.
+ */
+export const DISTINCT_PREFIX = "u:";
+
+/** The text a distinct count counts for a value ('' for none: not counted), as dimension values are written. */
+export const distinctValue = (v: unknown): string => dimValue(v);
 
 /** A rollup row as stored (see `rollups` in db/schema.ts). */
 export interface RollupRow {
@@ -59,6 +71,14 @@ export class BucketAcc {
 	/** Allocated on the first merge: a dense sketch is 16 KB, and count-only queries need none. */
 	users: Hll | null = null;
 	readonly metrics = new Map<string, NumStats>();
+	/** Distinct-value sketches of properties (unique_props), by property. */
+	readonly distinct = new Map<string, Hll>();
+
+	distinctOf(prop: string): Hll {
+		let h = this.distinct.get(prop);
+		if (!h) this.distinct.set(prop, (h = Hll.create()));
+		return h;
+	}
 
 	stat(prop: string): NumStats {
 		let s = this.metrics.get(prop);
@@ -66,27 +86,44 @@ export class BucketAcc {
 		return s;
 	}
 
-	/** Merges a stored row (count, encoded sketches); `only` limits which properties are decoded. */
+	/**
+	 * Merges a stored row (count, encoded sketches); `only` limits which sketches are decoded (property
+	 * names, and "u:<property>" for distinct counts).
+	 */
 	mergeStored(count: number, users: string | null, metrics: string | null, only?: readonly string[]): void {
 		this.count += count;
 		if (users) (this.users ??= Hll.create()).mergeEncoded(users);
 		if (metrics && metrics !== "{}") {
 			const m = JSON.parse(metrics) as Record<string, string>;
-			for (const prop of only ?? Object.keys(m)) {
-				const enc = m[prop];
-				if (enc) this.stat(prop).mergeEncoded(enc);
+			for (const key of only ?? Object.keys(m)) {
+				const enc = m[key];
+				if (!enc) continue;
+				if (key.startsWith(DISTINCT_PREFIX)) this.distinctOf(key.slice(DISTINCT_PREFIX.length)).mergeEncoded(enc);
+				else this.stat(key).mergeEncoded(enc);
 			}
 		}
 	}
 
-	/** Adds one raw event: its user key (null: none, or not needed) and its values of `props`. */
-	addRaw(user: string | null, values: unknown[], props: readonly string[]): void {
+	/**
+	 * Adds one raw event: its user key (null: none, or not needed), its values of `props` (numeric
+	 * sketches) and of `distinct` (distinct-count sketches).
+	 */
+	addRaw(user: string | null, values: unknown[], props: readonly string[], distinct: readonly string[] = [], distinctValues: unknown[] = []): void {
 		this.count++;
 		if (user != null) (this.users ??= Hll.create()).addHash(hashKey(user), hashKey2(user));
 		for (let i = 0; i < props.length; i++) {
 			const v = values[i];
 			if (typeof v === "number" && Number.isFinite(v)) this.stat(props[i]!).add(v);
 		}
+		for (let i = 0; i < distinct.length; i++) {
+			const d = distinctValue(distinctValues[i]);
+			if (d !== "") this.distinctOf(distinct[i]!).addHash(hashKey(d), hashKey2(d));
+		}
+	}
+
+	/** Distinct values of a property (an estimate from its sketch). */
+	distinctCount(prop: string): number {
+		return this.distinct.get(prop)?.estimate() ?? 0;
 	}
 
 	uniques(): number {
@@ -102,21 +139,23 @@ export class BucketAcc {
 	}
 
 	encodeMetrics(): string {
-		if (this.metrics.size === 0) return "{}";
-		// Properties in name order, as HourBuilder writes them: equal buckets are equal text however they were merged.
-		const out: Record<string, string> = {};
-		for (const prop of [...this.metrics.keys()].sort()) out[prop] = this.metrics.get(prop)!.encode();
-		return JSON.stringify(out);
+		if (this.metrics.size === 0 && this.distinct.size === 0) return "{}";
+		// Keys in string order, as HourBuilder writes them: equal buckets are equal text however they were merged.
+		const entries: [string, string][] = [...this.metrics].map(([k, st]) => [k, st.encode()]);
+		for (const [k, h] of this.distinct) entries.push([DISTINCT_PREFIX + k, h.encode()]);
+		entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+		return JSON.stringify(Object.fromEntries(entries));
 	}
 }
 
 const keyOf = (level: string, dim: string, bucket: number, event: string, value: string) => `${level}\u0001${dim}\u0001${bucket}\u0001${event}\u0001${value}`;
 
-/** One bucket being built from raw rows: metric sketches by position in `metric_props`. */
+/** One bucket being built from raw rows: metric sketches by position in `metric_props`, distinct sketches in `unique_props`. */
 class RawAcc {
 	count = 0;
 	readonly users = Hll.create();
 	readonly stats: (NumStats | undefined)[] = [];
+	readonly distinct: (Hll | undefined)[] = [];
 
 	/** Folds another bucket in (counts add, sketches union): the same as having fed its rows here. */
 	merge(o: RawAcc): void {
@@ -125,6 +164,10 @@ class RawAcc {
 		for (let j = 0; j < o.stats.length; j++) {
 			const st = o.stats[j];
 			if (st) (this.stats[j] ??= NumStats.create()).merge(st);
+		}
+		for (let j = 0; j < o.distinct.length; j++) {
+			const h = o.distinct[j];
+			if (h) (this.distinct[j] ??= Hll.create()).merge(h);
 		}
 	}
 }
@@ -153,8 +196,10 @@ export class HourBuilder {
 	private readonly metricProps: string[];
 	/** Index of each metric property in the row's property values. */
 	private readonly metricAt: number[];
-	/** Indices of metricProps in name order (the order encoded metrics list them). */
-	private readonly metricOrder: number[];
+	/** The keys of the encoded metrics JSON in string order: numeric sketches (m) and distinct sketches (u) by index. */
+	private readonly encodeOrder: { key: string; kind: "m" | "u"; j: number }[];
+	/** Index of each unique property in the row's property values. */
+	private readonly uniqueAt: number[];
 	added = 0;
 
 	constructor(
@@ -170,7 +215,15 @@ export class HourBuilder {
 		];
 		this.metricProps = config.metric_props;
 		this.metricAt = config.metric_props.map((p) => props.indexOf(p));
-		this.metricOrder = config.metric_props.map((_, j) => j).sort((a, b) => (this.metricProps[a]! < this.metricProps[b]! ? -1 : 1));
+		const uniques = config.unique_props ?? [];
+		this.uniqueAt = uniques.map((p) => props.indexOf(p));
+		this.encodeOrder = [
+			...config.metric_props.map((key, j) => ({ key, kind: "m" as const, j })),
+			...uniques.map((p, j) => ({ key: DISTINCT_PREFIX + p, kind: "u" as const, j })),
+		].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+		this.uh1 = new Float64Array(uniques.length);
+		this.uh2 = new Float64Array(uniques.length);
+		this.uHas = new Uint8Array(uniques.length);
 		this.vals = new Float64Array(this.metricProps.length);
 		this.bins = new Int32Array(this.metricProps.length);
 		this.dimValues = this.dims.map(() => "");
@@ -185,6 +238,9 @@ export class HourBuilder {
 	// Per-row scratch, reused: the hot loop allocates nothing per row.
 	private readonly vals: Float64Array;
 	private readonly bins: Int32Array;
+	private readonly uh1: Float64Array;
+	private readonly uh2: Float64Array;
+	private readonly uHas: Uint8Array;
 	private readonly dimValues: string[];
 	private lastName: string | null = null;
 	private lastAccs: EventAccs | null = null;
@@ -208,6 +264,14 @@ export class HourBuilder {
 				vals[j] = v;
 				bins[j] = NumStats.binOf(v); // once per value, not once per bucket it goes to
 			} else vals[j] = Number.NaN;
+		}
+		for (let j = 0; j < this.uniqueAt.length; j++) {
+			const d = distinctValue(props[this.uniqueAt[j]!]);
+			this.uHas[j] = d === "" ? 0 : 1;
+			if (d !== "") {
+				this.uh1[j] = hashKey(d);
+				this.uh2[j] = hashKey2(d);
+			}
 		}
 		const dims = this.dims;
 		const dv = this.dimValues;
@@ -243,15 +307,16 @@ export class HourBuilder {
 			const v = vals[j]!;
 			if (v === v) (a.stats[j] ??= NumStats.create()).addBinned(v, this.bins[j]!);
 		}
+		for (let j = 0; j < this.uHas.length; j++) if (this.uHas[j]) (a.distinct[j] ??= Hll.create()).addHash(this.uh1[j]!, this.uh2[j]!);
 	}
 
 	private encode(level: RollupLevel, dim: string, bucket: number, event: string, value: string, a: RawAcc): RollupRow {
 		let metrics = "{}";
-		if (a.stats.length) {
+		if (a.stats.length || a.distinct.length) {
 			const out: Record<string, string> = {};
-			for (const j of this.metricOrder) {
-				const st = a.stats[j];
-				if (st) out[this.metricProps[j]!] = st.encode();
+			for (const { key, kind, j } of this.encodeOrder) {
+				const sketch = kind === "m" ? a.stats[j] : a.distinct[j];
+				if (sketch) out[key] = sketch.encode();
 			}
 			metrics = JSON.stringify(out);
 		}

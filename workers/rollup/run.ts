@@ -161,6 +161,7 @@ interface TenantRow {
 	retention_days: number;
 	dimension_props: string;
 	metric_props: string;
+	unique_props: string;
 	day_tz: string | null;
 	align_minutes: number | null;
 	config: string | null;
@@ -175,13 +176,20 @@ interface TenantRow {
 async function syncLayouts(db: D1Database, now: number, report: RollupReport): Promise<Map<string, TenantLayout>> {
 	const { results } = await db
 		.prepare(
-			`SELECT t.id, t.timezone, t.retention_days, t.dimension_props, t.metric_props, s.day_tz, s.align_minutes, s.config, s.archived_before
+			`SELECT t.id, t.timezone, t.retention_days, t.dimension_props, t.metric_props, t.unique_props, s.day_tz, s.align_minutes, s.config, s.archived_before
 			FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id`,
 		)
 		.all<TenantRow>();
 	const layouts = new Map<string, TenantLayout>();
 	for (const t of results) {
-		const config: RollupConfig = { dimension_props: JSON.parse(t.dimension_props) as string[], metric_props: JSON.parse(t.metric_props) as string[] };
+		const unique = JSON.parse(t.unique_props) as string[];
+		// unique_props only when set: a layout's config text is compared to decide on a rebuild, and
+		// the layouts written before the setting existed have no such key.
+		const config: RollupConfig = {
+			dimension_props: JSON.parse(t.dimension_props) as string[],
+			metric_props: JSON.parse(t.metric_props) as string[],
+			...(unique.length ? { unique_props: unique } : {}),
+		};
 		const configText = JSON.stringify(config);
 		const align = alignmentOf(t.timezone, now);
 		const layout: TenantLayout = { tenantId: t.id, dayTz: t.timezone, alignMinutes: align, config, archivedBefore: t.archived_before ?? 0, retentionDays: t.retention_days };

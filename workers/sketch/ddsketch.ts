@@ -292,6 +292,33 @@ export class NumStats {
 	}
 
 	/**
+	 * How many values fall below `edges[0]`, in each [edges[k], edges[k+1]), and at or above the last
+	 * edge (edges ascending): `edges.length + 1` counts adding up to `count`. Each bin goes where its
+	 * representative value does (clamped to [min, max]), so a value within 1% of an edge may be
+	 * counted on its other side.
+	 */
+	histogram(edges: readonly number[]): number[] {
+		const out = new Array<number>(edges.length + 1).fill(0);
+		const place = (v: number, n: number) => {
+			const x = Math.min(this.hi, Math.max(this.lo, v));
+			let lo = 0;
+			let hi = edges.length;
+			while (lo < hi) {
+				const mid = (lo + hi) >> 1;
+				if (x >= edges[mid]!) lo = mid + 1;
+				else hi = mid;
+			}
+			out[lo]! += n;
+		};
+		if (this.zero) place(0, this.zero);
+		for (const [store, sign] of [[this.pos, 1], [this.neg, -1]] as const) {
+			const c = store.counts;
+			for (let j = 0; j < c.length; j++) if (c[j]) place(sign * binValue(store.offset + j), c[j]!);
+		}
+		return out;
+	}
+
+	/**
 	 * Base64 of: version byte, varint count, then (if non-empty) float64 sum (two parts), min, max,
 	 * varint zero count, and the positive then negative stores as varint bin count, zigzag first
 	 * index, then per bin varint(gap − 1) and varint(count).
