@@ -331,6 +331,24 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		await ready();
 	});
 
+	it("an empty tenant gets an empty state that says what to do, with this host in the command", async () => {
+		phase = "empty";
+		const admin = (path, json) => platform.server.fetch(path, { method: "POST", key: DEV.adminToken, json }).then((r) => r.json());
+		await admin("/v1/admin/tenants", { id: "empty", name: "Empty workspace", timezone: "America/New_York" });
+		const read = await admin("/v1/admin/tenants/empty/keys", { scope: "read" });
+		await signIn(read.key);
+		await ready();
+		assert.equal(await page.getByTestId("tenant-name").textContent(), "Empty workspace");
+		assert.equal(await numberAt('[data-metric="count"] .kpi-value'), 0);
+		const empty = page.locator(".state", { hasText: "No events in the last 30 days" });
+		await empty.waitFor();
+		assert.match(await empty.locator("pre").textContent(), new RegExp(`^curl -X POST ${platform.url.replace(/[.]/g, "\\.")}/v1/events`));
+		assert.equal(await page.locator('[data-metric]').count(), 2, "no headline metric without rolled-up metrics");
+		await capture("overview-empty");
+		await signIn(DEV.readKey);
+		await ready();
+	});
+
 	it("built for another API origin and served from elsewhere (as on Pages), it works through CORS", async () => {
 		phase = "pages";
 		const out = mkdtempSync(join(tmpdir(), "edgewise-pages-"));

@@ -62,7 +62,7 @@ const MO_S = DAY_S * 30;
  * Tick steps of a time axis for a granularity: never finer than one bucket (no "12:00" between
  * daily points), from uPlot's own list of time steps (it treats 30 days as a calendar month).
  */
-export function timeIncrs(g: "minute" | "hour" | "day" | "week" | "month" | null | undefined): number[] | undefined {
+export function timeIncrs(g: string | null | undefined): number[] | undefined {
 	switch (g) {
 		case "minute":
 			return [60, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, DAY_S];
@@ -74,6 +74,10 @@ export function timeIncrs(g: "minute" | "hour" | "day" | "week" | "month" | null
 			return [7 * DAY_S, 14 * DAY_S, MO_S, 2 * MO_S, 3 * MO_S, 6 * MO_S];
 		case "month":
 			return [MO_S, 2 * MO_S, 3 * MO_S, 6 * MO_S, 365 * DAY_S];
+		case "quarter":
+			return [3 * MO_S, 6 * MO_S, 365 * DAY_S, 2 * 365 * DAY_S];
+		case "year":
+			return [365 * DAY_S, 2 * 365 * DAY_S, 5 * 365 * DAY_S, 10 * 365 * DAY_S];
 		default:
 			return undefined;
 	}

@@ -218,7 +218,7 @@ function EmptyTenant({ range, onWiden }: { range: string; onWiden: () => void })
   -H 'Content-Type: application/json' \\
   -d '{"event":"signup","user_id":"u_1","properties":{"plan":"pro"}}'`;
 	return (
-		<Empty title={`No events in ${range.toLowerCase()}`}>
+		<Empty title={/^(today|yesterday)$/i.test(range) ? `No events ${range.toLowerCase()}` : `No events in ${range.startsWith("Last") ? "the " : ""}${range.replace(/^Last/, "last")}`}>
 			<p>
 				Send an event with an ingest key of this workspace, and it shows up here within a minute (at once on the{" "}
 				<a href="/live" onClick={onLinkClick}>
