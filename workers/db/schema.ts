@@ -219,6 +219,11 @@ export const rollupTenants = sqliteTable("rollup_tenants", {
 	config: text("config").notNull(),
 	/** Raw events before this instant are archived to R2 and deleted from D1 (rollups stay). */
 	archivedBefore: integer("archived_before").notNull().default(0),
+	/** tenants.pairs as pair_events were last built for: a change rebuilds them from the raw events. */
+	pairsConfig: text("pairs_config").notNull().default("[]"),
+	/** Raw events (by rowid) still to copy into pair_events after a change of pairs: (from, to]. */
+	pairsBackfillFrom: integer("pairs_backfill_from").notNull().default(0),
+	pairsBackfillTo: integer("pairs_backfill_to").notNull().default(0),
 	updatedAt: integer("updated_at").notNull(),
 });
 

@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import { nextStart, offsetMinutes, startOf } from "../query/time";
 import { archiveExpired } from "./archive";
 import { DayBuilder, HOUR_MS, HourBuilder, hourStartOf, MINUTE_MS, propsOf, type RollupConfig, RowMerger, type RollupRow } from "./build";
+import { backfillPairs, pairStatements, resetPairs } from "./pairs";
 import { dimsOf, insertRollups, placeholders, rawPages } from "./store";
 
 /** How long minute buckets are kept; hour and day buckets are kept for ever. */
@@ -116,7 +117,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 			mark = t;
 			return d;
 		};
-		const layouts = await syncLayouts(db, clock(), report);
+		const layouts = await syncLayouts(db, clock(), report, watermark);
 		tm.layouts += lap();
 		watermark = await scan(db, watermark, owner, deadline, clock, report);
 		tm.scan += lap();
@@ -127,6 +128,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		while ((await recomputeMerged(db, layouts, report, "day", deltas)) > 0 && clock() < deadline);
 		while ((await recomputeMerged(db, layouts, report, "week")) > 0 && clock() < deadline);
 		tm.days += lap();
+		if (clock() < deadline) await backfillAllPairs(db, deadline, clock);
 		if (clock() < deadline) await dropOldMinutes(db, layouts, clock());
 		if (clock() < deadline) report.archived_events = await archiveExpired(env, layouts, { now: clock(), deadline, watermark });
 		tm.archive += lap();
@@ -162,6 +164,8 @@ interface TenantRow {
 	dimension_props: string;
 	metric_props: string;
 	unique_props: string;
+	pairs: string;
+	pairs_config: string | null;
 	day_tz: string | null;
 	align_minutes: number | null;
 	config: string | null;
@@ -173,10 +177,10 @@ interface TenantRow {
  * rolled-up properties or of hour alignment, recomputes every hour still in raw storage; a change
  * of time zone with the same alignment recomputes the days from the hours.
  */
-async function syncLayouts(db: D1Database, now: number, report: RollupReport): Promise<Map<string, TenantLayout>> {
+async function syncLayouts(db: D1Database, now: number, report: RollupReport, watermark: number): Promise<Map<string, TenantLayout>> {
 	const { results } = await db
 		.prepare(
-			`SELECT t.id, t.timezone, t.retention_days, t.dimension_props, t.metric_props, t.unique_props, s.day_tz, s.align_minutes, s.config, s.archived_before
+			`SELECT t.id, t.timezone, t.retention_days, t.dimension_props, t.metric_props, t.unique_props, t.pairs, s.pairs_config, s.day_tz, s.align_minutes, s.config, s.archived_before
 			FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id`,
 		)
 		.all<TenantRow>();
@@ -197,7 +201,12 @@ async function syncLayouts(db: D1Database, now: number, report: RollupReport): P
 		const fresh = t.config == null;
 		const rebuildHours = fresh || t.config !== configText || t.align_minutes !== align;
 		const rebuildDays = !rebuildHours && t.day_tz !== t.timezone;
-		if (!rebuildHours && !rebuildDays) continue;
+		// Pairs changed (or a new tenant has some): rebuild its pair events from the raw events.
+		const pairsChanged = (t.pairs_config ?? "[]") !== t.pairs;
+		if (!rebuildHours && !rebuildDays) {
+			if (pairsChanged) await db.batch(resetPairs(db, t.id, t.pairs, watermark));
+			continue;
+		}
 		report.rebuilt_tenants.push(t.id);
 		const stmts: D1PreparedStatement[] = [
 			db
@@ -238,9 +247,23 @@ async function syncLayouts(db: D1Database, now: number, report: RollupReport): P
 						.bind(t.id, now, JSON.stringify(days.slice(i, i + 500))),
 				);
 		}
+		if (pairsChanged) stmts.push(...resetPairs(db, t.id, t.pairs, watermark));
 		await db.batch(stmts);
 	}
 	return layouts;
+}
+
+/** Pairs backfills after a change of a tenant's pairs: a chunk at a time, while the budget lasts. */
+async function backfillAllPairs(db: D1Database, deadline: number, clock: () => number): Promise<void> {
+	const { results } = await db
+		.prepare("SELECT tenant_id, pairs_backfill_from AS f, pairs_backfill_to AS t FROM rollup_tenants WHERE pairs_backfill_from < pairs_backfill_to")
+		.all<{ tenant_id: string; f: number; t: number }>();
+	for (const r of results) {
+		let at = r.f;
+		do at = await backfillPairs(db, r.tenant_id, at, r.t);
+		while (at < r.t && clock() < deadline);
+		if (clock() >= deadline) return;
+	}
 }
 
 /**
@@ -251,6 +274,8 @@ async function syncLayouts(db: D1Database, now: number, report: RollupReport): P
  */
 async function scan(db: D1Database, watermark: number, owner: string, deadline: number, clock: () => number, report: RollupReport): Promise<number> {
 	const top = (await db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM events").first<{ m: number }>())!.m;
+	// Three more statements per chunk, only when some tenant has pairs.
+	const withPairs = (await db.prepare("SELECT 1 AS y FROM tenants WHERE pairs != '[]' LIMIT 1").first()) != null;
 	let w = watermark;
 	while (w < top && (w === watermark || clock() < deadline)) {
 		const hi = Math.min(w + SCAN_CHUNK, top);
@@ -264,6 +289,8 @@ async function scan(db: D1Database, watermark: number, owner: string, deadline: 
 					WHERE e.rowid > ?1 AND e.rowid <= ?2 GROUP BY 1, 3`,
 				)
 				.bind(w, hi, now),
+			// The pairs' starts and ends among these events, and the spans they touch (rollup/pairs.ts).
+			...(withPairs ? pairStatements(db, w, hi, null) : []),
 			db.prepare("UPDATE rollup_cursor SET watermark = ?1, updated_at = ?2, lease_until = ?3 WHERE id = 'events' AND lease_owner = ?4").bind(hi, now, now + LEASE_MS, owner),
 		]);
 		w = hi;
