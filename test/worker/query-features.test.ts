@@ -345,3 +345,35 @@ describe("tenant settings", () => {
 		expect(got.pairs.map((p: any) => p.name)).toEqual(["first_response", "resolution"]);
 	});
 });
+
+describe("the answer cache", () => {
+	it("serves an identical query on unchanged data from the cache, and never after a flush or a pass", async () => {
+		const c = await makeTenant("qf-cache");
+		const { flush } = await import("../helpers");
+		const send = async (n: number) => {
+			await call("/v1/events", { method: "POST", key: c.ingestKey, json: { events: Array.from({ length: n }, (_, i) => ({ event: "e", user_id: `u${i}` })) } });
+			await flush(c.id);
+		};
+		await send(3);
+		const body = { metrics: ["count"], date_range: "7d" };
+		const first = await query(c.readKey, body);
+		const second = await query(c.readKey, body);
+		if (first.body.meta.cache === "miss" && second.body.meta.cache === "hit") expect(second.body.results).toEqual(first.body.results);
+		else {
+			// The minute turned between the two: the next two agree.
+			const again = await query(c.readKey, body);
+			expect(again.body.meta.cache).toBe("hit");
+		}
+		await send(2);
+		const afterFlush = await query(c.readKey, body);
+		expect(afterFlush.body.meta.cache).toBe("miss");
+		expect(afterFlush.body.results[0].metrics[0]).toBe(5);
+		await rollUp();
+		const afterPass = await query(c.readKey, body);
+		expect(afterPass.body.meta.cache).toBe("miss");
+		expect(afterPass.body.results[0].metrics[0]).toBe(5);
+		// Another tenant's identical query is its own.
+		const other = await makeTenant("qf-cache-2");
+		expect((await query(other.readKey, body)).body.results[0].metrics[0]).toBe(0);
+	});
+});

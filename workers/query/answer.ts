@@ -37,9 +37,18 @@ export interface TenantRow {
 	archived_before: number | null;
 	/** JSON of tenants.pairs (absent in rows read by older callers: no pairs). */
 	pairs?: string | null;
+	/** What the data looked like when the row was read (see ANSWER_STAMP); absent: answers are not cached. */
+	stamp?: string | null;
 }
 
-const TENANT_COLUMNS = "t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before, t.pairs";
+/**
+ * A stamp of everything an answer reads: the highest rollup row (every rollup write adds one), the
+ * rollups' watermark, and the highest event (every flush adds some). Read with the tenant's row, in
+ * the key check's round trip; an answer is reused only while the stamp, the query and the minute
+ * are the same, so a new pass or a new flush is never answered from an older state.
+ */
+const ANSWER_STAMP = `(SELECT coalesce(max(rowid), 0) FROM rollups) || ':' || (SELECT coalesce(max(watermark), 0) FROM rollup_cursor) || ':' || (SELECT coalesce(max(rowid), 0) FROM events) AS stamp`;
+const TENANT_COLUMNS = `t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before, t.pairs, ${ANSWER_STAMP}`;
 /** The TenantRow of the tenant whose key hash is ?1, for authorizeWith (one D1 round trip with the key check). */
 export const TENANT_BY_KEY_SQL = `SELECT ${TENANT_COLUMNS} FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE k.hash = ?1`;
 /** The TenantRow of tenant ?1 (for answers given without a key: share links, schedules). */
@@ -281,12 +290,41 @@ function unrolled(execs: (Execution | null)[]) {
 	return { unrolled_events: all.filter((n) => n > 0).reduce((s, n) => s + n, 0), ...(skipped ? { unrolled_events_skipped: skipped } : {}) };
 }
 
+type Answer = Awaited<ReturnType<typeof compute>>;
+
+/** Answers by tenant, stamp, minute and query: many viewers of one board share one computation. */
+const cache = new Map<string, Answer>();
+const CACHE_ENTRIES = 500;
+/** Hits and misses of this isolate's cache, for GET /v1/system/status and the benchmark. */
+export const cacheStats = { hits: 0, misses: 0 };
+
 /**
  * Answers POST /v1/query for one tenant (the tenant comes from the key, never the body); `tenant`
- * is its row as TENANT_BY_KEY_SQL reads it (null: the tenant is gone).
+ * is its row as TENANT_BY_KEY_SQL reads it (null: the tenant is gone). An identical query on the same
+ * data stamp within the same minute is answered from this isolate's cache (`meta.cache`).
  */
 export async function answerQuery(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now = Date.now()) {
 	const started = Date.now();
+	const stamp = tenant?.stamp;
+	const key = stamp ? `${tenantId}\u0001${Math.floor(now / 60_000)}\u0001${stamp}\u0001${JSON.stringify(body)}` : null;
+	const hit = key ? cache.get(key) : undefined;
+	if (hit) {
+		cacheStats.hits++;
+		// Recently used last: the oldest entries go first when the cache is full.
+		cache.delete(key!);
+		cache.set(key!, hit);
+		return { results: hit.results, meta: { ...hit.meta, cache: "hit" as const, took_ms: Date.now() - started } };
+	}
+	const answer = await compute(db, tenantId, body, tenant, now, started);
+	if (key) {
+		cacheStats.misses++;
+		cache.set(key, answer);
+		if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+	}
+	return { results: answer.results, meta: { ...answer.meta, cache: key ? ("miss" as const) : ("off" as const) } };
+}
+
+async function compute(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now: number, started: number) {
 	const q = parseQuery(body);
 	const ctx = tenantContext(tenant, now);
 	const tz = q.timezone ?? ctx.timezone;
