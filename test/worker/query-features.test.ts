@@ -291,6 +291,27 @@ describe("shapes: quarters and years in a DST zone, top N per group, trending", 
 });
 
 describe("freshness", () => {
+	it("meta.complete_through: the oldest acknowledged event still in the hub's buffer, or now", async () => {
+		const f = await makeTenant("qf-through");
+		const { flush } = await import("../helpers");
+		const before = Date.now();
+		await call("/v1/events", { method: "POST", key: f.ingestKey, json: { events: [{ event: "a", user_id: "u" }] } });
+		const acked = Date.now();
+		await new Promise((r) => setTimeout(r, 50));
+		const buffered = await query(f.readKey, { metrics: ["count"], date_range: "today" });
+		// Not flushed (the test pool's flush delay is ten minutes): in the buffer, so not in the answer.
+		expect(buffered.body.results[0].metrics[0]).toBe(0);
+		const through = Date.parse(buffered.body.meta.complete_through);
+		// The event's arrival, not the query's time: complete only up to what is not waiting.
+		expect(through).toBeGreaterThanOrEqual(before - 1);
+		expect(through).toBeLessThanOrEqual(acked);
+		await flush(f.id);
+		const t0 = Date.now();
+		const flushed = await query(f.readKey, { metrics: ["count"], date_range: "today" });
+		expect(flushed.body.results[0].metrics[0]).toBe(1);
+		expect(Date.parse(flushed.body.meta.complete_through)).toBeGreaterThanOrEqual(t0 - 1);
+	});
+
 	it("a query over the current minute agrees with the live counters", async () => {
 		const f = await makeTenant("qf-live");
 		const { flush } = await import("../helpers");

@@ -603,6 +603,16 @@ export class TenantHub extends DurableObject<Env> {
 		}).catch((err) => console.warn("flush for /v1/rejected failed; the alarm retries", messageOf(err)));
 	}
 
+	/**
+	 * When the oldest acknowledged event not yet in D1 was received (null: none). Queries read D1, so
+	 * their answers are complete up to this instant (meta.complete_through). The buffer is in arrival
+	 * order, so it is the first row's first item.
+	 */
+	async pendingSince(): Promise<number | null> {
+		const row = this.sql.exec<{ t: number | null }>("SELECT json_extract(body, '$[0].received_at') AS t FROM buffer ORDER BY seq LIMIT 1").toArray()[0];
+		return row?.t ?? null;
+	}
+
 	/** Readiness: this object answers and its storage reads (GET /readyz). */
 	async ping(): Promise<{ ok: true; buffered: number }> {
 		return { ok: true, buffered: this.sql.exec<{ n: number }>("SELECT coalesce(sum(n), 0) AS n FROM buffer").one().n };

@@ -303,7 +303,7 @@ export const cacheStats = { hits: 0, misses: 0 };
  * is its row as TENANT_BY_KEY_SQL reads it (null: the tenant is gone). An identical query on the same
  * data stamp within the same minute is answered from this isolate's cache (`meta.cache`).
  */
-export async function answerQuery(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now = Date.now()) {
+export async function answerQuery(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now = Date.now(), pendingSince?: () => Promise<number | null>) {
 	const started = Date.now();
 	const stamp = tenant?.stamp;
 	const key = stamp ? `${tenantId}\u0001${Math.floor(now / 60_000)}\u0001${stamp}\u0001${JSON.stringify(body)}` : null;
@@ -315,7 +315,13 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 		cache.set(key!, hit);
 		return { results: hit.results, meta: { ...hit.meta, cache: "hit" as const, took_ms: Date.now() - started } };
 	}
-	const answer = await compute(db, tenantId, body, tenant, now, started);
+	// Asked of the tenant's hub while D1 answers: what it has acknowledged but not flushed yet.
+	const pending = pendingSince ? pendingSince().catch(() => undefined) : Promise.resolve(undefined);
+	const computed = await compute(db, tenantId, body, tenant, now, started);
+	const since = await pending;
+	// Complete through: every event acknowledged before this instant is in the answer.
+	const through = since === undefined ? null : new Date(Math.min(since ?? now, now)).toISOString();
+	const answer = { results: computed.results, meta: { ...computed.meta, complete_through: through } };
 	if (key) {
 		cacheStats.misses++;
 		cache.set(key, answer);

@@ -50,7 +50,7 @@ function failure(err: unknown, name: string): Failure {
  * concurrently, each with its own time limit, and each answer is what POST /v1/query would have
  * answered: `status` 200 with `results` and `meta`, or its error status with `error`.
  */
-export async function answerBatch(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now = Date.now()) {
+export async function answerBatch(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now = Date.now(), pendingSince?: () => Promise<number | null>) {
 	const started = Date.now();
 	const parsed = batchRequest.safeParse(body);
 	if (!parsed.success) {
@@ -59,10 +59,13 @@ export async function answerBatch(db: D1Database, tenantId: string, body: unknow
 		throw new ApiError(400, "invalid_query", `${first.path || "body"}: ${first.message}`, { issues });
 	}
 	const entries = Object.entries(parsed.data.queries);
+	// One question to the tenant's hub for the whole batch.
+	const pending = pendingSince ? pendingSince() : null;
+	const shared = pending ? () => pending : undefined;
 	const settled = await Promise.all(
 		entries.map(async ([name, q]): Promise<[string, ({ status: 200 } & Answer) | Failure]> => {
 			try {
-				return [name, { status: 200, ...(await answerQuery(db, tenantId, q, tenant, now)) }];
+				return [name, { status: 200, ...(await answerQuery(db, tenantId, q, tenant, now, shared)) }];
 			} catch (err) {
 				return [name, failure(err, name)];
 			}

@@ -80,12 +80,12 @@ export const queryRoutes = new Hono<AppEnv>()
 	.post("/query", async (c) => {
 		// The key check and the tenant's settings in one D1 round trip (dashboards send several queries at once).
 		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
-		return c.json(await answerQuery(c.env.DB, auth.tenantId, await readJson(c.req.raw), row));
+		return c.json(await answerQuery(c.env.DB, auth.tenantId, await readJson(c.req.raw), row, Date.now(), () => hubOf(c.env, auth.tenantId).pendingSince()));
 	})
 	.post("/query/batch", async (c) => {
 		// One key check for every query: the tenant comes from the key, never from a query.
 		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
-		return c.json(await answerBatch(c.env.DB, auth.tenantId, await readBatchJson(c.req.raw), row));
+		return c.json(await answerBatch(c.env.DB, auth.tenantId, await readBatchJson(c.req.raw), row, Date.now(), () => hubOf(c.env, auth.tenantId).pendingSince()));
 	})
 	.get("/system/status", async (c, next) => {
 		// The operator's admin token sees any tenant (?tenant=) with full cron reports.
