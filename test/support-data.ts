@@ -94,6 +94,7 @@ export const SUPPORT_SETTINGS = {
 	unique_props: ["conversation_id", "agent_id"],
 	pairs: [
 		{ name: "first_response", key: "conversation_id", start: "conversation_started", end: "message_sent", end_where: { sender_type: "agent" } },
+		{ name: "first_reply", key: "conversation_id", start: "conversation_started", end: "message_sent", end_where: { sender_type: ["agent", "ai"] } },
 		{ name: "resolution", key: "conversation_id", start: "conversation_started", end: "conversation_resolved" },
 	],
 };

@@ -147,6 +147,18 @@ describe("paired-event durations", () => {
 		}
 	});
 
+	it("an end condition with a list of values: the first reply by an agent or the AI", async () => {
+		const { body } = await query(t.readKey, { metrics: ["closed:first_reply", "min:pair:first_reply"], date_range: RANGE });
+		const started = conversations.filter((c) => inRange(c.start));
+		const replies = started.map((c) => c.messages.find((m) => m.sender !== "customer")?.ts).filter((ts): ts is number => ts != null);
+		expect(body.results[0].metrics[0]).toBe(replies.length);
+		const durations = started.flatMap((c) => {
+			const first = c.messages.find((m) => m.sender !== "customer");
+			return first ? [first.ts - c.start] : [];
+		});
+		expect(body.results[0].metrics[1]).toBe(Math.min(...durations));
+	});
+
 	it("resolution time by start week, next to an event count: two parts merged by row", async () => {
 		const { body } = await query(t.readKey, {
 			metrics: ["avg:pair:resolution", { name: "started", metric: "count", filters: [["is", "event", "conversation_started"]] }],
@@ -363,7 +375,7 @@ describe("tenant settings", () => {
 		expect(JSON.stringify(await json(bad))).toContain("pairs");
 		const got = await json(await call(`/v1/admin/tenants/${t.id}`, { headers: admin }));
 		expect(got.unique_props).toEqual(SUPPORT_SETTINGS.unique_props);
-		expect(got.pairs.map((p: any) => p.name)).toEqual(["first_response", "resolution"]);
+		expect(got.pairs.map((p: any) => p.name)).toEqual(["first_response", "first_reply", "resolution"]);
 	});
 });
 

@@ -9,6 +9,8 @@ import { z } from "zod";
 export const MAX_PAIRS = 5;
 const propName = z.string().regex(/^[A-Za-z0-9_$][A-Za-z0-9_$.\- ]{0,99}$/, "must be a property name of 1-100 letters, digits, '_', '$', '.', '-' or spaces");
 const eventName = z.string().trim().min(1).max(200);
+/** A condition's value; a list means any of them ({"sender_type": ["agent", "ai"]}). */
+const scalar = z.union([z.string().max(200), z.number().finite(), z.boolean()]);
 
 export const pairSchema = z
 	.object({
@@ -18,8 +20,11 @@ export const pairSchema = z
 		end: eventName,
 		/** Which end event closes a key: the first at or after the start (default), or the last. */
 		use: z.enum(["first", "last"], { error: "must be first or last" }).default("first"),
-		/** The end event counts only when these properties have these values. */
-		end_where: z.record(propName, z.union([z.string().max(200), z.number().finite(), z.boolean()])).refine((o) => Object.keys(o).length <= 5, "at most 5 conditions").optional(),
+		/** The end event counts only when these properties have these values (a list: any of them). */
+		end_where: z
+			.record(propName, z.union([scalar, z.array(scalar).min(1).max(20)]))
+			.refine((o) => Object.keys(o).length <= 5, "at most 5 conditions")
+			.optional(),
 	})
 	.strict();
 export type PairDef = z.output<typeof pairSchema>;

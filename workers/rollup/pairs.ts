@@ -12,8 +12,11 @@
 
 /** SQL for the key of a pair in an event's properties: the property named by the pair's `key`. */
 const KEY = `CAST(json_extract(e.properties, '$."' || (p.value ->> '$.key') || '"') AS TEXT)`;
-/** The end event's conditions (`end_where`) all hold. */
-const END_WHERE = `NOT EXISTS (SELECT 1 FROM json_each(p.value -> '$.end_where') w WHERE json_extract(e.properties, '$."' || w.key || '"') IS NOT w.value)`;
+/** The end event's conditions (`end_where`) all hold: the property equals the value, or one of a list's. */
+const END_WHERE = `NOT EXISTS (SELECT 1 FROM json_each(p.value -> '$.end_where') w WHERE NOT (
+	CASE WHEN w.type = 'array'
+		THEN EXISTS (SELECT 1 FROM json_each(w.value) v WHERE v.value IS json_extract(e.properties, '$."' || w.key || '"'))
+		ELSE json_extract(e.properties, '$."' || w.key || '"') IS w.value END))`;
 
 /**
  * Statements that copy the pair events among events with rowid in (?1, ?2] (of tenant ?3, or of all
