@@ -32,8 +32,8 @@ const fieldOf = (r: { status: number; body: any }) => {
 	expect(r.body.error.message.startsWith(`${path}: `), r.body.error.message).toBe(true);
 	return path;
 };
-/** took_ms differs from one answer to the next; the rest must not. */
-const noTook = (x: any) => ({ ...x, meta: { ...x.meta, took_ms: 0 } });
+/** took_ms differs from one answer to the next, and `cache` says whether this one was computed again; the rest must not. */
+const noTook = (x: any) => ({ ...x, meta: { ...x.meta, took_ms: 0, cache: undefined } });
 
 const kpis = { metrics: ["count", "uniques"], date_range: RANGE };
 const series = { metrics: ["count"], date_range: RANGE, granularity: "day" };
@@ -161,6 +161,8 @@ describe("reports", () => {
 			const { report, ...answer } = res.body;
 			expect(report).toEqual(r);
 			expect(noTook(answer)).toEqual(noTook(direct.body));
+			// As fresh as POST /v1/query: the tenant's hub was asked what it has not flushed yet.
+			expect(answer.meta.complete_through).toEqual(expect.any(String));
 		}
 		// And the numbers are the tenant's own: 2,000 events in A's range.
 		const total = (await newReport(a.readKey, { name: "total", query: { metrics: ["count"], date_range: RANGE } })).body;
@@ -326,6 +328,7 @@ describe("boards", () => {
 			expect(report).toEqual(r);
 			const direct = await send("POST", "/v1/query", a.readKey, r.query);
 			expect(noTook(answer)).toEqual(noTook(direct.body));
+			expect(answer.meta.complete_through).toEqual(expect.any(String));
 		}
 		const direct = await send("POST", "/v1/query", a.readKey, heavy.query);
 		expect(tiles[1]).toEqual({ report_id: heavy.id, width: 12, report: heavy, status: direct.status, error: direct.body.error });
@@ -435,6 +438,7 @@ describe("share links", () => {
 		expect([report_id, width, status]).toEqual([r1.id, 12, 200]);
 		const direct = await send("POST", "/v1/query", a.readKey, r1.query);
 		expect(noTook(answer)).toEqual(noTook(direct.body));
+		expect(answer.meta.complete_through).toEqual(expect.any(String));
 		expect(answer.results[0].metrics[0]).toBeGreaterThan(0);
 		// The keyed board results agree.
 		const keyed = (await send("GET", `/v1/boards/${board.id}/results`, a.readKey)).body;

@@ -3,9 +3,6 @@ import { ApiError } from "../errors";
 import { answerQuery, type TenantRow } from "../query/answer";
 import { type BoardRow, type ReportRow, reportJson, type Tile } from "./model";
 
-/** The TenantRow (see TENANT_BY_KEY_SQL) of the tenant whose id is ?1: for share links, which carry no key. */
-export const TENANT_BY_ID_SQL = `SELECT t.timezone, s.day_tz, s.align_minutes, s.config, s.archived_before FROM tenants t LEFT JOIN rollup_tenants s ON s.tenant_id = t.id WHERE t.id = ?1`;
-
 /** Board ?1 of tenant ?2. */
 export const BOARD_SQL = "SELECT * FROM boards WHERE id = ?1 AND tenant_id = ?2";
 
@@ -29,8 +26,21 @@ function failure(err: unknown, reportId: string): Failure {
  * Answers every tile of a board at once, each as POST /v1/query would answer its report's query
  * (`status` 200 with `results` and `meta`, or its own error), all as of one instant. `full` shows the
  * reports whole (with their queries); a shared board shows only their names, descriptions and charts.
+ * `pendingSince` asks the tenant's hub what it has not flushed yet (meta.complete_through): once for
+ * the whole board.
  */
-export async function answerTiles(db: D1Database, tenantId: string, board: BoardRow, reports: ReportRow[], tenant: TenantRow | null, full: boolean, now = Date.now()) {
+export async function answerTiles(
+	db: D1Database,
+	tenantId: string,
+	board: BoardRow,
+	reports: ReportRow[],
+	tenant: TenantRow | null,
+	full: boolean,
+	pendingSince: () => Promise<number | null>,
+	now = Date.now(),
+) {
+	let asked: Promise<number | null> | undefined;
+	const pendingOnce = () => (asked ??= pendingSince());
 	const byId = new Map(reports.map((r) => [r.id, r]));
 	const layout = JSON.parse(board.layout) as Tile[];
 	return Promise.all(
@@ -41,7 +51,7 @@ export async function answerTiles(db: D1Database, tenantId: string, board: Board
 			const { query, created_at, updated_at, ...summary } = reportJson(row);
 			const report: Shown = full ? { ...summary, query, created_at, updated_at } : summary;
 			try {
-				const answer: Answer = await answerQuery(db, tenantId, query, tenant, now);
+				const answer: Answer = await answerQuery(db, tenantId, query, tenant, now, pendingOnce);
 				return { report_id, width, report, status: 200 as const, ...answer };
 			} catch (err) {
 				return { report_id, width, report, ...failure(err, report_id) };

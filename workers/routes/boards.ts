@@ -3,7 +3,7 @@ import { authorizeWith, keyFromHeaders, requireKey } from "../auth/keys";
 import { shareSecret, signShareToken } from "../auth/share";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { jsonBody } from "../lib/http";
+import { hubOf, jsonBody } from "../lib/http";
 import { TENANT_BY_KEY_SQL, type TenantRow } from "../query/answer";
 import {
 	type BoardRow,
@@ -132,7 +132,7 @@ export const boardRoutes = new Hono<AppEnv>()
 		const [board, reports] = await db.batch([db.prepare(BOARD_SQL).bind(id, auth.tenantId), db.prepare(BOARD_REPORTS_SQL).bind(id, auth.tenantId)]);
 		const row = board!.results[0] as BoardRow | undefined;
 		if (!row) throw notFound("board", id);
-		const tiles = await answerTiles(db, auth.tenantId, row, reports!.results as unknown as ReportRow[], tenant, true);
+		const tiles = await answerTiles(db, auth.tenantId, row, reports!.results as unknown as ReportRow[], tenant, true, () => hubOf(c.env, auth.tenantId).pendingSince());
 		return c.json({ board: boardJson(row), tiles, took_ms: Date.now() - started });
 	})
 	.post("/boards/:id/shares", adminKey, async (c) => {

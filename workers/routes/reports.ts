@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { authorizeWith, keyFromHeaders, requireKey } from "../auth/keys";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import { jsonBody } from "../lib/http";
+import { hubOf, jsonBody } from "../lib/http";
 import { answerQuery, TENANT_BY_KEY_SQL, type TenantRow } from "../query/answer";
 import { checkQuery, createReport, LIMITS, limitReached, newId, notFound, type ReportRow, reportJson, updateReport } from "../reports/model";
 import { boardRoutes } from "./boards";
@@ -93,7 +93,7 @@ export const reportRoutes = new Hono<AppEnv>()
 		const row = await c.env.DB.prepare(REPORT_SQL).bind(id, auth.tenantId).first<ReportRow>();
 		if (!row) throw notFound("report", id);
 		const report = reportJson(row);
-		return c.json({ report, ...(await answerQuery(c.env.DB, auth.tenantId, report.query, tenant)) });
+		return c.json({ report, ...(await answerQuery(c.env.DB, auth.tenantId, report.query, tenant, Date.now(), () => hubOf(c.env, auth.tenantId).pendingSince())) });
 	})
 	.route("/", boardRoutes)
 	.route("/", sharedRoutes);

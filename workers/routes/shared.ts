@@ -2,9 +2,10 @@ import { Hono } from "hono";
 import { invalidShareLink, shareSecret, verifyShareToken } from "../auth/share";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
-import type { TenantRow } from "../query/answer";
+import { hubOf } from "../lib/http";
+import { TENANT_BY_ID_SQL, type TenantRow } from "../query/answer";
 import type { BoardRow, ReportRow, ShareRow, Tile } from "../reports/model";
-import { answerTiles, BOARD_REPORTS_SQL, BOARD_SQL, TENANT_BY_ID_SQL } from "../reports/tiles";
+import { answerTiles, BOARD_REPORTS_SQL, BOARD_SQL } from "../reports/tiles";
 
 /**
  * GET /v1/shared/:token: a shared board and its reports' answers, without a key. The token opens this
@@ -30,7 +31,8 @@ export const sharedRoutes = new Hono<AppEnv>().get("/shared/:token", async (c) =
 	]);
 	const row = board!.results[0] as BoardRow | undefined;
 	if (!row) throw new ApiError(404, "not_found", "This shared board no longer exists.", {});
-	const tiles = await answerTiles(db, link.tenant_id, row, reports!.results as unknown as ReportRow[], (tenant!.results[0] as TenantRow | undefined) ?? null, false, now);
+	const tenantRow = (tenant!.results[0] as TenantRow | undefined) ?? null;
+	const tiles = await answerTiles(db, link.tenant_id, row, reports!.results as unknown as ReportRow[], tenantRow, false, () => hubOf(c.env, link.tenant_id).pendingSince(), now);
 	// Revocation is immediate only if nothing on the way keeps a copy.
 	c.header("Cache-Control", "no-store");
 	return c.json({
