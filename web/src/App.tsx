@@ -6,7 +6,7 @@ import { Skeleton } from "./components/States";
 import { navigate, onLinkClick, useLocation } from "./router";
 import { Overview } from "./screens/Overview";
 import { SignIn, signInMessage } from "./screens/SignIn";
-import { storedKey, storeKey } from "./session";
+import { storedKey, storedTenant, storeKey, storeTenant } from "./session";
 
 /** What every signed-in screen gets. */
 export interface ScreenProps {
@@ -68,17 +68,29 @@ type Session = { status: "checking" } | { status: "out"; message: string | null 
 
 export function App() {
 	const { path, search } = useLocation();
-	const [session, setSession] = useState<Session>(() => (storedKey() ? { status: "checking" } : { status: "out", message: null }));
+	const [session, setSession] = useState<Session>(() => {
+		const key = storedKey();
+		if (!key) return { status: "out", message: null };
+		// With what the tenant looked like last time, screens start their queries at once.
+		const known = storedTenant<TenantInfo>(key);
+		return known ? { status: "in", key, info: known } : { status: "checking" };
+	});
 
-	// A stored key is checked once per page load: it may have been revoked since.
+	// A stored key is checked once per page load (it may have been revoked since), beside the
+	// screen's own first request; changed tenant settings re-render the screen with them.
 	useEffect(() => {
 		const key = storedKey();
 		if (!key) return;
 		apiFor(key)
 			.tenant()
 			.then(
-				(info) => setSession({ status: "in", key, info }),
+				(info) => {
+					storeTenant(info);
+					setSession((s) => (s.status === "in" && JSON.stringify(s.info) === JSON.stringify(info) ? s : { status: "in", key, info }));
+				},
 				(e: ApiFailure) => {
+					// A network failure keeps a known session: the screen says what failed.
+					if (e.status === 0 && session.status === "in") return;
 					if (e.status === 401 || e.status === 403) storeKey(null);
 					setSession({ status: "out", message: signInMessage(e) });
 				},
@@ -104,6 +116,7 @@ export function App() {
 				message={session.message}
 				onSignedIn={(key, info) => {
 					storeKey(key);
+					storeTenant(info);
 					setSession({ status: "in", key, info });
 				}}
 			/>
