@@ -32,8 +32,11 @@ const fieldOf = (r: { status: number; body: any }) => {
 	expect(r.body.error.message.startsWith(`${path}: `), r.body.error.message).toBe(true);
 	return path;
 };
-/** took_ms differs from one answer to the next, and `cache` says whether this one was computed again; the rest must not. */
-const noTook = (x: any) => ({ ...x, meta: { ...x.meta, took_ms: 0, cache: undefined } });
+/**
+ * took_ms differs from one answer to the next, `cache` says whether this one was computed again, and
+ * complete_through is the instant each was answered; the rest must not differ.
+ */
+const noTook = (x: any) => ({ ...x, meta: { ...x.meta, took_ms: 0, cache: undefined, complete_through: x.meta.complete_through ? "set" : x.meta.complete_through } });
 
 const kpis = { metrics: ["count", "uniques"], date_range: RANGE };
 const series = { metrics: ["count"], date_range: RANGE, granularity: "day" };

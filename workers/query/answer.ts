@@ -305,6 +305,14 @@ export const cacheStats = { hits: 0, misses: 0 };
  */
 export async function answerQuery(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now = Date.now(), pendingSince?: () => Promise<number | null>) {
 	const started = Date.now();
+	// Asked of the tenant's hub while D1 answers (or the cache does): what it has acknowledged but
+	// not flushed yet. Every event acknowledged before `complete_through` is in the answer: a cached
+	// answer too, since a flush changes the stamp it is cached under.
+	const pending = pendingSince ? pendingSince().catch(() => undefined) : Promise.resolve(undefined);
+	const through = async () => {
+		const since = await pending;
+		return since === undefined ? null : new Date(Math.min(since ?? now, now)).toISOString();
+	};
 	const stamp = tenant?.stamp;
 	const key = stamp ? `${tenantId}\u0001${Math.floor(now / 60_000)}\u0001${stamp}\u0001${JSON.stringify(body)}` : null;
 	const hit = key ? cache.get(key) : undefined;
@@ -313,21 +321,15 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 		// Recently used last: the oldest entries go first when the cache is full.
 		cache.delete(key!);
 		cache.set(key!, hit);
-		return { results: hit.results, meta: { ...hit.meta, cache: "hit" as const, took_ms: Date.now() - started } };
+		return { results: hit.results, meta: { ...hit.meta, complete_through: await through(), cache: "hit" as const, took_ms: Date.now() - started } };
 	}
-	// Asked of the tenant's hub while D1 answers: what it has acknowledged but not flushed yet.
-	const pending = pendingSince ? pendingSince().catch(() => undefined) : Promise.resolve(undefined);
-	const computed = await compute(db, tenantId, body, tenant, now, started);
-	const since = await pending;
-	// Complete through: every event acknowledged before this instant is in the answer.
-	const through = since === undefined ? null : new Date(Math.min(since ?? now, now)).toISOString();
-	const answer = { results: computed.results, meta: { ...computed.meta, complete_through: through } };
+	const answer = await compute(db, tenantId, body, tenant, now, started);
 	if (key) {
 		cacheStats.misses++;
 		cache.set(key, answer);
 		if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
 	}
-	return { results: answer.results, meta: { ...answer.meta, cache: key ? ("miss" as const) : ("off" as const) } };
+	return { results: answer.results, meta: { ...answer.meta, complete_through: await through(), cache: key ? ("miss" as const) : ("off" as const) } };
 }
 
 async function compute(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now: number, started: number) {
