@@ -631,3 +631,22 @@ describe("CORS", () => {
 		expect(res.headers.get("access-control-allow-origin")).toBe(origin);
 	});
 });
+
+describe("share link load limit", () => {
+	it("a link loaded in a loop answers 429 with Retry-After past its allowance, and never a 5xx", async () => {
+		const t = await makeTenant("share-flood");
+		const rep = await json(await call("/v1/reports", { method: "POST", key: t.readKey, json: { name: "n", chart: "number", query: { metrics: ["count"], date_range: "7d" } } }));
+		const board = await json(await call("/v1/boards", { method: "POST", key: t.readKey, json: { name: "b", layout: [{ report_id: rep.id }] } }));
+		const adminKey = await json(await call(`/v1/admin/tenants/${t.id}/keys`, { method: "POST", key: ADMIN, json: { scope: "admin" } }));
+		const link = await json(await call(`/v1/boards/${board.id}/shares`, { method: "POST", key: adminKey.key, json: {} }));
+		const statuses: number[] = [];
+		for (let i = 0; i < 30; i++) statuses.push((await shared(link.token)).status);
+		expect(statuses.slice(0, 20).every((s) => s === 200)).toBe(true);
+		expect(statuses.filter((s) => s === 429).length).toBeGreaterThan(0);
+		expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+		const refused = await shared(link.token);
+		expect(refused.status).toBe(429);
+		expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+		expect((await json(refused)).error.code).toBe("rate_limited");
+	});
+});
