@@ -11,10 +11,13 @@
 //   3. overview  Debian's Chromium opens the overview signed in, served as in production (the
 //                Worker's static assets, Miniflare with the production bundle): "complete" is the
 //                performance mark the overview sets once its KPI cards and main chart are drawn, in
-//                ms after navigation start. Cold loads (browser cache cleared) and warm reloads.
-//                The API requests of each load are counted.
+//                ms after navigation start. "Computed" loads: one new event is ingested and flushed
+//                first (so the worker's per-isolate answer cache cannot answer: its data stamp
+//                changed) and the browser cache is cleared. "Repeat" loads: a reload within the same
+//                minute on the same data (the answers come from that cache). The API requests of
+//                each load are counted, and each answer's meta.cache recorded.
 //   4. baseline  the overview's batch from Node (the API's share of the time, no browser), and
-//                the same queries as separate POST /v1/query requests fired at once.
+//                the same queries as separate POST /v1/query requests fired at once, computed.
 //
 //   BENCH_DASH_EVENTS=10000000  BENCH_DASH_USERS=200000  BENCH_DASH_RUNS=10 (cold, and as many warm)
 //   BENCH_DASH_ROLLUP_TIMEOUT=900 (s)  BENCH_DASH_KEEP_STATE=0
@@ -211,7 +214,20 @@ async function preparedState(plan) {
 
 // ── 3. the overview in Chromium ──
 
-async function measureOverview(base, readKey) {
+/**
+ * One new event through the ingest API, waited for until the hub has flushed it to D1: the data
+ * stamp changes, so the next answers are computed, not taken from the worker's answer cache.
+ */
+async function newData(base, keys) {
+	await api(base, "POST", "/v1/events", { token: keys.ingest, body: { event: "bench_tick", user_id: "bench" } });
+	for (const until = Date.now() + 10_000; Date.now() < until; await sleep(20)) {
+		if ((await api(base, "GET", "/v1/ingest/stats", { token: keys.read })).buffered === 0) return;
+	}
+	throw new Error("the hub did not flush the new event in 10 s");
+}
+
+async function measureOverview(base, keys) {
+	const readKey = keys.read;
 	const browser = await launchChromium();
 	const ctx = browser.context;
 	await ctx.addInitScript((k) => localStorage.setItem("edgewise.key", k), readKey);
@@ -227,13 +243,17 @@ async function measureOverview(base, readKey) {
 		requests.push(`${r.method()} ${path}`);
 		if (path === "/v1/query/batch") batchBody = r.postData();
 	});
-	const tookMs = [];
+	let lastBatch = null;
 	page.on("response", async (r) => {
-		if (new URL(r.url()).pathname === "/v1/query/batch") tookMs.push((await r.json().catch(() => ({}))).took_ms);
+		if (new URL(r.url()).pathname === "/v1/query/batch") lastBatch = r.json().catch(() => ({}));
 	});
 	const load = async (kind) => {
 		requests = [];
-		if (kind === "cold") await cdp.send("Network.clearBrowserCache");
+		lastBatch = null;
+		if (kind === "cold") {
+			await newData(base, keys);
+			await cdp.send("Network.clearBrowserCache");
+		}
 		const t0 = performance.now();
 		if (kind === "cold") await page.goto(`${base}/?range=30d`);
 		else await page.reload();
@@ -255,7 +275,9 @@ async function measureOverview(base, readKey) {
 		if (mark == null) throw new Error("the overview did not set its completion mark");
 		const failed = await page.locator(".state.error").count();
 		if (failed) throw new Error(`the overview shows ${failed} error(s): ${await page.locator(".state.error").first().textContent()}`);
-		return { complete_ms: mark, wall_ms: performance.now() - t0, api_requests: [...requests], timeline: t };
+		const batch = (await lastBatch) ?? {};
+		const caches = Object.values(batch.answers ?? {}).map((a) => a.meta?.cache ?? a.error?.code);
+		return { complete_ms: mark, wall_ms: performance.now() - t0, api_requests: [...requests], timeline: t, batch_took_ms: batch.took_ms, caches };
 	};
 	await load("cold"); // a first load: Miniflare and the runtime warm up their caches
 	const cold = [];
@@ -269,7 +291,7 @@ async function measureOverview(base, readKey) {
 	const kpi = await page.locator('[data-metric="count"] .kpi-value').getAttribute("data-value");
 	await browser.close();
 	if (errors.length) throw new Error(`page errors: ${errors.join("; ")}`);
-	return { cold, warm, batchBody, tookMs, kpiCount: Number(kpi), others_cpu_pct: others };
+	return { cold, warm, batchBody, kpiCount: Number(kpi), others_cpu_pct: others };
 }
 
 /**
@@ -302,7 +324,8 @@ async function waitQuiet(maxS) {
 
 // ── 4. the same queries without a browser ──
 
-async function apiBaselines(base, readKey, batchBody) {
+async function apiBaselines(base, keys, batchBody) {
+	const readKey = keys.read;
 	const queries = JSON.parse(batchBody).queries;
 	const time = async (fn) => {
 		const t0 = performance.now();
@@ -316,7 +339,9 @@ async function apiBaselines(base, readKey, batchBody) {
 	const b = [];
 	const s = [];
 	for (let i = 0; i < CFG.runs * 2; i++) {
+		await newData(base, keys);
 		b.push(await time(batch));
+		await newData(base, keys);
 		s.push(await time(separate));
 	}
 	const answer = await batch();
@@ -352,8 +377,11 @@ async function main() {
 	try {
 		if (CFG.waitQuiet) R.others_before_pct = await waitQuiet(CFG.waitQuiet);
 		log(`measuring the overview in Chromium (${CFG.runs} cold loads, ${CFG.runs} warm reloads)…`);
-		R.overview = await measureOverview(server.base, state.readKey);
-		R.api = await apiBaselines(server.base, state.readKey, R.overview.batchBody);
+		// An ingest key for the new events of the "computed" loads (the cached state has only a read key).
+		const ingest = await api(server.base, "POST", `/v1/admin/tenants/${TENANT}/keys`, { token: DEV.adminToken, body: { scope: "ingest", name: "bench:dashboard ticks" } });
+		const keys = { read: state.readKey, ingest: ingest.key };
+		R.overview = await measureOverview(server.base, keys);
+		R.api = await apiBaselines(server.base, keys, R.overview.batchBody);
 	} finally {
 		await server.stop();
 		if (!CFG.keepState) rmSync(STATE, { recursive: true, force: true });
@@ -371,7 +399,9 @@ async function main() {
 		warm_complete_ms: warm,
 		api_requests_per_load: trips,
 		batch_queries: R.api.queries,
-		batch_took_ms: summary(o.tookMs),
+		batch_took_ms: summary(o.cold.map((x) => x.batch_took_ms)),
+		repeat_batch_took_ms: summary(o.warm.map((x) => x.batch_took_ms)),
+		answer_cache: { computed: [...new Set(o.cold.flatMap((x) => x.caches))], repeat: [...new Set(o.warm.flatMap((x) => x.caches))] },
 		api_batch_ms: R.api.batch_ms,
 		api_separate_ms: R.api.separate_ms,
 		kpi_count: o.kpiCount,
@@ -384,8 +414,8 @@ async function main() {
 	console.log(`Data: ${CFG.events.toLocaleString("en-US")} events (${state.plan.from} … ${state.plan.to}), tenant ${TENANT} (UTC)${state.cached ? ", cached rolled-up state" : `, generated in ${state.generated_s} s, rolled up in ${state.rollup_work_s} s of cron work`}. The overview shows ${o.kpiCount.toLocaleString("en-US")} events for the last 30 days.\n`);
 	const rows = [
 		{ figure: "overview initial JS, gzipped (entry + static imports)", measured: `${kb(R.size.initial.gzip)} KB`, target: `≤ ${TARGETS.js_gzip_kb} KB`, baseline: `Preact + uPlot alone: ${kb(R.size.libraries.gzip)} KB`, pass: kb(R.size.initial.gzip) <= TARGETS.js_gzip_kb },
-		{ figure: "overview complete after navigation, cold (p50 / p95)", measured: `${cold.p50} / ${cold.p95} ms`, target: `≤ ${TARGETS.overview_ms} ms`, baseline: `its batch from Node: ${R.api.batch_ms.p50} / ${R.api.batch_ms.p95} ms`, pass: cold.p95 <= TARGETS.overview_ms },
-		{ figure: "overview complete after a reload, warm (p50 / p95)", measured: `${warm.p50} / ${warm.p95} ms`, target: `≤ ${TARGETS.overview_ms} ms`, baseline: `the ${R.api.queries} queries as separate requests: ${R.api.separate_ms.p50} / ${R.api.separate_ms.p95} ms`, pass: warm.p95 <= TARGETS.overview_ms },
+		{ figure: "overview complete, answers computed, browser cache empty (p50 / p95)", measured: `${cold.p50} / ${cold.p95} ms`, target: `≤ ${TARGETS.overview_ms} ms`, baseline: `its batch from Node: ${R.api.batch_ms.p50} / ${R.api.batch_ms.p95} ms`, pass: cold.p95 <= TARGETS.overview_ms },
+		{ figure: "overview complete, repeat view (answer cache), reload (p50 / p95)", measured: `${warm.p50} / ${warm.p95} ms`, target: `≤ ${TARGETS.overview_ms} ms`, baseline: `the ${R.api.queries} queries as separate requests: ${R.api.separate_ms.p50} / ${R.api.separate_ms.p95} ms`, pass: warm.p95 <= TARGETS.overview_ms },
 		{ figure: "API round trips per overview load", measured: String(o.cold[0].api_requests.length), target: "no waterfall", baseline: `${R.api.queries} queries in one batch`, pass: trips.length === 1 && o.cold[0].api_requests.length <= 2 },
 	];
 	console.log(table(rows, [{ h: "figure", f: (r) => r.figure }, { h: "measured", f: (r) => r.measured }, { h: "target", f: (r) => r.target }, { h: "baseline", f: (r) => r.baseline }, { h: "", f: (r) => (r.pass ? "PASS" : "MISS") }]));
@@ -393,7 +423,7 @@ async function main() {
 	R.summary.cold_timeline_p50 = { dom_content_loaded: p50("dcl"), tenant_answered: p50("tenant_end"), batch_sent: p50("batch_start"), batch_answered: p50("batch_end"), complete: cold.p50 };
 	R.summary.others_cpu_pct = o.others_cpu_pct;
 	console.log(`\nWhere a cold load's time goes (p50, ms after navigation start): HTML and JavaScript loaded (DOMContentLoaded) ${p50("dcl")}, GET /v1/tenant answered ${p50("tenant_end")}, batch sent ${p50("batch_start")}, batch answered ${p50("batch_end")}, KPIs and chart drawn ${cold.p50}.`);
-	console.log(`API requests of a load: ${trips.join(" | ")}; batch plans: ${R.api.plans.join(", ")}; batch took_ms (in the worker) p50 ${R.summary.batch_took_ms.p50} ms. Other processes used ${o.others_cpu_pct}% of a core while the browser measured (2 cores).`);
+	console.log(`API requests of a load: ${trips.join(" | ")}; batch plans: ${R.api.plans.join(", ")}; batch took_ms (in the worker) p50 ${R.summary.batch_took_ms.p50} ms computed (meta.cache: ${R.summary.answer_cache.computed.join(", ")}), ${R.summary.repeat_batch_took_ms.p50} ms on repeat views (${R.summary.answer_cache.repeat.join(", ")}). Other processes used ${o.others_cpu_pct}% of a core while the browser measured (2 cores).`);
 	console.log(`JSON: ${rel(file)}`);
 	if (rows.some((r) => !r.pass)) process.exitCode = 1;
 }
