@@ -473,3 +473,30 @@ describe("NumStats", () => {
 		expect(target.encode()).toBe(before);
 	});
 });
+
+describe("NumStats.histogram", () => {
+	it("counts integer values on the edges exactly (CSAT scores 1-5)", () => {
+		const s = NumStats.create();
+		const want = [0, 7, 3, 11, 20, 40];
+		for (let v = 1; v <= 5; v++) for (let k = 0; k < want[v]!; k++) s.add(v);
+		expect(s.histogram([1, 2, 3, 4, 5])).toEqual(want);
+		expect(s.histogram([2, 4])).toEqual([7, 14, 60]);
+	});
+
+	it("counts values at least 2% from every edge exactly, negatives and zero included", () => {
+		const r = prng(5);
+		const edges = [-100, -10, 0, 0.5, 10, 1000];
+		const s = NumStats.create();
+		const want = new Array(edges.length + 1).fill(0);
+		for (let i = 0; i < 5000; i++) {
+			const v = (r() - 0.3) * 2000 * r() ** 3;
+			if (edges.some((e) => Math.abs(v - e) <= Math.max(Math.abs(e) * 0.02, 1e-9)) && v !== 0) continue;
+			s.add(v);
+			want[edges.filter((e) => v >= e).length]++;
+		}
+		s.add(0);
+		want[edges.filter((e) => 0 >= e).length]++;
+		expect(s.histogram(edges)).toEqual(want);
+		expect(s.histogram(edges).reduce((a, b) => a + b, 0)).toBe(s.count);
+	});
+});

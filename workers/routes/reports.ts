@@ -6,6 +6,7 @@ import { hubOf, jsonBody } from "../lib/http";
 import { answerQuery, TENANT_BY_KEY_SQL, type TenantRow } from "../query/answer";
 import { checkQuery, createReport, LIMITS, limitReached, newId, notFound, type ReportRow, reportJson, updateReport } from "../reports/model";
 import { boardRoutes } from "./boards";
+import { presetRoutes } from "./presets";
 import { sharedRoutes } from "./shared";
 
 // Read and admin keys both manage reports and boards: the dashboard signs in with either.
@@ -95,5 +96,6 @@ export const reportRoutes = new Hono<AppEnv>()
 		const report = reportJson(row);
 		return c.json({ report, ...(await answerQuery(c.env.DB, auth.tenantId, report.query, tenant, Date.now(), () => hubOf(c.env, auth.tenantId).pendingSince())) });
 	})
+	.route("/", presetRoutes)
 	.route("/", boardRoutes)
 	.route("/", sharedRoutes);

@@ -293,14 +293,15 @@ export class NumStats {
 
 	/**
 	 * How many values fall below `edges[0]`, in each [edges[k], edges[k+1]), and at or above the last
-	 * edge (edges ascending): `edges.length + 1` counts adding up to `count`. Each bin goes where its
-	 * representative value does (clamped to [min, max]), so a value within 1% of an edge may be
-	 * counted on its other side.
+	 * edge (edges ascending): `edges.length + 1` counts adding up to `count`. A bin whose value range
+	 * holds an edge goes to the bin starting at that edge (a value equal to an edge belongs there, as
+	 * integer scores do); any other bin goes where its representative value does. So only a value
+	 * within 2% below an edge may be counted on the edge's other side.
 	 */
 	histogram(edges: readonly number[]): number[] {
 		const out = new Array<number>(edges.length + 1).fill(0);
-		const place = (v: number, n: number) => {
-			const x = Math.min(this.hi, Math.max(this.lo, v));
+		/** Index in `out` of the bin holding x: 0 below the first edge, k + 1 in [edges[k], edges[k + 1]). */
+		const slot = (x: number) => {
 			let lo = 0;
 			let hi = edges.length;
 			while (lo < hi) {
@@ -308,12 +309,21 @@ export class NumStats {
 				if (x >= edges[mid]!) lo = mid + 1;
 				else hi = mid;
 			}
-			out[lo]! += n;
+			return lo;
 		};
-		if (this.zero) place(0, this.zero);
+		if (this.zero) out[slot(0)]! += this.zero;
 		for (const [store, sign] of [[this.pos, 1], [this.neg, -1]] as const) {
 			const c = store.counts;
-			for (let j = 0; j < c.length; j++) if (c[j]) place(sign * binValue(store.offset + j), c[j]!);
+			for (let j = 0; j < c.length; j++) {
+				if (!c[j]) continue;
+				const i = store.offset + j;
+				// |x| in (γ^(i−1), γ^i]: for negatives, x in [−γ^i, −γ^(i−1)).
+				const [a, b] = sign > 0 ? [Math.exp((i - 1) * LN_GAMMA), Math.exp(i * LN_GAMMA)] : [-Math.exp(i * LN_GAMMA), -Math.exp((i - 1) * LN_GAMMA)];
+				const inner = slot(b) - 1;
+				const edge = inner >= 0 ? edges[inner]! : Number.NaN;
+				const holdsEdge = sign > 0 ? edge > a && edge <= b : edge >= a && edge < b;
+				out[holdsEdge ? inner + 1 : slot(Math.min(this.hi, Math.max(this.lo, sign * binValue(i))))]! += c[j]!;
+			}
 		}
 		return out;
 	}
