@@ -2,8 +2,9 @@
 // support desk that follows the support event convention (README, "Support events"):
 //
 //   conversation_started    conversation_id, channel, intent
-//   message_sent            conversation_id, channel, direction; an agent's reply also has
-//                           agent_id and response_time_ms (how long the customer waited)
+//   message_sent            conversation_id, channel, sender_type (customer, agent or ai); a reply
+//                           also has response_time_ms (how long the customer waited), an agent's
+//                           agent_id, the AI's ai_confidence (0-1)
 //   conversation_escalated  conversation_id, channel, intent, agent_id
 //   conversation_resolved   conversation_id, channel, intent, agent_id, resolution_time_ms
 //   csat_submitted          conversation_id, channel, agent_id, score (1-5)
@@ -136,13 +137,25 @@ function conversation(r, clock, start, n, users) {
 	const rounds = 1 + Math.floor(r() ** 1.6 * 4);
 	let escalatedAt = null;
 	for (let k = 0; k < rounds; k++) {
-		add(t, "message_sent", { direction: "inbound" });
-		// The reply comes after the desk opens, then after the agent's own pace on this channel.
+		add(t, "message_sent", { sender_type: "customer" });
+		// On chat and email the AI answers some first messages at once, day or night; the unsure
+		// answers (low confidence) still get an agent's reply after it.
+		if (k === 0 && (channel === "chat" || channel === "email") && r() < 0.4) {
+			const confidence = Math.round(Math.min(0.99, 0.3 + 0.7 * r() ** 0.45) * 100) / 100;
+			const wait = Math.round(1500 + r() * 6000);
+			add(t + wait, "message_sent", { sender_type: "ai", ai_confidence: confidence, response_time_ms: wait });
+			if (confidence >= 0.7) {
+				t += wait;
+				if (k < rounds - 1) t += Math.round(lognormal(r, CUSTOMER_WAIT[channel], 0.8));
+				continue;
+			}
+		}
+		// The agent's reply comes after the desk opens, then after the agent's own pace on this channel.
 		const opens = nextOpen(clock, t);
 		const wait = opens - t + lognormal(r, CHANNEL_WAIT[channel] * speed, 0.75);
 		t += Math.round(wait);
 		slowest = Math.max(slowest, wait);
-		add(t, "message_sent", { direction: "outbound", agent_id: agent, response_time_ms: Math.round(wait) });
+		add(t, "message_sent", { sender_type: "agent", agent_id: agent, response_time_ms: Math.round(wait) });
 		if (k === 0 && escalatedAt == null && r() < (intent === "bug_report" || intent === "refund" ? 0.3 : 0.07)) {
 			escalatedAt = t + Math.round(lognormal(r, 4 * MINUTE, 0.6));
 			add(escalatedAt, "conversation_escalated", { intent, agent_id: agent });

@@ -105,6 +105,13 @@ if (stats.received === 0 && DEMO_EVENTS > 0) {
 	}
 } else if (stats.received > 0) console.log(`• demo tenant already has ${stats.received} events (npm start -- --reset starts over)`);
 
+// The support preset board (its reports, and the rollup settings it needs; nothing twice).
+{
+	const res = await fetch(`${BASE}/v1/admin/tenants/${DEV.tenant}/presets/support`, { method: "POST", headers: auth(DEV.adminToken) });
+	if (!res.ok) console.error(`• support preset board: HTTP ${res.status} ${await res.text()}`);
+	else if (res.status === 201) console.log("• support preset board created");
+}
+
 // The dashboard opens with charts: roll up the demo events now rather than at the next cron tick
 // (once the hub has flushed them to D1; the rollup pass reads D1).
 if (stats.received === 0 && DEMO_EVENTS > 0) {

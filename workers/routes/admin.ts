@@ -11,6 +11,7 @@ import { hubOf, jsonBody } from "../lib/http";
 import { type PairDef, pairsSchema } from "../query/pairs";
 import { isValidTimeZone } from "../query/time";
 import { runRollups } from "../rollup/run";
+import { applyPreset } from "./presets";
 
 type AdminEnv = AppEnv & { Variables: { admin: { global: true } | { global: false; tenantId: string } } };
 
@@ -208,6 +209,13 @@ export const adminRoutes = new Hono<AdminEnv>()
 		if (!row) throw notFound("tenant", id);
 		await hubOf(c.env, id).tenantChanged();
 		return c.json(tenantJson(row));
+	})
+	// A preset board for a tenant (see POST /v1/boards/presets/:preset): the operator's token may apply it too.
+	.post("/tenants/:id/presets/:preset", async (c) => {
+		const id = c.req.param("id");
+		if (!(await drizzle(c.env.DB).select({ id: tenants.id }).from(tenants).where(eq(tenants.id, id)).get())) throw notFound("tenant", id);
+		const { status, body } = await applyPreset(c.env.DB, id, c.req.param("preset"));
+		return c.json(body, status);
 	})
 	.post("/tenants/:id/keys", async (c) => {
 		const id = c.req.param("id");

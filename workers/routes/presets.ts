@@ -17,19 +17,15 @@ interface TenantSettingsRow {
 }
 
 /**
- * POST /v1/boards/presets/:preset (admin key: it changes the tenant's rollup settings): creates a
- * preset's reports and board, and adds the rollup settings they need (its properties first, then the
- * tenant's others, within each list's limit). A board of that name already there is returned as it
- * is: running it twice creates nothing twice.
+ * Creates a preset's reports and board for a tenant, and adds the rollup settings they need (its
+ * properties first, then the tenant's others, within each list's limit). A board of that name already
+ * there is returned as it is: applying a preset twice creates nothing twice.
  */
-export const presetRoutes = new Hono<AppEnv>().post("/boards/presets/:preset", requireKey("admin"), async (c) => {
-	const name = c.req.param("preset");
+export async function applyPreset(db: D1Database, tenantId: string, name: string) {
 	const preset = PRESETS[name];
 	if (!preset) throw new ApiError(404, "not_found", `No preset '${name}'; presets: ${Object.keys(PRESETS).join(", ")}.`, { preset: name, presets: Object.keys(PRESETS) });
-	const { tenantId } = c.get("auth");
-	const db = c.env.DB;
 	const existing = await db.prepare("SELECT * FROM boards WHERE tenant_id = ?1 AND name = ?2 ORDER BY created_at LIMIT 1").bind(tenantId, preset.name).first<BoardRow>();
-	if (existing) return c.json({ board: boardJson(existing), created: false }, 200);
+	if (existing) return { status: 200 as const, body: { board: boardJson(existing), created: false } };
 	const t = await db.prepare("SELECT dimension_props, metric_props, unique_props, pairs FROM tenants WHERE id = ?1").bind(tenantId).first<TenantSettingsRow>();
 	if (!t) throw new ApiError(404, "not_found", "Tenant not found.", {});
 	const settings = mergedSettings(
@@ -62,5 +58,11 @@ export const presetRoutes = new Hono<AppEnv>().post("/boards/presets/:preset", r
 			.bind(board.id, tenantId, preset.name, preset.description, board.layout, now),
 	]);
 	const row = await db.prepare("SELECT * FROM boards WHERE id = ?1").bind(board.id).first<BoardRow>();
-	return c.json({ board: boardJson(row!), created: true, settings }, 201);
+	return { status: 201 as const, body: { board: boardJson(row!), created: true, settings } };
+}
+
+/** POST /v1/boards/presets/:preset, with the tenant's admin key (it changes the tenant's rollup settings). */
+export const presetRoutes = new Hono<AppEnv>().post("/boards/presets/:preset", requireKey("admin"), async (c) => {
+	const { status, body } = await applyPreset(c.env.DB, c.get("auth").tenantId, c.req.param("preset"));
+	return c.json(body, status);
 });
