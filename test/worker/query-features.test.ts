@@ -286,6 +286,9 @@ describe("shapes: quarters and years in a DST zone, top N per group, trending", 
 			expect(got).toEqual(want);
 		}
 		expect(rollup.results).toHaveLength(6);
+		// The rows of a group come together.
+		const channels = rollup.results.map((r: any) => r.dimensions[0]);
+		expect(channels.filter((c: string, i: number) => i === 0 || c !== channels[i - 1])).toHaveLength(3);
 	});
 
 	it("trending: ordered by the change against the previous period", async () => {

@@ -269,15 +269,19 @@ function order(q: QueryRequest, visible: AnyMetric[], rows: { t: number; row: Re
 	});
 }
 
-/** The first `n` rows of each group (same time bucket and leading dimensions), in their order. */
+/**
+ * The first `n` rows of each group (same time bucket and leading dimensions), in their order, the
+ * rows of a group together: groups in the order of their first row (the best-ranked first).
+ */
 function limitPerGroup(q: QueryRequest, rows: { t: number; row: ResultRow }[], n: number) {
-	const seen = new Map<string, number>();
-	return rows.filter(({ t, row }) => {
-		const k = `${q.granularity ? t : ""}\u0001${JSON.stringify(row.dimensions.slice(0, -1))}`;
-		const c = seen.get(k) ?? 0;
-		seen.set(k, c + 1);
-		return c < n;
-	});
+	const groups = new Map<string, { t: number; row: ResultRow }[]>();
+	for (const r of rows) {
+		const k = `${q.granularity ? r.t : ""}\u0001${JSON.stringify(r.row.dimensions.slice(0, -1))}`;
+		let g = groups.get(k);
+		if (!g) groups.set(k, (g = []));
+		if (g.length < n) g.push(r);
+	}
+	return [...groups.values()].flat();
 }
 
 /**
