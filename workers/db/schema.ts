@@ -1,4 +1,4 @@
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Tenants: one per customer workspace. Times are epoch milliseconds. */
 export const tenants = sqliteTable("tenants", {
@@ -19,6 +19,8 @@ export const tenants = sqliteTable("tenants", {
 	 * [{ name, key, start, end, end_where? }] (see workers/query/pairs.ts).
 	 */
 	pairs: text("pairs", { mode: "json" }).$type<import("../query/pairs").PairDef[]>().notNull().default([]),
+	/** Days an export's file stays in R2 (and its download links work) before it is deleted. */
+	exportDays: integer("export_days").notNull().default(7),
 	createdAt: integer("created_at").notNull(),
 });
 
@@ -329,4 +331,173 @@ export const cronRuns = sqliteTable(
 		report: text("report").notNull(),
 	},
 	(t) => [index("cron_runs_started").on(t.startedAt)],
+);
+
+export const EXPORT_FORMATS = ["csv", "ndjson", "parquet", "xlsx", "pdf"] as const;
+export const EXPORT_STATES = ["queued", "running", "done", "failed"] as const;
+
+/**
+ * Exports to R2: a query's answer, a saved report or board, or raw events, in a file format. Written
+ * in bounded chunks by background work (see workers/exports), resumable: `cursor` says where the next
+ * chunk starts, `upload_id` and `parts` the R2 multipart upload so far.
+ */
+export const exportsTable = sqliteTable(
+	"exports",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		/** 'query' | 'report' | 'board' | 'events' */
+		kind: text("kind").notNull(),
+		format: text("format", { enum: EXPORT_FORMATS }).notNull(),
+		gzip: integer("gzip").notNull().default(0),
+		/** JSON: what to export (the query, the report or board id, or the events' range and filters). */
+		request: text("request").notNull(),
+		state: text("state", { enum: EXPORT_STATES }).notNull().default("queued"),
+		rows: integer("rows").notNull().default(0),
+		bytes: integer("bytes").notNull().default(0),
+		/** 0..1 */
+		progress: real("progress").notNull().default(0),
+		/** Rows the export should hold when done (checked before it is marked done), when known. */
+		expectedRows: integer("expected_rows"),
+		error: text("error"),
+		r2Key: text("r2_key"),
+		uploadId: text("upload_id"),
+		/** JSON: [{ partNumber, etag }] of the multipart upload. */
+		parts: text("parts").notNull().default("[]"),
+		/** JSON: where the next chunk starts (format-specific), null before the first. */
+		cursor: text("cursor"),
+		attempts: integer("attempts").notNull().default(0),
+		/** Background work holds an export until this instant (so two runs never write it at once). */
+		leaseUntil: integer("lease_until").notNull().default(0),
+		/** The schedule that made it, for scheduled reports. */
+		scheduleId: text("schedule_id"),
+		createdAt: integer("created_at").notNull(),
+		startedAt: integer("started_at"),
+		finishedAt: integer("finished_at"),
+		/** The file is deleted from R2 after this (tenant setting, default 7 days). */
+		expiresAt: integer("expires_at").notNull(),
+	},
+	(t) => [index("exports_tenant").on(t.tenantId, t.createdAt), index("exports_state").on(t.state, t.leaseUntil)],
+);
+
+/** Scheduled reports: a saved report or board delivered as a file on a calendar, in a time zone. */
+export const schedules = sqliteTable(
+	"schedules",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		name: text("name").notNull().default(""),
+		/** 'report' | 'board' */
+		targetKind: text("target_kind").notNull(),
+		targetId: text("target_id").notNull(),
+		/** 'daily' | 'weekly' | 'monthly' */
+		frequency: text("frequency").notNull(),
+		hour: integer("hour").notNull(),
+		minute: integer("minute").notNull().default(0),
+		/** ISO weekday 1-7 (weekly). */
+		weekday: integer("weekday"),
+		/** Day of the month 1-31 (monthly; the last day when shorter). */
+		monthDay: integer("month_day"),
+		timezone: text("timezone").notNull(),
+		format: text("format", { enum: EXPORT_FORMATS }).notNull(),
+		/** JSON: [{ type: 'email', to: [...] } | { type: 'slack', url } | { type: 'webhook', url }] */
+		destinations: text("destinations").notNull(),
+		enabled: integer("enabled").notNull().default(1),
+		nextRunAt: integer("next_run_at").notNull(),
+		lastRunAt: integer("last_run_at"),
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [index("schedules_tenant").on(t.tenantId), index("schedules_due").on(t.enabled, t.nextRunAt)],
+);
+
+/** Alert rules: a metric over a window, a threshold or an anomaly condition, and where to tell. */
+export const alerts = sqliteTable(
+	"alerts",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		name: text("name").notNull(),
+		/** JSON: the metric (as a query's metrics, one visible) with its filters. */
+		query: text("query").notNull(),
+		windowMinutes: integer("window_minutes").notNull(),
+		/** JSON: { type: 'threshold', op: 'above'|'below', value, clear? } | { type: 'anomaly', z, direction, min_history_weeks? } */
+		condition: text("condition").notNull(),
+		/** Least minutes between two notifications of this rule. */
+		minIntervalMinutes: integer("min_interval_minutes").notNull().default(60),
+		destinations: text("destinations").notNull(),
+		/** 'ok' | 'firing' */
+		state: text("state").notNull().default("ok"),
+		lastValue: real("last_value"),
+		lastEvaluatedAt: integer("last_evaluated_at"),
+		lastFiredAt: integer("last_fired_at"),
+		lastResolvedAt: integer("last_resolved_at"),
+		enabled: integer("enabled").notNull().default(1),
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [index("alerts_tenant").on(t.tenantId), index("alerts_due").on(t.enabled, t.lastEvaluatedAt)],
+);
+
+/** What happened to an alert: fired, resolved, test; with the value and the baseline. */
+export const alertEvents = sqliteTable(
+	"alert_events",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		tenantId: text("tenant_id").notNull(),
+		alertId: text("alert_id").notNull(),
+		/** 'fired' | 'resolved' | 'test' */
+		kind: text("kind").notNull(),
+		value: real("value"),
+		/** JSON: the condition's numbers (threshold, baseline, z-score …). */
+		details: text("details").notNull().default("{}"),
+		at: integer("at").notNull(),
+	},
+	(t) => [index("alert_events_alert").on(t.tenantId, t.alertId, t.at)],
+);
+
+/** Every notification and file delivery attempted, with its outcome; failed ones are retried with backoff. */
+export const deliveries = sqliteTable(
+	"deliveries",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		/** 'schedule' | 'alert' */
+		sourceKind: text("source_kind").notNull(),
+		sourceId: text("source_id").notNull(),
+		/** 'email' | 'slack' | 'webhook' */
+		channel: text("channel").notNull(),
+		/** The address or URL. */
+		target: text("target").notNull(),
+		/** JSON: what is sent (kept for retries). */
+		payload: text("payload").notNull(),
+		/** 'pending' | 'sent' | 'failed' */
+		status: text("status").notNull().default("pending"),
+		attempts: integer("attempts").notNull().default(0),
+		nextAttemptAt: integer("next_attempt_at").notNull(),
+		responseStatus: integer("response_status"),
+		error: text("error"),
+		exportId: text("export_id"),
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [index("deliveries_tenant").on(t.tenantId, t.createdAt), index("deliveries_due").on(t.status, t.nextAttemptAt)],
+);
+
+/**
+ * Webhook signing secrets of a tenant (Standard Webhooks, `whsec_…`): two may be valid at once while one
+ * is rotated out. Stored encrypted with the deployment's key, since they must be read to sign.
+ */
+export const webhookSecrets = sqliteTable(
+	"webhook_secrets",
+	{
+		id: text("id").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		/** AES-GCM ciphertext of the secret, base64. */
+		secret: text("secret").notNull(),
+		createdAt: integer("created_at").notNull(),
+		/** A rotated-out secret still signs until this instant. */
+		expiresAt: integer("expires_at"),
+	},
+	(t) => [index("webhook_secrets_tenant").on(t.tenantId)],
 );
