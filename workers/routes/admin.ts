@@ -61,6 +61,7 @@ type TenantFieldsIn = {
 	metric_props?: string[];
 	unique_props?: string[];
 	pairs?: PairDef[];
+	export_days?: number;
 };
 function tenantColumns<T extends TenantFieldsIn>(b: T) {
 	return {
@@ -72,6 +73,7 @@ function tenantColumns<T extends TenantFieldsIn>(b: T) {
 		metricProps: b.metric_props as T["metric_props"],
 		uniqueProps: b.unique_props as T["unique_props"],
 		pairs: b.pairs as T["pairs"],
+		exportDays: b.export_days as T["export_days"],
 	};
 }
 
@@ -85,6 +87,8 @@ const tenantFields = {
 	unique_props: uniqueList(5, "unique properties"),
 	/** Paired events whose durations are kept per key (avg:pair:<name>, open:<name>). */
 	pairs: pairsSchema,
+	/** Days an export's file is kept in R2. */
+	export_days: z.number().int().min(1).max(365),
 	timezone: z.string().refine(isValidTimeZone, "must be an IANA time zone such as Europe/Paris"),
 	retention_days: z.number().int().min(1).max(3650),
 	rate_limit_eps: z.number().int().min(1).max(10_000_000),
@@ -103,6 +107,7 @@ const createTenant = z
 		metric_props: tenantFields.metric_props.default([]),
 		unique_props: tenantFields.unique_props.default([]),
 		pairs: tenantFields.pairs.default([]),
+		export_days: tenantFields.export_days.default(7),
 	})
 	.strict();
 const nonEmpty = (o: object) => Object.keys(o).length > 0;
@@ -137,6 +142,7 @@ const tenantJson = (t: TenantRow) => ({
 	metric_props: t.metricProps,
 	unique_props: t.uniqueProps,
 	pairs: t.pairs,
+	export_days: t.exportDays,
 	created_at: new Date(t.createdAt).toISOString(),
 });
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
