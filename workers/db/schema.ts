@@ -405,6 +405,8 @@ export const schedules = sqliteTable(
 		enabled: integer("enabled").notNull().default(1),
 		nextRunAt: integer("next_run_at").notNull(),
 		lastRunAt: integer("last_run_at"),
+		/** The API's origin (scheme://host) the schedule was saved through: the cron knows no host, and its links need one. */
+		origin: text("origin"),
 		createdAt: integer("created_at").notNull(),
 		updatedAt: integer("updated_at").notNull(),
 	},
@@ -432,6 +434,8 @@ export const alerts = sqliteTable(
 		lastEvaluatedAt: integer("last_evaluated_at"),
 		lastFiredAt: integer("last_fired_at"),
 		lastResolvedAt: integer("last_resolved_at"),
+		/** The API's origin the rule was saved through, for links in its notifications. */
+		origin: text("origin"),
 		enabled: integer("enabled").notNull().default(1),
 		createdAt: integer("created_at").notNull(),
 		updatedAt: integer("updated_at").notNull(),
