@@ -1,12 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { AnswerBody, LiveDeltaMessage, LiveSnapshot } from "../../web/src/api/types";
 import { categoryBarOptions, DURATION_INCRS, sparklineOptions, TIME_LABELS, timeIncrs, timeSeriesOptions } from "../../web/src/lib/chart";
-import { answerTable, categories, curlCommand, exploreQuery, splitSeries } from "../../web/src/lib/explore";
-import { changeTone, formatChange, formatDimValue, formatDuration, formatMetric, formatNumber, metricLabel } from "../../web/src/lib/format";
+import { addTile, moveTile, removeTile, setWidth, shareRefusal, withRange } from "../../web/src/lib/boards";
+import { curlCommand, exploreQuery, prettyJson, viewFromQuery } from "../../web/src/lib/explore";
+import { binLabel, changeTone, formatChange, formatDimValue, formatDuration, formatMetric, formatNumber, formatValue, metricLabel } from "../../web/src/lib/format";
 import { applyDelta, backoffMs, eventCounts, step } from "../../web/src/lib/live";
 import { breakdownRows, bucketLabel, kpis, multiSeriesData, seriesData, seriesTable } from "../../web/src/lib/series";
-import { byHour, csatDistribution, heatmap, supportTotals } from "../../web/src/lib/support";
-import { parseExplore } from "../../web/src/lib/url";
+import { metricFormats, pairsInQueries } from "../../web/src/lib/query";
+import { answerTable, categories, figures, heatGrid, ordinal, timeSeries } from "../../web/src/lib/report";
+import { exploreSearch, parseExplore } from "../../web/src/lib/url";
+import { SUPPORT_PRESET } from "../../workers/reports/presets";
+import { parseQuery } from "../../workers/query/spec";
 
 // Chart options and data shaping are pure: built here without a browser, checked field by field.
 
@@ -141,6 +145,8 @@ describe("answers → chart data and tables", () => {
 		expect(bucketLabel("2026-10-25T02:00:00+01:00", "hour")).toBe("Sun 25 Oct 02:00 (+01:00)");
 		expect(bucketLabel("2026-11-16T00:00:00Z", "week")).toBe("Week of 16 Nov 2026");
 		expect(bucketLabel("2026-11-01T00:00:00-04:00", "month")).toBe("Nov 2026");
+		expect(bucketLabel("2026-10-01T00:00:00-04:00", "quarter")).toBe("Q4 2026");
+		expect(bucketLabel("2026-01-01T00:00:00-05:00", "year")).toBe("2026");
 	});
 
 	it("breakdown rows with bars relative to the largest", () => {
@@ -152,39 +158,80 @@ describe("answers → chart data and tables", () => {
 	});
 });
 
-describe("support shapes", () => {
-	const answer = (dims: string[], results: [unknown[], number][]) => ({ results: results.map(([d, n]) => ({ dimensions: d, metrics: [n] })), meta: { metrics: ["count"], dimensions: dims } }) as unknown as AnswerBody;
+describe("answers drawn as reports", () => {
+	const answer = (dims: string[], results: [unknown[], number | null][], extra = {}) =>
+		({ results: results.map(([d, n]) => ({ dimensions: d, metrics: [n] })), meta: { metrics: ["count"], dimensions: dims, granularity: null, timezone: "UTC", ...extra } }) as unknown as AnswerBody;
 
-	it("totals per support event, zero for the missing ones", () => {
-		expect(supportTotals(answer(["event"], [[["message_sent"], 40], [["conversation_started"], 9], [["page_view"], 100]]))).toEqual({
-			conversation_started: 9,
-			message_sent: 40,
-			conversation_escalated: 0,
-			conversation_resolved: 0,
-			csat_submitted: 0,
-		});
+	it("a weekday × hour heat map: every day and hour in order, counts zero-filled", () => {
+		const g = heatGrid(answer(["day_of_week", "hour_of_day"], [[[1, 9], 30], [[7, 23], 2], [[8, 1], 99]]))!;
+		expect(g.rows).toEqual(["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]);
+		expect(g.cols).toHaveLength(24);
+		expect(g.cols[9]).toBe("09");
+		expect(g.max).toBe(30);
+		expect(g.cells[0]![9]).toBe(30);
+		expect(g.cells[6]![23]).toBe(2);
+		expect(g.cells.flat().reduce((a, b) => a! + b!, 0)).toBe(32);
 	});
 
-	it("messages by hour and the weekday × hour heat map, zero-filled", () => {
-		const hours = byHour(answer(["hour_of_day"], [[[9], 12], [[23], 1]]));
-		expect(hours).toHaveLength(24);
-		expect(hours[9]).toBe(12);
-		expect(hours[0]).toBe(0);
-		const h = heatmap(answer(["day_of_week", "hour_of_day"], [[[1, 9], 30], [[7, 23], 2], [[8, 1], 99]]));
-		expect(h.max).toBe(30);
-		expect(h.cells[0]![9]).toBe(30);
-		expect(h.cells[6]![23]).toBe(2);
-		expect(h.cells.flat().reduce((a, b) => a + b, 0)).toBe(32);
+	it("a heat map of any two dimensions, or of one over time; averages keep their gaps", () => {
+		const g = heatGrid(answer(["prop:channel", "prop:intent"], [[["chat", "billing"], 2.5], [["email", "refund"], 4]]))!;
+		expect([g.rows, g.cols]).toEqual([["chat", "email"], ["billing", "refund"]]);
+		expect(g.cells).toEqual([[2.5, null], [null, 4]]);
+		const t = { results: [{ time: "2026-11-16T00:00:00Z", dimensions: ["chat"], metrics: [3] }, { time: "2026-11-17T00:00:00Z", dimensions: ["chat"], metrics: [4] }], meta: { metrics: ["count"], dimensions: ["prop:channel"], granularity: "day", timezone: "UTC" } } as unknown as AnswerBody;
+		expect(heatGrid(t)).toMatchObject({ rows: ["chat"], cols: ["Mon 16 Nov 2026", "Tue 17 Nov 2026"], cells: [[3, 4]] });
+		expect(heatGrid(answer(["country"], [[["US"], 1]]))).toBeNull();
 	});
 
-	it("CSAT distribution over scores 1-5 from text dimension values", () => {
-		expect(csatDistribution(answer(["prop:score"], [[["5"], 6], [["4"], 3], [["1"], 1], [["x"], 9]]))).toEqual([
-			{ score: 1, count: 1, share: 0.1 },
-			{ score: 2, count: 0, share: 0 },
-			{ score: 3, count: 0, share: 0 },
-			{ score: 4, count: 3, share: 0.3 },
-			{ score: 5, count: 6, share: 0.6 },
+	it("distribution bins read as ranges, zero-filled in order; hours and weekdays on an axis, names in a list", () => {
+		const csat = answer(["bins:score"], [[[5], 6], [[1], 1], [[4], 3]], { bins: [1, 2, 3, 4, 5] });
+		expect(categories(csat)).toEqual({ labels: ["1", "2", "3", "4", "≥ 5"], ys: [1, 0, 0, 3, 6] });
+		const ai = answer(["bins:ai_confidence"], [[[null], 1], [[0.4], 2]], { bins: [0.5, 0.8] });
+		expect(binLabel([0, 0.2, 0.4], 0.2)).toBe("0.2–0.4");
+		expect(binLabel([0, 1000, 5000], 1000, formatDuration)).toBe("1.0 s–5.0 s");
+		expect(categories(ai).labels).toEqual(["< 0.5", "0.5–0.8", "≥ 0.8"]);
+		expect(categories(answer(["hour_of_day"], [[[9], 12], [[23], 1]])).ys).toHaveLength(24);
+		expect(ordinal(answer(["hour_of_day"], [[[9], 12]]))).toBe(true);
+		expect(ordinal(csat)).toBe(true);
+		expect(ordinal(answer(["prop:intent"], [[["account_access"], 1], [["feature_request"], 1], [["bug_report"], 1], [["cancellation"], 1]]))).toBe(false);
+	});
+
+	it("big numbers with their change, in each metric's format", () => {
+		const a = { results: [{ dimensions: [], metrics: [527, 87.4, 83_000], comparison: { metrics: [500, 80, null], change: [27, 7.4, null], change_pct: [5.4, 9.3, null] } }], meta: { metrics: ["resolved", "resolution_rate", "p50:pair:first_response"], dimensions: [], granularity: null, timezone: "UTC" } } as unknown as AnswerBody;
+		const formats = metricFormats(a.meta.metrics, null);
+		expect(formats).toEqual(["number", "percent", "duration"]);
+		expect(figures(a, formats).map((f) => [f.label, formatValue(f.format, f.value), f.changePct])).toEqual([
+			["Resolved", "527", 5.4],
+			["Resolution rate", "87.4%", 9.3],
+			["Median first_response", "1 min 23 s", null],
 		]);
+		// From the query's own specs: a formula with percent, a named metric's underlying one.
+		expect(metricFormats(["ratio", "wait"], [{ name: "ratio", formula: "a / b", percent: true }, { name: "wait", metric: "avg:response_time_ms", filters: [["is", "event", "x"]] }])).toEqual(["percent", "duration"]);
+	});
+});
+
+describe("boards", () => {
+	it("tiles move, resize, leave and join; a report is on a board once", () => {
+		const l = [{ report_id: "a", width: 6 }, { report_id: "b", width: 6 }, { report_id: "c", width: 12 }];
+		expect(moveTile(l, 0, 1).map((t) => t.report_id)).toEqual(["b", "a", "c"]);
+		expect(moveTile(l, 2, 1)).toBe(l);
+		expect(moveTile(l, 2, -5).map((t) => t.report_id)).toEqual(["c", "a", "b"]);
+		expect(setWidth(l, 1, 40)[1]).toEqual({ report_id: "b", width: 12 });
+		expect(removeTile(l, 1).map((t) => t.report_id)).toEqual(["a", "c"]);
+		expect(addTile(l, "d", 4).at(-1)).toEqual({ report_id: "d", width: 4 });
+		expect(addTile(l, "a")).toBe(l);
+	});
+
+	it("one range for every tile replaces each saved range and zone", () => {
+		expect(withRange({ metrics: ["count"], date_range: "30d", granularity: "day" }, { preset: "7d" }, "UTC")).toEqual({ metrics: ["count"], date_range: "7d", granularity: "day", timezone: "UTC" });
+		expect(withRange({ metrics: ["count"], date_range: "30d" }, null, null)).toEqual({ metrics: ["count"], date_range: "30d" });
+	});
+
+	it("a refused share link says why, from details.reason", () => {
+		expect(shareRefusal(403, "invalid_share_link", { reason: "revoked" }, "").title).toBe("This link has been revoked");
+		expect(shareRefusal(403, "invalid_share_link", { reason: "expired" }, "").title).toBe("This link has expired");
+		expect(shareRefusal(403, "invalid_share_link", { reason: "bad_signature" }, "").title).toBe("This link is not valid");
+		expect(shareRefusal(403, "invalid_share_link", { reason: "malformed" }, "").title).toBe("This is not a share link");
+		expect(shareRefusal(404, "not_found", {}, "").title).toBe("This board no longer exists");
 	});
 });
 
@@ -206,6 +253,58 @@ describe("the query builder", () => {
 		);
 	});
 
+	it("metric objects, formulas, distributions, per-group limits and ordering by change: in the URL and in the request", () => {
+		const view = {
+			...parseExplore("range=30d&g=quarter&cmp=previous_period&d=prop:channel,bins:ai_confidence&bins=0,0.5,0.9&lpg=3&chart=heatmap&report=rep_abc"),
+			metrics: [
+				{ name: "ai", metric: "count", filters: [["is", "prop:sender_type", ["ai"]]], hidden: true },
+				{ name: "replies", metric: "count", filters: [["is", "prop:sender_type", ["ai", "agent"]]] },
+				{ name: "ai_share", formula: "ai / replies", percent: true },
+				"uniques:prop:agent_id",
+			],
+			order: [["change_pct:replies", "desc"]],
+		} as ReturnType<typeof parseExplore>;
+		const again = parseExplore(exploreSearch(view));
+		expect(again).toEqual(view);
+		const q = exploreQuery(again);
+		expect(q).toEqual({
+			metrics: view.metrics,
+			date_range: "30d",
+			granularity: "quarter",
+			dimensions: ["prop:channel", { dimension: "bins:ai_confidence", edges: [0, 0.5, 0.9] }],
+			compare: "previous_period",
+			order_by: [["change_pct:replies", "desc"]],
+			limit_per_group: 3,
+		});
+		expect(() => parseQuery(q)).not.toThrow();
+		expect(() => parseQuery({ ...q, metrics: ["p50:pair:first_response", "open:resolution"], dimensions: ["prop:channel"], order_by: [] })).not.toThrow();
+		expect(parseExplore(exploreSearch({ ...again, bins: { count: 20 } })).bins).toEqual({ count: 20 });
+		// Broken JSON, unknown metrics and a second distribution are left out, not passed on.
+		expect(parseExplore('m={"name":"x"&m=count,nope&m={"metric":"sum:amount","filters":[["is","event","a"]]}&d=bins:a,bins:b').metrics).toEqual(["count"]);
+		expect(parseExplore("d=bins:a,bins:b").dimensions).toEqual(["bins:a"]);
+	});
+
+	it("opens a saved report (the support preset's) as the builder's state, and sends the same query back", () => {
+		for (const r of SUPPORT_PRESET.reports) {
+			const { view, problems } = viewFromQuery(r.query, r.chart, "rep_x");
+			expect(problems, r.name).toEqual([]);
+			expect(view.chart).toBe(r.chart);
+			expect(exploreQuery(view), r.name).toEqual(r.query);
+		}
+		expect(viewFromQuery({ metrics: ["count", "bogus"], date_range: { from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z" } }, "line", null).problems).toEqual([
+			"some of metrics",
+			"date_range (date-times are shown as the last 30 days)",
+		]);
+		expect(pairsInQueries(SUPPORT_PRESET.reports.map((r) => r.query))).toEqual(["first_response", "resolution"]);
+	});
+
+	it("shows JSON indented, with filters and short objects on one line", () => {
+		const q = { metrics: [{ name: "s", metric: "count", filters: [["is", "event", "a,1\":b"]] }], date_range: "30d", dimensions: ["prop:channel"] };
+		const text = prettyJson(q);
+		expect(JSON.parse(text)).toEqual(q);
+		expect(text).toBe('{\n  "metrics": [{"name": "s", "metric": "count", "filters": [["is", "event", "a,1\\":b"]]}],\n  "date_range": "30d",\n  "dimensions": ["prop:channel"]\n}');
+	});
+
 	it("tables, split series and category bars from an answer", () => {
 		const a = {
 			results: [
@@ -216,22 +315,23 @@ describe("the query builder", () => {
 			],
 			meta: { metrics: ["count"], dimensions: ["country"], granularity: "day" },
 		} as unknown as AnswerBody;
-		expect(answerTable(a)).toEqual({
-			head: ["time", "country", "count"],
-			rows: [
-				["2026-11-16T00:00:00Z", "US", 3],
-				["2026-11-16T00:00:00Z", "(none)", 1],
-				["2026-11-17T00:00:00Z", "US", 4],
-				["2026-11-17T00:00:00Z", "(none)", 0],
-			],
-			numeric: [false, false, true],
-		});
-		expect(splitSeries(a, 0)).toEqual({
+		const t = answerTable(a, ["number"]);
+		expect(t.head).toEqual(["Period", "Country", "Events"]);
+		expect(t.rows.map((r) => r.map((c) => c.text))).toEqual([
+			["Mon 16 Nov 2026", "US", "3"],
+			["Mon 16 Nov 2026", "(none)", "1"],
+			["Tue 17 Nov 2026", "US", "4"],
+			["Tue 17 Nov 2026", "(none)", "0"],
+		]);
+		expect(t.rows[0]![2]!.value).toBe(3);
+		expect(t.numeric).toEqual([false, false, true]);
+		expect(timeSeries(a, 0)).toEqual({
 			xs: [Date.parse("2026-11-16T00:00:00Z") / 1000, Date.parse("2026-11-17T00:00:00Z") / 1000],
 			series: [
 				{ label: "US", ys: [3, 4] },
 				{ label: "(none)", ys: [1, 0] },
 			],
+			byMetric: false,
 		});
 		const b = { results: [{ dimensions: [1, 9], metrics: [5] }], meta: { metrics: ["count"], dimensions: ["day_of_week", "hour_of_day"], granularity: null } } as unknown as AnswerBody;
 		expect(categories(b, 0)).toEqual({ labels: ["Mon · 09:00"], ys: [5] });
@@ -355,6 +455,10 @@ describe("formatting", () => {
 		expect(metricLabel("count")).toBe("Events");
 		expect(metricLabel("p95:response_time_ms")).toBe("p95 response_time_ms");
 		expect(metricLabel("avg:amount")).toBe("Average amount");
+		expect(metricLabel("uniques:prop:agent_id")).toBe("Distinct agent_id");
+		expect(metricLabel("p95:pair:first_response")).toBe("p95 first_response");
+		expect(metricLabel("open:resolution")).toBe("Open resolution");
+		expect(metricLabel("escalation_rate")).toBe("Escalation rate");
 		expect(formatDimValue("day_of_week", 7)).toBe("Sun");
 		expect(formatDimValue("hour_of_day", 9)).toBe("09:00");
 		expect(formatDimValue("country", null)).toBe("(none)");

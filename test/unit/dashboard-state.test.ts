@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { breakdownDims, chartMetric, headlineMetric, kpiMetrics, overviewQueries } from "../../web/src/lib/overview";
 import { allowedGranularities, defaultGranularity, effectiveGranularity, isDate, presetDates, rangeLabel, validCustom } from "../../web/src/lib/range";
-import { supportQueries } from "../../web/src/lib/support";
 import {
 	addFilter,
 	decodeFilter,
@@ -12,7 +11,8 @@ import {
 	parseExplore,
 	parseLive,
 	parseOverview,
-	parseSupport,
+	parseBoardView,
+	boardSearch,
 	removeFilter,
 } from "../../web/src/lib/url";
 import { parseQuery } from "../../workers/query/spec";
@@ -104,7 +104,6 @@ describe("the overview's batch", () => {
 		for (const search of ["", "range=today&g=hour", "from=2026-01-01&to=2026-03-31&g=week&f=lt:hour_of_day:9&metric=uniques", "range=12mo&f=is:prop:channel"]) {
 			for (const [name, q] of Object.entries(overviewQueries(tenant, parseOverview(search)))) expect(() => parseQuery(q), `${search} ${name}`).not.toThrow();
 		}
-		for (const [name, q] of Object.entries(supportQueries(parseSupport("range=90d&tz=Asia/Tokyo")))) expect(() => parseQuery(q), name).not.toThrow();
 	});
 
 	it("the chart's metric is one of the KPIs, else events", () => {
@@ -158,7 +157,7 @@ describe("explore and live URLs", () => {
 			dimensions: ["country", "prop:plan"],
 			g: "week",
 			compare: "previous_year",
-			order: ["uniques", "desc"],
+			order: [["uniques", "desc"]],
 			limit: 25,
 			source: "raw",
 			chart: "table",
@@ -166,6 +165,20 @@ describe("explore and live URLs", () => {
 		expect(exploreSearch(v)).toBe(search);
 		expect(parseExplore("g=none").g).toBeNull();
 		expect(parseExplore("m=median,count,count&d=planet&l=0")).toMatchObject({ metrics: ["count"], dimensions: [], limit: null });
+	});
+
+	it("orders by keys with colons; a filter with a list of values travels as JSON", () => {
+		expect(parseExplore("o=p95:response_time_ms:desc&o=change_pct:count:asc").order).toEqual([["p95:response_time_ms", "desc"], ["change_pct:count", "asc"]]);
+		const f: Filter = ["is", "prop:sender_type", ["ai", "agent"]];
+		expect(decodeFilter(encodeFilter(f))).toEqual(f);
+		expect(parseExplore(exploreSearch({ ...parseExplore(""), filters: [f] })).filters).toEqual([f]);
+	});
+
+	it("a board's view: each report's own range unless one is chosen, and the editor", () => {
+		expect(parseBoardView("")).toEqual({ range: null, tz: null, edit: false });
+		expect(parseBoardView("edit=1&range=7d&tz=UTC")).toEqual({ range: { preset: "7d" }, tz: "UTC", edit: true });
+		expect(boardSearch(parseBoardView("from=2026-01-01&to=2026-01-31&edit=1"))).toBe("edit=1&from=2026-01-01&to=2026-01-31");
+		expect(parseBoardView("range=bogus").range).toBeNull();
 	});
 
 	it("keeps the live view's event filter", () => {

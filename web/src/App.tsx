@@ -15,6 +15,8 @@ export interface ScreenProps {
 	secret: string;
 	info: TenantInfo;
 	search: string;
+	/** The path (a board's id is in it: /boards/<id>). */
+	path: string;
 	/** The API refused the key (revoked while signed in): back to the sign-in page, with why. */
 	onAuthError: (e: ApiFailure) => void;
 }
@@ -24,6 +26,7 @@ type Loader = () => Promise<ComponentType<ScreenProps>>;
 const LAZY: Record<string, Loader> = {
 	"/live": () => import("./screens/Live").then((m) => m.Live),
 	"/explore": () => import("./screens/Explore").then((m) => m.Explore),
+	"/boards": () => import("./screens/Boards").then((m) => m.Boards),
 	"/support": () => import("./screens/Support").then((m) => m.Support),
 	"/settings": () => import("./screens/Settings").then((m) => m.Settings),
 };
@@ -33,9 +36,13 @@ const NAV = [
 	["/", "Overview"],
 	["/live", "Live"],
 	["/explore", "Explore"],
+	["/boards", "Boards"],
 	["/support", "Support"],
 	["/settings", "Settings"],
 ] as const;
+
+/** A board's page is its list's screen: /boards/<id> is drawn by /boards. */
+const screenOf = (path: string) => (path.startsWith("/boards/") ? "/boards" : path);
 
 function Lazy({ path, props }: { path: string; props: ScreenProps }) {
 	const [C, setC] = useState<ComponentType<ScreenProps> | null>(() => loaded.get(path) ?? null);
@@ -64,10 +71,36 @@ function Logo() {
 	);
 }
 
+/** `/#/shared/<token>`: a shared board's link (the token never reaches a server in a URL). */
+const sharedToken = (hash: string) => (hash.startsWith("#/shared/") ? hash.slice("#/shared/".length) : null);
+
+/** The shared board's screen, loaded on first visit like the others. */
+function SharedLazy({ token }: { token: string }) {
+	const [C, setC] = useState<ComponentType<{ token: string }> | null>(null);
+	const [failed, setFailed] = useState(false);
+	useEffect(() => {
+		import("./screens/Shared").then(
+			(m) => setC(() => m.Shared),
+			() => setFailed(true),
+		);
+	}, []);
+	if (failed) return <p class="state error" role="alert">This page could not be loaded (a new version may have been deployed): reload the page.</p>;
+	return C ? <C token={token} /> : <Skeleton height={200} />;
+}
+
+/**
+ * The dashboard, or a shared board: a share link opens its board read-only, without a key, and
+ * without the workspace around it (no sign-in, no navigation).
+ */
+export function App() {
+	const { path, search, hash } = useLocation();
+	const token = sharedToken(hash);
+	return token != null ? <SharedLazy token={token} /> : <Workspace path={path} search={search} />;
+}
+
 type Session = { status: "checking" } | { status: "out"; message: string | null } | { status: "in"; key: string; info: TenantInfo };
 
-export function App() {
-	const { path, search } = useLocation();
+function Workspace({ path, search }: { path: string; search: string }) {
 	const [session, setSession] = useState<Session>(() => {
 		const key = storedKey();
 		if (!key) return { status: "out", message: null };
@@ -128,9 +161,11 @@ export function App() {
 		secret: key,
 		info,
 		search,
+		path,
 		onAuthError: (e) => signOut(signInMessage(e)),
 	};
-	const known = path === "/" || path in LAZY;
+	const screen = screenOf(path);
+	const known = screen === "/" || screen in LAZY;
 	return (
 		<>
 			<a class="skip" href="#main">
@@ -143,7 +178,7 @@ export function App() {
 				</a>
 				<nav class="nav" aria-label="Main">
 					{NAV.map(([href, label]) => (
-						<a href={href} onClick={onLinkClick} aria-current={path === href ? "page" : undefined}>
+						<a href={href} onClick={onLinkClick} aria-current={screen === href ? "page" : undefined}>
 							{label}
 						</a>
 					))}
@@ -159,7 +194,7 @@ export function App() {
 				</div>
 			</header>
 			<main id="main" tabIndex={-1}>
-				{path === "/" ? <Overview {...props} /> : known ? <Lazy path={path} props={props} /> : <NotFound />}
+				{screen === "/" ? <Overview {...props} /> : known ? <Lazy path={screen} props={props} /> : <NotFound />}
 			</main>
 		</>
 	);

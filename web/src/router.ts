@@ -6,6 +6,8 @@ const notify = () => {
 	for (const l of listeners) l();
 };
 addEventListener("popstate", notify);
+// A shared board's link is a fragment (/#/shared/<token>): it never reaches a server's logs.
+addEventListener("hashchange", notify);
 
 /** Goes to `to` (path and query); `replace` for changes that should not fill the back button. */
 export function navigate(to: string, { replace = false } = {}) {
@@ -14,15 +16,15 @@ export function navigate(to: string, { replace = false } = {}) {
 	notify();
 }
 
-/** The current path and query string; re-renders on every navigation. */
-export function useLocation(): { path: string; search: string } {
+/** The current path, query string and fragment; re-renders on every navigation. */
+export function useLocation(): { path: string; search: string; hash: string } {
 	const [, force] = useState(0);
 	useEffect(() => {
 		const l = () => force((n) => n + 1);
 		listeners.add(l);
 		return () => listeners.delete(l);
 	}, []);
-	return { path: location.pathname, search: location.search };
+	return { path: location.pathname, search: location.search, hash: location.hash };
 }
 
 /** Link clicks stay in the app (a modified click still opens a new tab). */

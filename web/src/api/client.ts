@@ -1,7 +1,29 @@
 // The one way the dashboard talks to the API: Hono's typed client over the Worker's own AppType.
 import { hc } from "hono/client";
 import type { AppType } from "../../../workers/app";
-import type { AdminKey, AdminTenant, ApiErrorBody, BatchAnswers, CreateKeyInput, NewKey, AnswerBody, QueryInput, TenantInfo, UpdateTenantInput } from "./types";
+import type {
+	AdminKey,
+	AdminTenant,
+	AnswerBody,
+	ApiErrorBody,
+	BatchAnswers,
+	Board,
+	BoardResults,
+	CreateBoardInput,
+	CreateKeyInput,
+	CreateReportInput,
+	NewKey,
+	NewShare,
+	PresetResult,
+	QueryInput,
+	Report,
+	Share,
+	SharedBoard,
+	TenantInfo,
+	UpdateBoardInput,
+	UpdateReportInput,
+	UpdateTenantInput,
+} from "./types";
 
 /** The API's origin: the page's own, unless the build named another (a dashboard on Pages). */
 export const API_ORIGIN = __API_ORIGIN__ || location.origin;
@@ -59,6 +81,43 @@ export function apiFor(key: string) {
 		/** Named queries in one round trip (POST /v1/query/batch); each answer has its own status. */
 		batch: <K extends string>(queries: Record<K, QueryInput>, signal?: AbortSignal) =>
 			call<BatchAnswers & { answers: Record<K, BatchAnswers["answers"][string]> }>(() => api.v1.query.batch.$post({ json: { queries } }, opts(signal))),
+		// Reports and boards validate their bodies themselves (zod): the client's type for them is the schema's.
+		reports: {
+			list: (signal?: AbortSignal) => call<{ reports: Report[] }>(() => api.v1.reports.$get(undefined, opts(signal))),
+			get: (id: string, signal?: AbortSignal) => call<Report>(() => api.v1.reports[":id"].$get({ param: { id } }, opts(signal))),
+			create: (json: CreateReportInput) => {
+				const args = { json };
+				return call<Report>(() => api.v1.reports.$post(args));
+			},
+			update: (id: string, json: UpdateReportInput) => {
+				const args = { param: { id }, json };
+				return call<Report>(() => api.v1.reports[":id"].$patch(args));
+			},
+			remove: (id: string) => call<{ id: string; deleted: true }>(() => api.v1.reports[":id"].$delete({ param: { id } })),
+		},
+		boards: {
+			list: (signal?: AbortSignal) => call<{ boards: Board[] }>(() => api.v1.boards.$get(undefined, opts(signal))),
+			get: (id: string, signal?: AbortSignal) => call<Board>(() => api.v1.boards[":id"].$get({ param: { id } }, opts(signal))),
+			/** The board with every tile's answer (GET /v1/boards/:id/results). */
+			results: (id: string, signal?: AbortSignal) => call<BoardResults>(() => api.v1.boards[":id"].results.$get({ param: { id } }, opts(signal))),
+			create: (json: CreateBoardInput) => {
+				const args = { json };
+				return call<Board>(() => api.v1.boards.$post(args));
+			},
+			update: (id: string, json: UpdateBoardInput) => {
+				const args = { param: { id }, json };
+				return call<Board>(() => api.v1.boards[":id"].$patch(args));
+			},
+			remove: (id: string) => call<{ id: string; deleted: true }>(() => api.v1.boards[":id"].$delete({ param: { id } })),
+			shares: (id: string, signal?: AbortSignal) => call<{ shares: Share[] }>(() => api.v1.boards[":id"].shares.$get({ param: { id } }, opts(signal))),
+			share: (id: string, expiresInDays: number) => {
+				const args = { param: { id }, json: { expires_in_days: expiresInDays } };
+				return call<NewShare>(() => api.v1.boards[":id"].shares.$post(args));
+			},
+			revokeShare: (id: string, shareId: string) => call<Share>(() => api.v1.boards[":id"].shares[":shareId"].$delete({ param: { id, shareId } })),
+			/** Creates a preset's board and reports (POST /v1/boards/presets/:preset, admin key). */
+			preset: (name: string) => call<PresetResult>(() => api.v1.boards.presets[":preset"].$post({ param: { preset: name } })),
+		},
 		admin: {
 			tenant: (id: string, signal?: AbortSignal) => call<AdminTenant>(() => api.v1.admin.tenants[":id"].$get({ param: { id } }, opts(signal))),
 			updateTenant: (id: string, json: UpdateTenantInput) => {
@@ -77,6 +136,15 @@ export function apiFor(key: string) {
 }
 
 export type ApiClient = ReturnType<typeof apiFor>;
+
+/**
+ * A shared board (GET /v1/shared/:token): no key is sent, whatever this browser has stored. The
+ * token is the link's; it opens this board and nothing else.
+ */
+export function sharedBoard(token: string, signal?: AbortSignal): Promise<SharedBoard> {
+	const api = hc<AppType>(API_ORIGIN);
+	return call<SharedBoard>(() => api.v1.shared[":token"].$get({ param: { token } }, signal ? { init: { signal } } : undefined));
+}
 
 /** The WebSocket URL of the live view (the key travels in the sub-protocol, never in the URL). */
 export function liveUrl(event: string | null): string {

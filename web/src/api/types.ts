@@ -48,3 +48,16 @@ export type LiveMessage = LiveSnapshot | LiveDeltaMessage | LiveError;
 export interface ApiErrorBody {
 	error: { code: string; message: string; details: unknown };
 }
+
+/** Saved reports, boards and share links (docs/api.md, "Reports, boards and share links"). */
+export type Report = InferResponseType<Api["v1"]["reports"][":id"]["$get"]>;
+export type Board = InferResponseType<Api["v1"]["boards"][":id"]["$get"]>;
+export type BoardResults = InferResponseType<Api["v1"]["boards"][":id"]["results"]["$get"]>;
+export type BoardTile = BoardResults["tiles"][number];
+export type SharedBoard = InferResponseType<Api["v1"]["shared"][":token"]["$get"]>;
+export type SharedTile = SharedBoard["tiles"][number];
+export type Share = InferResponseType<Api["v1"]["boards"][":id"]["shares"]["$get"]>["shares"][number];
+export type NewShare = InferResponseType<Api["v1"]["boards"][":id"]["shares"]["$post"]>;
+export type PresetResult = InferResponseType<Api["v1"]["boards"]["presets"][":preset"]["$post"]>;
+export type ChartKind = Report["chart"];
+export type { CreateBoardInput, CreateReportInput, UpdateBoardInput, UpdateReportInput } from "../../../workers/reports/model";

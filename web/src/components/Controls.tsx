@@ -90,7 +90,7 @@ export function ZonePicker({ tz, tenantTz, onChange }: { tz: string | null; tena
 }
 
 /** A filter in words: "country is US". */
-export const filterText = ([op, dim, v]: Filter) => `${dimLabel(dim)} ${OPS[op] ?? op} ${formatDimValue(dim, v)}`;
+export const filterText = ([op, dim, v]: Filter) => `${dimLabel(dim)} ${OPS[op] ?? op} ${Array.isArray(v) ? v.map((x) => formatDimValue(dim, x)).join(" or ") : formatDimValue(dim, v)}`;
 
 /** The active filters as removable chips. */
 export function FilterChips({ filters, onChange }: { filters: Filter[]; onChange: (f: Filter[]) => void }) {

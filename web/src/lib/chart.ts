@@ -153,8 +153,9 @@ export function categoryBarOptions(o: { width: number; height: number; labels: s
 		scales: { x: { time: false, range: [-0.5, n - 0.5] }, y: { range: (_u, _min, max) => [0, max == null || max <= 0 ? 1 : max * 1.08] } },
 		axes: [
 			axis(o.palette, {
-				space: 28,
-				incrs: [1, 2, 3, 4, 6, 12],
+				// Room for the longest label (about 7 px a character), so labels never run into each other.
+				space: Math.max(28, Math.max(0, ...o.labels.map((l) => l.length)) * 7 + 10),
+				incrs: [1, 2, 3, 4, 6, 12, 24, 48],
 				values: (_u, splits) => splits.map((i) => (Number.isInteger(i) ? (o.labels[i] ?? "") : "")),
 			}),
 			yAxis(o.palette, o.yFormat),

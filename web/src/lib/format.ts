@@ -60,12 +60,30 @@ export function formatMetricShort(metric: string, v: number | null | undefined):
 
 const AGG_LABELS: Record<string, string> = { sum: "Total", avg: "Average", min: "Minimum", max: "Maximum", p50: "Median", p90: "p90", p95: "p95", p99: "p99" };
 
-/** "count" → "Events", "uniques" → "Unique users", "p95:response_time_ms" → "p95 response_time_ms". */
+/** "resolution_rate" → "Resolution rate": a name given in a query, as words. */
+const humanize = (name: string) => {
+	const words = name.replace(/_+/g, " ").trim();
+	return words ? words[0]!.toUpperCase() + words.slice(1) : name;
+};
+
+/**
+ * "count" → "Events", "uniques" → "Unique users", "p95:response_time_ms" → "p95 response_time_ms",
+ * "uniques:prop:agent_id" → "Distinct agent_id", "p50:pair:first_response" → "Median first_response",
+ * "open:resolution" → "Open resolution", a name of the query's own ("escalation_rate") → "Escalation rate".
+ */
 export function metricLabel(metric: string): string {
 	if (metric === "count") return "Events";
 	if (metric === "uniques") return "Unique users";
-	const [agg = "", prop = ""] = [metric.slice(0, metric.indexOf(":")), metricProp(metric) ?? ""];
-	return `${AGG_LABELS[agg] ?? agg} ${prop}`;
+	const distinct = /^uniques:(?:prop:)?(.+)$/.exec(metric);
+	if (distinct) return `Distinct ${distinct[1]}`;
+	const pair = /^(\w+):pair:(.+)$/.exec(metric);
+	if (pair) return `${AGG_LABELS[pair[1]!] ?? pair[1]} ${pair[2]}`;
+	const count = /^(started|closed|open):(.+)$/.exec(metric);
+	if (count) return `${humanize(count[1]!)} ${count[2]}`;
+	const i = metric.indexOf(":");
+	if (i < 0) return humanize(metric);
+	const agg = metric.slice(0, i);
+	return `${AGG_LABELS[agg] ?? agg} ${metric.slice(i + 1)}`;
 }
 
 const DIM_LABELS: Record<string, string> = {
@@ -78,8 +96,8 @@ const DIM_LABELS: Record<string, string> = {
 	day_of_week: "Day of week",
 };
 
-/** "country" → "Country", "prop:channel" → "channel". */
-export const dimLabel = (dim: string) => DIM_LABELS[dim] ?? (dim.startsWith("prop:") ? dim.slice(5) : dim);
+/** "country" → "Country", "prop:channel" → "channel", "bins:score" → "score (bins)". */
+export const dimLabel = (dim: string) => DIM_LABELS[dim] ?? (dim.startsWith("prop:") ? dim.slice(5) : dim.startsWith("bins:") ? `${dim.slice(5)} (bins)` : dim);
 
 export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"] as const;
 
@@ -90,6 +108,38 @@ export function formatDimValue(dim: string, v: string | number | null | undefine
 	if (dim === "hour_of_day" && typeof v === "number") return `${String(v).padStart(2, "0")}:00`;
 	if (v === "") return "(empty)";
 	return String(v);
+}
+
+const pct = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+
+/** A value in its format: 1,234 / 12.5% / 4.2 s. */
+export function formatValue(format: "number" | "percent" | "duration", v: number | null | undefined): string {
+	if (v == null || Number.isNaN(v)) return "–";
+	if (format === "percent") return `${pct.format(v)}%`;
+	return format === "duration" ? formatDuration(v) : formatNumber(v);
+}
+
+/** Axis labels in a format: 1.2K / 12% / 4.2 s. */
+export function formatValueShort(format: "number" | "percent" | "duration", v: number | null | undefined): string {
+	if (v == null || Number.isNaN(v)) return "–";
+	if (format === "percent") return `${formatCompact(v)}%`;
+	return format === "duration" ? formatDuration(v) : formatCompact(v);
+}
+
+/**
+ * Labels of a distribution's bins, from the edges the answer used (meta.bins): a bin's value is its
+ * lower edge, null the values below the first edge. Bins one wide on whole numbers (scores) read as
+ * the number; the last bin is open-ended.
+ */
+export function binLabel(edges: number[], v: number | string | null, fmt: (n: number) => string = formatNumber): string {
+	if (v == null) return edges.length ? `< ${fmt(edges[0]!)}` : "(none)";
+	const n = Number(v);
+	const k = edges.indexOf(n);
+	if (k < 0) return fmt(n);
+	const next = edges[k + 1];
+	if (next === undefined) return `≥ ${fmt(n)}`;
+	if (Number.isInteger(n) && next - n === 1) return fmt(n);
+	return `${fmt(n)}–${fmt(next)}`;
 }
 
 /** "+4.7%", "−8.7%", "0%", or null when there is nothing to compare with. */

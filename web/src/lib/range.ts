@@ -5,6 +5,9 @@ export const PRESETS = ["today", "yesterday", "7d", "30d", "90d", "12mo"] as con
 export type Preset = (typeof PRESETS)[number];
 export const GRANULARITIES = ["minute", "hour", "day", "week", "month"] as const;
 export type Granularity = (typeof GRANULARITIES)[number];
+/** Every granularity the API takes: the overview's, and quarters and years (Explore, reports). */
+export const ALL_GRANULARITIES = [...GRANULARITIES, "quarter", "year"] as const;
+export type AnyGranularity = (typeof ALL_GRANULARITIES)[number];
 
 /** A preset, or local dates (YYYY-MM-DD), both inclusive. */
 export type RangeSel = { preset: Preset } | { from: string; to: string };

@@ -1,6 +1,6 @@
 // Query answers → chart data (uPlot's aligned arrays) and the table behind each chart. Pure.
 import type { AnswerBody, ResultRow } from "../api/types";
-import type { Granularity } from "./range";
+import type { AnyGranularity } from "./range";
 
 /** uPlot's data: x values (epoch seconds) then one array per series, null for a gap. */
 export type Aligned = [number[], ...(number | null)[][]];
@@ -38,7 +38,7 @@ const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
  * A bucket's start as a label, read from the local time the API writes ("2026-11-16T00:00:00+01:00"
  * is Monday 16 Nov in the query's time zone, whatever the browser's zone is).
  */
-export function bucketLabel(time: string, g: Granularity | null): string {
+export function bucketLabel(time: string, g: AnyGranularity | null): string {
 	const [date = "", clock = ""] = time.split("T");
 	const [y, m, d] = date.split("-").map(Number) as [number, number, number];
 	const weekday = DAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()];
@@ -53,13 +53,17 @@ export function bucketLabel(time: string, g: Granularity | null): string {
 			return `Week of ${d} ${MONTHS[m - 1]} ${y}`;
 		case "month":
 			return `${MONTHS[m - 1]} ${y}`;
+		case "quarter":
+			return `Q${Math.floor((m - 1) / 3) + 1} ${y}`;
+		case "year":
+			return String(y);
 		default:
 			return `${weekday} ${d} ${MONTHS[m - 1]} ${y}`;
 	}
 }
 
 /** The table behind a time-series chart: one row per bucket, one column per series. */
-export function seriesTable(rows: ResultRow[], g: Granularity | null, columns: { label: string; idx: number; previous?: boolean }[]) {
+export function seriesTable(rows: ResultRow[], g: AnyGranularity | null, columns: { label: string; idx: number; previous?: boolean }[]) {
 	return {
 		head: ["Period", ...columns.map((c) => c.label)],
 		rows: rows

@@ -1,29 +1,29 @@
 // Every view's state lives in the URL's query string, so a view can be bookmarked and shared.
 // Parsing never throws: what it cannot read falls back to the default. Pure: no DOM.
-import { GRANULARITIES, type Granularity, isDate, isPreset, type RangeSel } from "./range";
+import { checkEdges, checkFilter, checkMetric, FILTER_OPS, type Filter, type FilterOp, type FilterValue, isDimension, isMetricString, type MetricSpec, NUMERIC_DIMS } from "./query";
+import { ALL_GRANULARITIES, type AnyGranularity, GRANULARITIES, type Granularity, isDate, isPreset, type RangeSel } from "./range";
 
-export const FILTER_OPS = ["is", "is_not", "contains", "gt", "lt"] as const;
-export type FilterOp = (typeof FILTER_OPS)[number];
-export type FilterValue = string | number | null;
-/** One filter with one value: `[op, dimension, value]`, as POST /v1/query takes it. */
-export type Filter = [FilterOp, string, FilterValue];
-
-/** Dimensions whose values are numbers (filters must send numbers for them). */
-const NUMERIC_DIMS = new Set(["hour_of_day", "day_of_week"]);
-const SIMPLE_DIMS = ["event", "country", "device", "browser", "os", "hour_of_day", "day_of_week"];
-const PROP = /^prop:[A-Za-z0-9_$][A-Za-z0-9_$.\- ]{0,99}$/;
-
-export const isDimension = (d: string) => SIMPLE_DIMS.includes(d) || PROP.test(d);
+export { FILTER_OPS, isDimension };
+export type { Filter, FilterOp, FilterValue };
 
 /**
  * A filter as one URL parameter: `op:dimension:value`, e.g. `is:country:US`,
- * `is_not:prop:plan:free`; without a value part (`is:prop:plan`) the value is null (missing).
+ * `is_not:prop:plan:free`; without a value part (`is:prop:plan`) the value is null (missing). A
+ * list of values (any of them) is written as the filter's JSON: `["is","prop:sender_type",["ai","agent"]]`.
  */
 export function encodeFilter([op, dim, value]: Filter): string {
+	if (Array.isArray(value)) return JSON.stringify([op, dim, value]);
 	return value == null ? `${op}:${dim}` : `${op}:${dim}:${value}`;
 }
 
 export function decodeFilter(s: string): Filter | null {
+	if (s.startsWith("[")) {
+		try {
+			return checkFilter(JSON.parse(s));
+		} catch {
+			return null;
+		}
+	}
 	const i = s.indexOf(":");
 	if (i < 0) return null;
 	const op = s.slice(0, i);
@@ -39,7 +39,7 @@ export function decodeFilter(s: string): Filter | null {
 		dim = j < 0 ? rest : rest.slice(0, j);
 		rest = j < 0 ? "" : rest.slice(j);
 	}
-	if (!isDimension(dim)) return null;
+	if (!isDimension(dim) || dim.startsWith("bins:")) return null;
 	const raw = rest.startsWith(":") ? rest.slice(1) : null;
 	let value: FilterValue = raw;
 	if (raw != null && (NUMERIC_DIMS.has(dim) || op === "gt" || op === "lt")) {
@@ -123,13 +123,33 @@ export function overviewSearch(v: OverviewView): string {
 	return tidyQuery(p);
 }
 
-export function parseSupport(search: string): BaseView {
-	return parseBase(new URLSearchParams(search));
+/**
+ * A board (and the Support page, which shows the Support board): each report's own date range, or
+ * one range and zone for all of them (`range`, `from`/`to`, `tz`); `edit` opens the editor.
+ */
+export interface BoardViewState {
+	/** null: each report's saved range. */
+	range: RangeSel | null;
+	tz: string | null;
+	edit: boolean;
 }
 
-export function supportSearch(v: BaseView): string {
+export function parseBoardView(search: string): BoardViewState {
+	const p = new URLSearchParams(search);
+	const base = parseBase(p);
+	const given = p.has("range") || (p.has("from") && p.has("to"));
+	return { range: given && (p.has("from") || isPreset(p.get("range"))) ? base.range : null, tz: base.tz, edit: p.get("edit") === "1" };
+}
+
+export function boardSearch(v: BoardViewState): string {
 	const p = new URLSearchParams();
-	writeBase(p, v);
+	if (v.edit) p.set("edit", "1");
+	if (v.range && "preset" in v.range) p.set("range", v.range.preset);
+	else if (v.range) {
+		p.set("from", v.range.from);
+		p.set("to", v.range.to);
+	}
+	if (v.tz) p.set("tz", v.tz);
 	return tidyQuery(p);
 }
 
@@ -144,68 +164,148 @@ export const removeFilter = (filters: Filter[], f: Filter): Filter[] => filters.
 
 // ── explore ──
 
-export const CHART_TYPES = ["line", "bar", "table", "number"] as const;
+/** How a report is drawn (the API's chart types). */
+export const CHART_TYPES = ["line", "bar", "table", "number", "heatmap"] as const;
 export type ChartType = (typeof CHART_TYPES)[number];
 export const COMPARES = ["previous_period", "previous_year"] as const;
 export type Compare = (typeof COMPARES)[number];
+export type Order = [string, "asc" | "desc"];
+/** A distribution's bins: explicit edges, or a number of automatic ones (null: the API's default, 10). */
+export type BinsSel = { edges: number[] } | { count: number } | null;
 
-/** The query builder: everything POST /v1/query accepts, and how to draw it. */
+/** The query builder: everything POST /v1/query accepts, how to draw it, and the saved report it came from. */
 export interface ExploreView extends BaseView {
-	metrics: string[];
+	metrics: MetricSpec[];
+	/** Names: event … day_of_week, prop:<p>, bins:<p> (its bins in `bins`). */
 	dimensions: string[];
-	g: Granularity | null;
+	bins: BinsSel;
+	g: AnyGranularity | null;
 	compare: Compare | null;
-	order: [string, "asc" | "desc"] | null;
+	order: Order[];
 	limit: number | null;
+	/** limit_per_group: the top N of the last dimension within each group. */
+	perGroup: number | null;
 	source: "auto" | "raw";
 	chart: ChartType;
+	/** The saved report this view was opened from (saving updates it). */
+	report: string | null;
 }
 
 export const DEFAULT_EXPLORE: Omit<ExploreView, keyof BaseView> = {
 	metrics: ["count"],
 	dimensions: [],
+	bins: null,
 	g: "day",
 	compare: null,
-	order: null,
+	order: [],
 	limit: null,
+	perGroup: null,
 	source: "auto",
 	chart: "line",
+	report: null,
 };
 
 const list = (s: string | null) => (s ? s.split(",").map((x) => x.trim()).filter(Boolean) : []);
 const unique = <T>(a: T[]) => [...new Set(a)];
+const count = (s: string | null, max: number) => {
+	const n = Number(s);
+	return s && Number.isInteger(n) && n >= 1 && n <= max ? n : null;
+};
+const REPORT_ID = /^rep_[a-z0-9]{1,60}$/;
+
+/**
+ * Metrics in the URL: `m` parameters, each a comma list of metric names (`m=count,uniques`) or one
+ * metric object or formula as JSON (`m={"name":"rate","formula":"a / b","percent":true}`), in order.
+ */
+function parseMetrics(values: string[]): MetricSpec[] {
+	const out: MetricSpec[] = [];
+	for (const v of values) {
+		if (v.startsWith("{")) {
+			try {
+				const m = checkMetric(JSON.parse(v));
+				if (m) out.push(m);
+			} catch {
+				// not JSON: left out
+			}
+		} else out.push(...list(v).filter(isMetricString));
+	}
+	const names = out.map((m) => (typeof m === "string" ? m : "formula" in m ? m.name : (m.name ?? m.metric)));
+	return out.filter((_, i) => names.indexOf(names[i]!) === i).slice(0, 10);
+}
+
+function writeMetrics(p: URLSearchParams, metrics: MetricSpec[]) {
+	let run: string[] = [];
+	const flush = () => run.length && (p.append("m", run.join(",")), (run = []));
+	for (const m of metrics) {
+		if (typeof m === "string") run.push(m);
+		else {
+			flush();
+			p.append("m", JSON.stringify(m));
+		}
+	}
+	flush();
+}
+
+/** `o=key:dir`, repeated; the key may hold colons (p95:response_time_ms:desc, change_pct:count:desc). */
+function parseOrder(values: string[]): Order[] {
+	return values
+		.map((v) => {
+			const i = v.lastIndexOf(":");
+			const dir = v.slice(i + 1);
+			return i > 0 && (dir === "asc" || dir === "desc") ? ([v.slice(0, i), dir] as Order) : null;
+		})
+		.filter((o): o is Order => o != null)
+		.slice(0, 5);
+}
+
+/** `bins=0,1000,5000` (edges) or `bins=auto:20` (automatic bins). */
+function parseBins(s: string | null): BinsSel {
+	if (!s) return null;
+	if (s.startsWith("auto:")) {
+		const n = count(s.slice(5), 50);
+		return n ? { count: n } : null;
+	}
+	const edges = s.split(",").map(Number);
+	return checkEdges(edges) ? { edges } : null;
+}
 
 export function parseExplore(search: string): ExploreView {
 	const p = new URLSearchParams(search);
-	const metrics = unique(list(p.get("m")).filter(isMetric)).slice(0, 10);
-	const dimensions = unique(list(p.get("d")).filter(isDimension)).slice(0, 3);
+	const metrics = parseMetrics(p.getAll("m"));
+	const dimensions = unique(p.getAll("d").flatMap(list).filter(isDimension));
+	const dims = dimensions.filter((d, i) => !d.startsWith("bins:") || dimensions.findIndex((x) => x.startsWith("bins:")) === i).slice(0, 3);
 	const compare = p.get("cmp");
-	const [ok, od] = (p.get("o") ?? "").split(":");
-	const limit = Number(p.get("l"));
 	const chart = p.get("chart");
 	const g = p.get("g");
+	const report = p.get("report");
 	return {
 		...parseBase(p),
 		metrics: metrics.length ? metrics : DEFAULT_EXPLORE.metrics,
-		dimensions,
-		g: g === "none" ? null : (parseGranularity(g) ?? DEFAULT_EXPLORE.g),
+		dimensions: dims,
+		bins: dims.some((d) => d.startsWith("bins:")) ? parseBins(p.get("bins")) : null,
+		g: g === "none" ? null : ((ALL_GRANULARITIES as readonly string[]).includes(g ?? "") ? (g as AnyGranularity) : DEFAULT_EXPLORE.g),
 		compare: (COMPARES as readonly string[]).includes(compare ?? "") ? (compare as Compare) : null,
-		order: ok && (od === "asc" || od === "desc") ? [ok, od] : null,
-		limit: Number.isInteger(limit) && limit >= 1 && limit <= 10_000 ? limit : null,
+		order: parseOrder(p.getAll("o")),
+		limit: count(p.get("l"), 10_000),
+		perGroup: count(p.get("lpg"), 10_000),
 		source: p.get("src") === "raw" ? "raw" : "auto",
 		chart: (CHART_TYPES as readonly string[]).includes(chart ?? "") ? (chart as ChartType) : DEFAULT_EXPLORE.chart,
+		report: report && REPORT_ID.test(report) ? report : null,
 	};
 }
 
 export function exploreSearch(v: ExploreView): string {
 	const p = new URLSearchParams();
+	if (v.report) p.set("report", v.report);
 	writeBase(p, v);
-	p.set("m", v.metrics.join(","));
+	writeMetrics(p, v.metrics);
 	if (v.dimensions.length) p.set("d", v.dimensions.join(","));
+	if (v.bins) p.set("bins", "edges" in v.bins ? v.bins.edges.join(",") : `auto:${v.bins.count}`);
 	if (v.g !== DEFAULT_EXPLORE.g) p.set("g", v.g ?? "none");
 	if (v.compare) p.set("cmp", v.compare);
-	if (v.order) p.set("o", `${v.order[0]}:${v.order[1]}`);
+	for (const [k, d] of v.order) p.append("o", `${k}:${d}`);
 	if (v.limit != null) p.set("l", String(v.limit));
+	if (v.perGroup != null) p.set("lpg", String(v.perGroup));
 	if (v.source === "raw") p.set("src", "raw");
 	if (v.chart !== DEFAULT_EXPLORE.chart) p.set("chart", v.chart);
 	return tidyQuery(p);
