@@ -23,45 +23,89 @@ export interface Anomalies {
 }
 
 /**
- * Anomalies against a seasonal baseline: a point's expected value is the median of the values one,
- * two … `cycles` seasons before it (the same hour of the week, say), so weekly (and, with a daily
- * season, daily) patterns are not anomalies. Its residual is scored against the spread (MAD) of the
- * residuals before it; |score| ≥ `threshold` flags it. Assumes the season repeats and the spread is
- * stable over the window; needs two seasons of history before the first point it judges.
+ * Anomalies against a seasonal baseline that follows the level: a series is read as level + season
+ * + noise. The level at a point is the mean of the season before it (a moving average over one
+ * season cancels the season), carried forward by its change since the season before that, so a
+ * steady rise or fall is expected, not flagged. The season at a point is the median, over the same
+ * bucket one, two … `cycles` seasons back, of the value less the level centred there (the same hour
+ * of the week, say). A point's residual is scored against the spread (MAD) of the residuals before
+ * it; |score| ≥ `threshold` flags it, and a flagged point counts as its expected value in the levels
+ * after it (one spike does not move the baseline of the days that follow). Assumes the season's
+ * shape repeats and the noise is stable over the window; needs about three seasons of history before
+ * the first point it judges.
  */
 export function anomalies(values: readonly (number | null)[], season: number, opts: { threshold?: number; cycles?: number } = {}): Anomalies {
 	// 4.5, not the textbook 3.5: a week of hourly buckets is 168 judgements, and 3.5 flags one or two
-	// of pure noise in every few weeks (the baseline, a median of four, is itself noisy).
+	// of pure noise in every few weeks (the baseline is itself estimated).
 	const threshold = opts.threshold ?? 4.5;
 	const cycles = opts.cycles ?? 4;
-	const method = `robust z-score of the residual from the median of the same bucket ${cycles} seasons back (season ${season} buckets); flagged at |z| ≥ ${threshold}`;
-	const expected = values.map((_, i) => {
-		const past: number[] = [];
-		for (let k = 1; k <= cycles; k++) {
-			const v = values[i - k * season];
-			if (v != null) past.push(v);
-		}
-		return past.length >= 2 ? median(past) : null;
-	});
-	const residuals = values.map((v, i) => (v == null || expected[i] == null ? null : v - expected[i]!));
-	const first = residuals.findIndex((r) => r != null);
-	if (first < 0 || values.length - first < season) return { points: [], method, threshold, reason: `needs at least ${2 * season + season} buckets of history (two seasons before the first judged, and one to judge); has ${values.length}` };
+	const s = Math.max(1, Math.floor(season));
+	// The level's window: one season; without a season, four buckets.
+	const w = s > 1 ? s : 4;
+	const method = `robust z-score of the residual from level + season: the level a moving average over ${w} buckets carried forward by its trend, the season the median of the same bucket ${cycles} seasons back less the level there (season ${s} buckets); flagged at |z| ≥ ${threshold}`;
+	const n = values.length;
+	// Prefix sums of the cleaned values (a flagged point replaced by its expected value), built as the
+	// loop goes: a level at e reads only buckets ≤ e < i.
+	const sum = new Float64Array(n + 1);
+	const cnt = new Int32Array(n + 1);
+	const cleaned: (number | null)[] = [];
+	const windowMean = (e: number): number | null => {
+		if (e - w + 1 < 0 || e >= cleaned.length) return null;
+		const c = cnt[e + 1]! - cnt[e - w + 1]!;
+		return c * 2 >= w ? (sum[e + 1]! - sum[e - w + 1]!) / c : null;
+	};
+	// The level centred at p (a 2×w moving average when w is even).
+	const levelAt = (p: number): number | null => {
+		const a = windowMean(p + Math.floor((w - 1) / 2));
+		const b = windowMean(p + Math.ceil((w - 1) / 2));
+		return a == null || b == null ? null : (a + b) / 2;
+	};
 	const points: AnomalyPoint[] = [];
+	const residuals: (number | null)[] = [];
 	const flagged = new Set<number>();
-	for (let i = first; i < values.length; i++) {
-		const r = residuals[i];
-		if (r == null) continue;
-		// The spread of the residuals before this point (up to eight seasons), not counting flagged ones.
-		const past: number[] = [];
-		for (let j = Math.max(0, i - 8 * season); j < i; j++) if (residuals[j] != null && !flagged.has(j)) past.push(residuals[j]!);
-		if (past.length < season) continue;
-		// A floor on the spread: a perfectly regular history (MAD 0) would flag any wobble.
-		const spread = Math.max(mad(past), 0.5, Math.abs(expected[i]!) * 0.02);
-		const score = r / spread;
-		const anomaly = Math.abs(score) >= threshold;
-		if (anomaly) flagged.add(i);
-		points.push({ index: i, value: values[i]!, expected: expected[i]!, score, anomaly });
+	let judgeable = false;
+	for (let i = 0; i < n; i++) {
+		let expected: number | null = null;
+		const recent = windowMean(i - 1);
+		const before = windowMean(i - 1 - w);
+		if (recent != null && before != null) {
+			const level = recent + ((recent - before) / w) * ((w + 1) / 2);
+			if (s === 1) expected = level;
+			else {
+				const offsets: number[] = [];
+				for (let k = 1; k <= cycles; k++) {
+					const p = i - k * s;
+					const v = p >= 0 ? cleaned[p] : null;
+					const l = p >= 0 ? levelAt(p) : null;
+					if (v != null && l != null) offsets.push(v - l);
+				}
+				if (offsets.length >= 2) expected = level + median(offsets);
+			}
+		}
+		const v = values[i] ?? null;
+		const r = v == null || expected == null ? null : v - expected;
+		residuals.push(r);
+		let anomaly = false;
+		if (r != null) {
+			judgeable = true;
+			// The spread of the residuals before this point (up to eight seasons), not counting flagged ones.
+			const past: number[] = [];
+			for (let j = Math.max(0, i - 8 * s); j < i; j++) if (residuals[j] != null && !flagged.has(j)) past.push(residuals[j]!);
+			if (past.length >= Math.max(s, 4)) {
+				// A floor on the spread: a perfectly regular history (MAD 0) would flag any wobble.
+				const spread = Math.max(mad(past), 0.5, Math.abs(expected!) * 0.02);
+				const score = r / spread;
+				anomaly = Math.abs(score) >= threshold;
+				if (anomaly) flagged.add(i);
+				points.push({ index: i, value: v!, expected: expected!, score, anomaly });
+			}
+		}
+		const c = anomaly ? expected : v;
+		cleaned.push(c);
+		sum[i + 1] = sum[i]! + (c ?? 0);
+		cnt[i + 1] = cnt[i]! + (c == null ? 0 : 1);
 	}
+	if (!judgeable) return { points: [], method, threshold, reason: `needs at least ${3 * Math.max(s, w)} buckets of history (two seasons for the level and the season before the first judged, and one for the spread); has ${n}` };
 	if (!points.length) return { points, method, threshold, reason: "not enough history to judge any bucket" };
 	return { points, method, threshold };
 }
@@ -76,37 +120,70 @@ export interface Trend {
 	/** up / down when the slope's 95% interval excludes 0, else flat. */
 	direction: "up" | "down" | "flat";
 	points: number;
+	method: string;
 }
 
-/** A least-squares line through the series, its slope's confidence interval and p-value (t with n − 2 df). */
-export function trend(values: readonly (number | null)[]): Trend | null {
+/**
+ * A least-squares line through the series, its slope's confidence interval and p-value (t test).
+ * With a season (and two full seasons of points), each bucket of the season has its own intercept
+ * (the weekday's level, say) and the slope is the common change per bucket: a weekly rhythm is not
+ * noise around the line, so a rise shows through it. Degrees of freedom: n − 2, or n − season − 1.
+ */
+export function trend(values: readonly (number | null)[], season = 1): Trend | null {
 	const xs: number[] = [];
 	const ys: number[] = [];
+	const gs: number[] = [];
 	values.forEach((v, i) => {
 		if (v != null) {
 			xs.push(i);
 			ys.push(v);
+			gs.push(i % Math.max(1, season));
 		}
 	});
 	const n = xs.length;
-	if (n < 3) return null;
-	const mx = mean(xs);
-	const my = mean(ys);
+	const seasonal = season > 1 && n >= 2 * season + 2;
+	const groups = seasonal ? season : 1;
+	const df = n - groups - 1;
+	if (n < 3 || df < 1) return null;
+	// Centre x and y within each group (one group without a season).
+	const mxg = new Float64Array(groups);
+	const myg = new Float64Array(groups);
+	const ng = new Float64Array(groups);
+	for (let i = 0; i < n; i++) {
+		const g = seasonal ? gs[i]! : 0;
+		mxg[g]! += xs[i]!;
+		myg[g]! += ys[i]!;
+		ng[g]!++;
+	}
+	for (let g = 0; g < groups; g++) if (ng[g]) (mxg[g]! /= ng[g]!), (myg[g]! /= ng[g]!);
 	let sxx = 0;
 	let sxy = 0;
 	for (let i = 0; i < n; i++) {
-		sxx += (xs[i]! - mx) ** 2;
-		sxy += (xs[i]! - mx) * (ys[i]! - my);
+		const g = seasonal ? gs[i]! : 0;
+		sxx += (xs[i]! - mxg[g]!) ** 2;
+		sxy += (xs[i]! - mxg[g]!) * (ys[i]! - myg[g]!);
 	}
+	if (sxx === 0) return null;
 	const slope = sxy / sxx;
-	const intercept = my - slope * mx;
 	let sse = 0;
-	for (let i = 0; i < n; i++) sse += (ys[i]! - (intercept + slope * xs[i]!)) ** 2;
-	const se = Math.sqrt(sse / (n - 2) / sxx);
-	const tcrit = tQuantile(0.975, n - 2);
+	for (let i = 0; i < n; i++) {
+		const g = seasonal ? gs[i]! : 0;
+		sse += (ys[i]! - myg[g]! - slope * (xs[i]! - mxg[g]!)) ** 2;
+	}
+	const intercept = mean(ys) - slope * mean(xs);
+	const se = Math.sqrt(sse / df / sxx);
+	const tcrit = tQuantile(0.975, df);
 	const ci: [number, number] = [slope - tcrit * se, slope + tcrit * se];
-	const p = se === 0 ? (slope === 0 ? 1 : 0) : tPValue(slope / se, n - 2);
-	return { slope, intercept, slope_ci95: ci, p_value: p, direction: ci[0] > 0 ? "up" : ci[1] < 0 ? "down" : "flat", points: n };
+	const p = se === 0 ? (slope === 0 ? 1 : 0) : tPValue(slope / se, df);
+	return {
+		slope,
+		intercept,
+		slope_ci95: ci,
+		p_value: p,
+		direction: ci[0] > 0 ? "up" : ci[1] < 0 ? "down" : "flat",
+		points: n,
+		method: seasonal ? `least squares with an intercept per bucket of the season (${season} buckets)` : "least squares",
+	};
 }
 
 export interface Forecast {

@@ -9,8 +9,9 @@ import { evaluate } from "./formula";
 import { executePairs, type PairDefs, pairValueOf } from "./pairs-exec";
 import { comparisonPlan, type Layout, outputBuckets, type Plan, type PlanQuery, plan, resolveRange } from "./plan";
 import { type AnyMetric, baseMetrics, type Filter, type Metric, parseQuery, type QueryRequest } from "./spec";
-import type { DateRange } from "./time";
-import { formatLocal, isValidTimeZone } from "./time";
+import { HISTORY_SEASONS, seasonOf, seriesInsights } from "../insights/series";
+import type { DateRange, Unit } from "./time";
+import { formatLocal, isValidTimeZone, startOf } from "./time";
 
 /** The server's time limit for one query (its comparison included). */
 export const QUERY_TIMEOUT_MS = 10_000;
@@ -285,6 +286,77 @@ function limitPerGroup(q: QueryRequest, rows: { t: number; row: ResultRow }[], n
 }
 
 /**
+ * Insights of a time series (q.insights): the same query over the range and enough history before it
+ * (HISTORY_SEASONS seasons of the granularity) gives each series a baseline for anomalies and a past
+ * for the forecast; the trend is the range's own. Without room for history (the query's cost limits),
+ * the range alone is used and the notes say what could not be judged.
+ */
+async function insightsOf(
+	db: D1Database,
+	tenantId: string,
+	body: unknown,
+	tenant: TenantRow | null,
+	now: number,
+	q: QueryRequest,
+	visible: AnyMetric[],
+	results: ResultRow[],
+	buckets: number[],
+	range: DateRange,
+	tz: string,
+) {
+	const g = q.granularity!;
+	const opts = q.insights!;
+	const metric = opts.metric ?? visible[0]!.name;
+	const mi = visible.findIndex((m) => m.name === metric);
+	const unitMs: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 7 * 86_400_000, month: 31 * 86_400_000, quarter: 92 * 86_400_000, year: 366 * 86_400_000 };
+	const season = seasonOf(g, Number.POSITIVE_INFINITY);
+	const historyFrom = startOf(g as Unit, range.from - HISTORY_SEASONS * Math.max(season, 4) * unitMs[g]!, tz);
+	// History buckets come from the longer query; the range's values are the answer's own (a longer
+	// query may rank its top series differently, so a shown series can lack history, never its values).
+	let historyRows: ResultRow[] = [];
+	let note: string | undefined;
+	try {
+		const history = await compute(
+			db,
+			tenantId,
+			{ ...(body as Record<string, unknown>), date_range: { from: new Date(historyFrom).toISOString(), to: new Date(range.from).toISOString() }, compare: undefined, insights: undefined },
+			tenant,
+			now,
+			Date.now(),
+		);
+		historyRows = history.results.filter((r) => Date.parse(r.time!) < range.from);
+	} catch (err) {
+		if (!(err instanceof ApiError)) throw err;
+		note = `history before the range could not be read (${err.message}); judged on the range alone`;
+	}
+	// History starts at its first bucket with data: the empty buckets before a tenant's first events
+	// are not a baseline of zeros.
+	const withData = historyRows.filter((r) => r.metrics[mi] != null && r.metrics[mi] !== 0).map((r) => Date.parse(r.time!));
+	const dataFrom = withData.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
+	const historyTimes = [...new Set(historyRows.map((r) => Date.parse(r.time!)).filter((t) => t >= dataFrom))].sort((a, b) => a - b);
+	const times = [...historyTimes, ...buckets];
+	const first = historyTimes.length;
+	const series = new Map<string, { dims: DimValue[]; values: Map<number, number | null> }>();
+	for (const r of [...historyRows, ...results]) {
+		const k = JSON.stringify(r.dimensions);
+		let s = series.get(k);
+		if (!s) series.set(k, (s = { dims: r.dimensions, values: new Map() }));
+		s.values.set(Date.parse(r.time!), r.metrics[mi] ?? null);
+	}
+	// The series the answer shows, in its order.
+	const shown = [...new Set(results.map((r) => JSON.stringify(r.dimensions)))];
+	return {
+		metric,
+		...(note ? { note } : {}),
+		series: shown.map((k) => {
+			const s = series.get(k);
+			const values = times.map((t) => s?.values.get(t) ?? null);
+			return seriesInsights(JSON.parse(k) as DimValue[], values, times, first, opts, g, tz, (t) => formatLocal(t, tz));
+		}),
+	};
+}
+
+/**
  * Events in D1 the rollups did not hold yet, read raw and counted in (an answer includes every event
  * in D1 when it ran); past MAX_RAW_TAIL they are left out and the answer says how many.
  */
@@ -325,7 +397,7 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 		// Recently used last: the oldest entries go first when the cache is full.
 		cache.delete(key!);
 		cache.set(key!, hit);
-		return { results: hit.results, meta: { ...hit.meta, complete_through: await through(), cache: "hit" as const, took_ms: Date.now() - started } };
+		return { results: hit.results, ...(hit.insights ? { insights: hit.insights } : {}), meta: { ...hit.meta, complete_through: await through(), cache: "hit" as const, took_ms: Date.now() - started } };
 	}
 	const answer = await compute(db, tenantId, body, tenant, now, started);
 	if (key) {
@@ -333,7 +405,7 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 		cache.set(key, answer);
 		if (cache.size > CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
 	}
-	return { results: answer.results, meta: { ...answer.meta, complete_through: await through(), cache: key ? ("miss" as const) : ("off" as const) } };
+	return { results: answer.results, ...(answer.insights ? { insights: answer.insights } : {}), meta: { ...answer.meta, complete_through: await through(), cache: key ? ("miss" as const) : ("off" as const) } };
 }
 
 async function compute(db: D1Database, tenantId: string, body: unknown, tenant: TenantRow | null, now: number, started: number) {
@@ -418,6 +490,8 @@ async function compute(db: D1Database, tenantId: string, body: unknown, tenant: 
 	// Series are already cut to their top combinations; breakdowns and totals keep `limit` rows.
 	const results = (q.granularity ? grouped : grouped.slice(0, q.limit ?? 1000)).map((r) => r.row);
 
+	const insights = q.insights && q.granularity ? await withTimeout(insightsOf(db, tenantId, body, tenant, now, q, visible, results, buckets, range, tz), deadline) : null;
+
 	const eventAnswers = answers.filter((a) => a.main.plan);
 	const sources = [...new Set(answers.map((a) => a.main.source))];
 	const rollupExecs = eventAnswers.filter((a) => a.main.plan!.source === "rollup");
@@ -428,6 +502,7 @@ async function compute(db: D1Database, tenantId: string, body: unknown, tenant: 
 	const reasons = [...new Set(eventAnswers.map((a) => a.main.plan!.reason).filter((r): r is string => r != null))];
 	return {
 		results,
+		...(insights ? { insights } : {}),
 		meta: {
 			metrics: visible.map((m) => m.name),
 			dimensions: q.dimensions.map((d) => d.name),

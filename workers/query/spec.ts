@@ -234,6 +234,17 @@ export const queryRequest = z
 		source: z.enum(["auto", "raw"], { error: "must be auto or raw" }).default("auto"),
 		/** A lower time limit than the server's, for clients with their own deadline. */
 		timeout_ms: z.number().int().min(1).max(10_000).optional(),
+		/** Patterns in a time series: anomalies, the trend, a forecast (workers/insights). */
+		insights: z
+			.object({
+				/** The metric to look at (default the first shown). */
+				metric: z.string().max(200).optional(),
+				anomalies: z.boolean().default(false),
+				trend: z.boolean().default(false),
+				forecast: z.object({ horizon: z.number().int().min(1).max(200) }).strict().optional(),
+			})
+			.strict()
+			.optional(),
 	})
 	.strict()
 	.superRefine((q, ctx) => {
@@ -266,6 +277,12 @@ export const queryRequest = z
 					message: `cannot order by '${key}': use one of ${orderable.join(", ")}${q.compare || !/^change(_pct)?:/.test(key) ? "" : " (change and change_pct need compare)"}`,
 				});
 		});
+		if (q.insights) {
+			if (!q.granularity) ctx.addIssue({ code: "custom", path: ["insights"], message: "insights look at a time series: give a granularity" });
+			if (!q.insights.anomalies && !q.insights.trend && !q.insights.forecast) ctx.addIssue({ code: "custom", path: ["insights"], message: "ask for anomalies, trend or forecast" });
+			if (q.insights.metric != null && !visible.includes(q.insights.metric))
+				ctx.addIssue({ code: "custom", path: ["insights", "metric"], message: `'${q.insights.metric}' is not a metric of this query (shown: ${visible.join(", ")})` });
+		}
 		if (q.limit_per_group != null && q.dimensions.length + (q.granularity ? 1 : 0) < 2)
 			ctx.addIssue({ code: "custom", path: ["limit_per_group"], message: "needs groups: two dimensions, or a granularity and a dimension (the last dimension is ranked within each group)" });
 	});
