@@ -26,6 +26,7 @@ Steps (each is skipped when already done):
   4. apply the D1 migrations to the remote database
   5. ADMIN_TOKEN secret: keep the existing one, or generate a strong one and print it once;
      SHARE_SECRET (signs board share links): keep the existing one, or generate one (never shown)
+     WEBHOOK_KEY (encrypts tenants' webhook signing secrets): keep it, or generate one (never shown)
   6. wrangler deploy (Worker, TenantHub Durable Object with its SQLite migration, static
      dashboard, cron trigger, Analytics Engine dataset binding)
 
@@ -301,7 +302,7 @@ function plan(config) {
 		],
 		["3. R2 bucket", `wrangler r2 bucket list; if '${config.bucket}' is missing: wrangler r2 bucket create ${config.bucket}`],
 		["4. migrations", "wrangler d1 migrations apply DB --remote"],
-		["5. secrets", "wrangler secret list; if ADMIN_TOKEN is missing, generate one (printed once), and SHARE_SECRET likewise (not printed); upload them with the deploy"],
+		["5. secrets", "wrangler secret list; if ADMIN_TOKEN is missing, generate one (printed once), and SHARE_SECRET and WEBHOOK_KEY likewise (not printed); upload them with the deploy"],
 		["6. deploy", "wrangler deploy [--secrets-file <temporary file holding the new secrets>]"],
 	];
 	for (const [what, how] of lines) console.log(`  ${what.padEnd(16)} ${how}`);
@@ -405,9 +406,18 @@ async function main() {
 		info("no SHARE_SECRET yet: generated one; it is uploaded with the deploy.");
 	}
 
+	// WEBHOOK_KEY encrypts the tenants' webhook signing secrets in D1. It is never replaced by a deploy:
+	// a new one would leave every stored secret unreadable (tenants would have to make new ones).
+	let webhookKey = null;
+	if (secretNames(config.name).includes("WEBHOOK_KEY")) info("WEBHOOK_KEY is already set; keeping it.");
+	else {
+		webhookKey = randomBytes(32).toString("base64url");
+		info("no WEBHOOK_KEY yet: generated one; it is uploaded with the deploy.");
+	}
+
 	step(6, "Deploying");
 	let url;
-	const secrets = { ...(token ? { ADMIN_TOKEN: token } : {}), ...(shareSecret ? { SHARE_SECRET: shareSecret } : {}) };
+	const secrets = { ...(token ? { ADMIN_TOKEN: token } : {}), ...(shareSecret ? { SHARE_SECRET: shareSecret } : {}), ...(webhookKey ? { WEBHOOK_KEY: webhookKey } : {}) };
 	const dir = Object.keys(secrets).length ? mkdtempSync(join(tmpdir(), "edgewise-deploy-")) : null;
 	try {
 		let secretsFile;

@@ -27,6 +27,7 @@ async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; ms: 
 }
 import { tenantRoutes } from "./routes/tenant";
 import { reportRoutes } from "./routes/reports";
+import { alertRoutes } from "./routes/alerts";
 import { dashboardCors } from "./lib/cors";
 
 const INGEST = new Set(INGEST_PATHS);
@@ -71,6 +72,7 @@ export const app = new Hono<AppEnv>()
 	.route("/v1", queryRoutes)
 	.route("/v1", tenantRoutes)
 	.route("/v1", reportRoutes)
+	.route("/v1", alertRoutes)
 	.route("/v1/admin", adminRoutes);
 
 app.notFound((c) =>

@@ -16,6 +16,14 @@ export interface Env {
 	ADMIN_TOKEN?: string;
 	/** Signs board share links (HMAC-SHA256). A secret in production (`npm run deploy` generates it); unset: no share links. */
 	SHARE_SECRET?: string;
+	/** Encrypts tenants' webhook signing secrets (AES-GCM). A secret in production (`npm run deploy` generates it); unset: no webhooks. */
+	WEBHOOK_KEY?: string;
+	/** Cloudflare Email Service (`send_email` binding): scheduled reports and alerts by email. */
+	EMAIL?: SendEmail;
+	/** The sender of those emails, e.g. `Edgewise <reports@example.com>` (a verified sender of the account). */
+	EMAIL_FROM?: string;
+	/** "true" lets webhooks and Slack reach private addresses and any port: local development only, ignored in production. */
+	ALLOW_PRIVATE_DESTINATIONS?: string;
 }
 
 export type AppEnv = { Bindings: Env; Variables: { auth: import("./auth/keys").AuthContext } };

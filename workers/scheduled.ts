@@ -1,5 +1,6 @@
 import type { Env } from "./env";
 import { hubOf } from "./lib/http";
+import { runNotifications } from "./notify/cron";
 import { type RollupReport, runRollups } from "./rollup/run";
 
 /**
@@ -13,5 +14,7 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
 	let buffered = 0;
 	for (const { id } of results) buffered += await hubOf(env, id).ensureFlushing();
 	const rollups = await runRollups(env, { trigger: `cron ${controller.cron}`, budgetMs: 20_000 });
+	// Scheduled reports, alerts and their deliveries (workers/notify/cron.ts): bounded, each part unable to stop the rest.
+	await runNotifications(env);
 	return { tenants: results.length, buffered, rollups };
 }

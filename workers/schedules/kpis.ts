@@ -1,0 +1,48 @@
+import type { Kpi } from "../notify/render";
+import { answerQuery, type TenantRow } from "../query/answer";
+import type { ReportRow } from "../reports/model";
+
+/** KPIs listed in one message, and reports of a board read for them. */
+export const MAX_KPIS = 30;
+export const MAX_KPI_REPORTS = 12;
+
+/**
+ * A report's key figures: its metrics' totals over its own date range, against the previous period
+ * (or its own comparison), as POST /v1/query answers them — the report's query without its
+ * breakdowns, time buckets and ordering.
+ */
+export function totalsQuery(query: Record<string, unknown>): Record<string, unknown> {
+	const { metrics, date_range, filters, timezone, source, compare } = query;
+	return {
+		metrics,
+		date_range,
+		...(filters !== undefined ? { filters } : {}),
+		...(timezone !== undefined ? { timezone } : {}),
+		...(source !== undefined ? { source } : {}),
+		compare: compare ?? "previous_period",
+	};
+}
+
+/** The KPIs of some reports, each report's failure kept as a message beside the others' figures. */
+export async function kpisOf(db: D1Database, tenantId: string, tenant: TenantRow | null, reports: ReportRow[], now: number): Promise<{ kpis: Kpi[]; error: string | null }> {
+	const kpis: Kpi[] = [];
+	const errors: string[] = [];
+	for (const r of reports.slice(0, MAX_KPI_REPORTS)) {
+		try {
+			const answer = await answerQuery(db, tenantId, totalsQuery(JSON.parse(r.query) as Record<string, unknown>), tenant, now);
+			const row = answer.results[0];
+			answer.meta.metrics.forEach((metric, i) => {
+				kpis.push({
+					report: r.name,
+					metric,
+					value: row?.metrics[i] ?? null,
+					previous: row?.comparison?.metrics[i] ?? null,
+					change_pct: row?.comparison?.change_pct[i] ?? null,
+				});
+			});
+		} catch (err) {
+			errors.push(`${r.name}: ${(err as Error)?.message ?? String(err)}`);
+		}
+	}
+	return { kpis: kpis.slice(0, MAX_KPIS), error: errors.length ? errors.join("; ") : null };
+}
