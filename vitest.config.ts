@@ -10,7 +10,7 @@ export default defineConfig(async () => {
 				wrangler: { configPath: "./wrangler.toml" },
 				miniflare: {
 					// FLUSH_DELAY_MS: flush alarms are run by the tests (runDurableObjectAlarm), not by the clock.
-					bindings: { ENVIRONMENT: "test", ADMIN_TOKEN: "ew_dev_admin", SHARE_SECRET: "test-only-share-secret", WEBHOOK_KEY: "test-only-webhook-key", ALLOW_PRIVATE_DESTINATIONS: "false", FLUSH_DELAY_MS: "600000", TEST_MIGRATIONS: migrations },
+					bindings: { ENVIRONMENT: "test", ADMIN_TOKEN: "ew_dev_admin", SHARE_SECRET: "test-only-share-secret", WEBHOOK_KEY: "test-only-webhook-key", ALLOW_PRIVATE_DESTINATIONS: "false", FLUSH_DELAY_MS: "600000", EXPORT_DELAY_MS: "600000", TEST_MIGRATIONS: migrations },
 				},
 			}),
 		],

@@ -27,6 +27,7 @@ async function check(probe: () => Promise<unknown>): Promise<{ ok: boolean; ms: 
 }
 import { tenantRoutes } from "./routes/tenant";
 import { reportRoutes } from "./routes/reports";
+import { exportRoutes } from "./routes/exports";
 import { alertRoutes } from "./routes/alerts";
 import { dashboardCors } from "./lib/cors";
 
@@ -72,6 +73,7 @@ export const app = new Hono<AppEnv>()
 	.route("/v1", queryRoutes)
 	.route("/v1", tenantRoutes)
 	.route("/v1", reportRoutes)
+	.route("/v1", exportRoutes)
 	.route("/v1", alertRoutes)
 	.route("/v1/admin", adminRoutes);
 

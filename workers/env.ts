@@ -6,6 +6,10 @@ export interface Env {
 	ARCHIVE: R2Bucket;
 	AE: AnalyticsEngineDataset;
 	TENANT_HUB: DurableObjectNamespace<TenantHub>;
+	/** One per tenant: runs its exports in alarms (workers/exports/runner.ts). */
+	EXPORT_RUNNER: DurableObjectNamespace<import("./exports/runner").ExportRunner>;
+	/** Delay before a new export's first run (ms, default 0); tests raise it to run exports by hand. */
+	EXPORT_DELAY_MS?: string;
 	/** Self service binding to the AeWriter entrypoint: one invocation per 250 AE points. */
 	AE_WRITER?: Service<import("./hub/ae-writer").AeWriter>;
 	ASSETS?: Fetcher;

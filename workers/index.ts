@@ -3,6 +3,7 @@ import type { Env } from "./env";
 import { scheduled } from "./scheduled";
 
 export { AeWriter } from "./hub/ae-writer";
+export { ExportRunner } from "./exports/runner";
 export { TenantHub } from "./hub/tenant-hub";
 export type { AppType } from "./app";
 

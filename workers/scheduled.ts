@@ -1,4 +1,5 @@
 import type { Env } from "./env";
+import { exportsCron } from "./exports";
 import { hubOf } from "./lib/http";
 import { runNotifications } from "./notify/cron";
 import { type RollupReport, runRollups } from "./rollup/run";
@@ -14,6 +15,8 @@ export async function scheduled(controller: ScheduledController, env: Env): Prom
 	let buffered = 0;
 	for (const { id } of results) buffered += await hubOf(env, id).ensureFlushing();
 	const rollups = await runRollups(env, { trigger: `cron ${controller.cron}`, budgetMs: 20_000 });
+	// Exports: wake runners nobody is running, delete expired files, finish failed exports' cleanup.
+	await exportsCron(env).catch((err) => console.error("exports cron", err));
 	// Scheduled reports, alerts and their deliveries (workers/notify/cron.ts): bounded, each part unable to stop the rest.
 	await runNotifications(env);
 	return { tenants: results.length, buffered, rollups };
