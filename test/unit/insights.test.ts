@@ -112,6 +112,11 @@ describe("tests of a change", () => {
 		// Units needed for 80% power at 5% for this effect (the classic formula), minus what each arm has.
 		const need = Math.ceil(((1.959964 + 0.841621) ** 2 * (0.1 * 0.9 + 0.125 * 0.875)) / 0.025 ** 2);
 		expect(r.more_units_needed).toBe(Math.max(0, need - 2000));
+		// Powered for a smaller effect (1 point from 10%): the same formula with 0.11 for the variant.
+		const small = proportionTest(control, variant, 0.05, 0.01);
+		const needSmall = Math.ceil(((1.959964 + 0.841621) ** 2 * (0.1 * 0.9 + 0.11 * 0.89)) / 0.01 ** 2);
+		expect(Math.abs(small.more_units_needed! - (needSmall - 2000))).toBeLessThanOrEqual(1);
+		expect(small.powered_for).toBe(0.01);
 	});
 
 	it("sample ratio mismatch: a 50/50 test with 5,000 against 5,400 is flagged; 5,000 against 5,050 is not", () => {
@@ -274,5 +279,13 @@ describe("movers", () => {
 		const before = new Map<string | null, number>([["chat", 40], ["email", 40], ["phone", 20]]);
 		const m = movers(now, before);
 		expect(m.map((x) => [x.value, Math.round(x.change_points * 100) / 100])).toEqual([["chat", 20], ["email", -10], ["phone", -10]]);
+		// 60 of 100 against 40 of 100: z = 0.2 / √(0.5 · 0.5 · 0.02) = 2.828, two-sided p = 0.00468.
+		expect(m[0]!.p_value).toBeCloseTo(0.00468, 4);
+		// A value absent before: its share rose from 0.
+		const added = movers(new Map([["a", 5], ["b", 5]]), new Map([["a", 10]]));
+		const b = added.find((x) => x.value === "b")!;
+		expect(b).toMatchObject({ previous: 0, previous_share: 0, change_points: 50 });
+		// z = 0.5 / √(0.25 · 0.75 · 0.2) = 2.582, p = 0.0098.
+		expect(b.p_value).toBeCloseTo(0.0098, 4);
 	});
 });

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { makeTenant } from "../helpers";
+import { call, makeTenant } from "../helpers";
 import { insertRows, prng, query, type Row, rollUp } from "../rollup-data";
 
 // Ten weeks of daily traffic with a weekly shape (quiet weekends), Poisson-like noise, a slow rise
@@ -154,5 +154,69 @@ describe("insights of a query's series", () => {
 		const horizon = await query(t.readKey, body({ forecast: { horizon: 1000 } }));
 		expect(horizon.status).toBe(400);
 		expect(JSON.stringify(horizon.body.error.details)).toMatch(/horizon/);
+	});
+});
+
+describe("POST /v1/insights", () => {
+	const summary = (body: unknown) => call("/v1/insights", { method: "POST", key: t.readKey, json: body }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+	const email = { name: "email", metric: "count", filters: [["is", "prop:channel", "email"]] };
+	const chat = { name: "chat", metric: "count", filters: [["is", "prop:channel", "chat"]] };
+	const range = { from: iso(RANGE_FROM), to: iso(START + (DAYS - 1) * DAY) };
+	const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+	const daily = (c: string, from: number, to: number) => counts.get(c)!.slice(from, to);
+
+	it("totals against the period before, anomalies, trends, movers and correlations, each equal to what is computed here", async () => {
+		const { status, body } = await summary({ metrics: ["count", email, chat], date_range: range, movers: { dimensions: ["prop:channel"] } });
+		expect(status, JSON.stringify(body)).toBe(200);
+		expect(body.granularity).toBe("day");
+		const [count, e, c] = body.metrics;
+		const now = (ch: string) => sum(daily(ch, 42, 70));
+		const before = (ch: string) => sum(daily(ch, 14, 42));
+		expect(count).toMatchObject({ name: "count", total: now("email") + now("chat"), previous_total: before("email") + before("chat") });
+		expect(e.total).toBe(now("email"));
+		expect(e.anomalies.map((p: any) => p.time.slice(0, 10))).toEqual([iso(SPIKE)]);
+		expect(c.anomalies).toEqual([]);
+		expect(c.trend.direction).toBe("up");
+		expect(e.forecast).toHaveLength(7);
+
+		// Movers: chat's share now and before, and the two-proportion p-value of the change.
+		const rows = body.movers[0].rows;
+		const chatRow = rows.find((r: any) => r.value === "chat");
+		const share = now("chat") / (now("chat") + now("email"));
+		const prevShare = before("chat") / (before("chat") + before("email"));
+		expect(chatRow.share).toBeCloseTo(share, 12);
+		expect(chatRow.previous_share).toBeCloseTo(prevShare, 12);
+		expect(chatRow.change_points).toBeCloseTo((share - prevShare) * 100, 9);
+		expect(chatRow.p_value).toBeGreaterThanOrEqual(0);
+
+		// Correlation of email and chat over the range's 28 days, Pearson computed here.
+		const pair = body.correlations.find((x: any) => x.a === "email" && x.b === "chat");
+		const xs = daily("email", 42, 70);
+		const ys = daily("chat", 42, 70);
+		const mx = sum(xs) / xs.length;
+		const my = sum(ys) / ys.length;
+		const r = sum(xs.map((x, i) => (x - mx) * (ys[i]! - my))) / Math.sqrt(sum(xs.map((x) => (x - mx) ** 2)) * sum(ys.map((y) => (y - my) ** 2)));
+		expect(pair.points).toBe(28);
+		expect(pair.pearson.r).toBeCloseTo(r, 9);
+		expect(pair.note).toMatch(/not causation/);
+		expect(body.correlations).toHaveLength(3);
+
+		expect(body.highlights.join("\n")).toMatch(new RegExp(`email: 1 unusual day; the largest at ${iso(SPIKE)}`));
+		expect(body.highlights.join("\n")).toMatch(/chat is rising/);
+	});
+
+	it("names the field when a summary is asked wrongly", async () => {
+		const bad = [
+			[{ metrics: ["count"], correlations: [["count", "nope"]] }, "correlations[0][1]"],
+			[{ metrics: ["count", "uniques", "count", "count", "count", "count", "count"] }, "metrics"],
+			[{ metrics: ["count"], movers: { dimensions: ["nope"] } }, "dimensions[0]"],
+			[{ metrics: ["nope"] }, "metrics[0]"],
+			[{ date_range: "1d" }, "date_range"],
+		] as const;
+		for (const [body, field] of bad) {
+			const res = await summary(body);
+			expect(res.status, JSON.stringify(body)).toBe(400);
+			expect(JSON.stringify(res.body.error)).toContain(field);
+		}
 	});
 });

@@ -357,12 +357,17 @@ export interface TestResult {
 	ci95: [number, number];
 	p_value: number;
 	significant: boolean;
-	/** Units per arm still needed to detect the observed effect with 80% power at 5% (0 when reached). */
+	/**
+	 * Units per arm still needed to detect the effect with 80% power at 5% (0 when reached): the
+	 * minimum effect asked for, else the observed one; null when that effect is 0.
+	 */
 	more_units_needed: number | null;
+	/** The absolute effect the sample size is computed for. */
+	powered_for: number | null;
 }
 
 /** Two-proportion z-test: the difference's interval from unpooled errors, the p-value from the pooled one. */
-export function proportionTest(control: Arm, variant: Arm, alpha = 0.05): TestResult {
+export function proportionTest(control: Arm, variant: Arm, alpha = 0.05, minimumEffect?: number): TestResult {
 	const p1 = control.conversions! / control.n;
 	const p2 = variant.conversions! / variant.n;
 	const diff = p2 - p1;
@@ -373,7 +378,10 @@ export function proportionTest(control: Arm, variant: Arm, alpha = 0.05): TestRe
 	const p = 2 * (1 - normalCdf(Math.abs(z)));
 	const zc = normalQuantile(1 - alpha / 2);
 	const zb = normalQuantile(0.8);
-	const need = diff === 0 ? null : Math.ceil(((zc + zb) ** 2 * (p1 * (1 - p1) + p2 * (1 - p2))) / diff ** 2);
+	const mde = minimumEffect ?? diff;
+	// Under the minimum effect, the variant's rate is the control's moved by it.
+	const p2e = minimumEffect != null ? Math.min(1, Math.max(0, p1 + minimumEffect)) : p2;
+	const need = mde === 0 ? null : Math.ceil(((zc + zb) ** 2 * (p1 * (1 - p1) + p2e * (1 - p2e))) / mde ** 2);
 	return {
 		kind: "proportion",
 		control: control.name,
@@ -386,11 +394,12 @@ export function proportionTest(control: Arm, variant: Arm, alpha = 0.05): TestRe
 		p_value: p,
 		significant: p < alpha,
 		more_units_needed: need == null ? null : Math.max(0, need - Math.min(control.n, variant.n)),
+		powered_for: mde === 0 ? null : Math.abs(mde),
 	};
 }
 
 /** Welch's t-test on two means (unequal variances), df by Welch–Satterthwaite. */
-export function welchTest(control: Arm, variant: Arm, alpha = 0.05): TestResult {
+export function welchTest(control: Arm, variant: Arm, alpha = 0.05, minimumEffect?: number): TestResult {
 	const v1 = control.variance! / control.n;
 	const v2 = variant.variance! / variant.n;
 	const diff = variant.mean! - control.mean!;
@@ -400,7 +409,8 @@ export function welchTest(control: Arm, variant: Arm, alpha = 0.05): TestResult 
 	const p = se === 0 ? 1 : tPValue(t, df);
 	const tc = tQuantile(1 - alpha / 2, df);
 	const pooledVar = (control.variance! + variant.variance!) / 2;
-	const need = diff === 0 ? null : Math.ceil((2 * (normalQuantile(1 - alpha / 2) + normalQuantile(0.8)) ** 2 * pooledVar) / diff ** 2);
+	const mde = minimumEffect ?? diff;
+	const need = mde === 0 ? null : Math.ceil((2 * (normalQuantile(1 - alpha / 2) + normalQuantile(0.8)) ** 2 * pooledVar) / mde ** 2);
 	return {
 		kind: "mean",
 		control: control.name,
@@ -413,6 +423,7 @@ export function welchTest(control: Arm, variant: Arm, alpha = 0.05): TestResult 
 		p_value: p,
 		significant: p < alpha,
 		more_units_needed: need == null ? null : Math.max(0, need - Math.min(control.n, variant.n)),
+		powered_for: mde === 0 ? null : Math.abs(mde),
 	};
 }
 
@@ -434,16 +445,25 @@ export function sampleRatioMismatch(sizes: readonly number[], weights?: readonly
 	return { chi2, p_value: p, mismatch: p < 0.001 };
 }
 
-/** Dimension values whose share of the total changed most against the previous period (in points). */
-export function movers(current: ReadonlyMap<string | null, number>, previous: ReadonlyMap<string | null, number>, limit = 10) {
+/**
+ * Dimension values whose share of the total changed most against the previous period (in points),
+ * each with the p-value of a two-proportion z-test of its share then and now: a small value's share
+ * swings by chance, and the p-value says how much of the change chance explains.
+ */
+export function movers(current: ReadonlyMap<string | number | null, number>, previous: ReadonlyMap<string | number | null, number>, limit = 10) {
 	const tc = [...current.values()].reduce((a, b) => a + b, 0);
 	const tp = [...previous.values()].reduce((a, b) => a + b, 0);
 	const keys = new Set([...current.keys(), ...previous.keys()]);
 	return [...keys]
 		.map((k) => {
-			const share = tc ? (current.get(k) ?? 0) / tc : 0;
-			const before = tp ? (previous.get(k) ?? 0) / tp : 0;
-			return { value: k, count: current.get(k) ?? 0, previous: previous.get(k) ?? 0, share, previous_share: before, change_points: (share - before) * 100 };
+			const c = current.get(k) ?? 0;
+			const p = previous.get(k) ?? 0;
+			const share = tc ? c / tc : 0;
+			const before = tp ? p / tp : 0;
+			const pooled = tc + tp ? (c + p) / (tc + tp) : 0;
+			const se = tc && tp ? Math.sqrt(pooled * (1 - pooled) * (1 / tc + 1 / tp)) : 0;
+			const pValue = se === 0 ? (share === before ? 1 : tc && tp ? 0 : null) : 2 * (1 - normalCdf(Math.abs(share - before) / se));
+			return { value: k, count: c, previous: p, share, previous_share: before, change_points: (share - before) * 100, p_value: pValue };
 		})
 		.sort((a, b) => Math.abs(b.change_points) - Math.abs(a.change_points) || String(a.value).localeCompare(String(b.value)))
 		.slice(0, limit);

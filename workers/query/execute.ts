@@ -439,25 +439,37 @@ function narrowTo(p: Plan, combos: Set<string>): { events: string[] | null; valu
 const COLUMN_OF: Record<string, number> = Object.fromEntries(RAW_COLUMNS.map((c, i) => [c, i]));
 
 /** Reads raw events (exact answers) for plans the rollups cannot serve. */
-async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Deadline): Promise<Execution> {
-	const params: unknown[] = [];
+/**
+ * SQL conditions (each starting with " AND ") for filters on raw events, parameters appended to
+ * `params` and numbered from ?5 (?1–?4 are the caller's). Hour and weekday filters are not SQL: the
+ * caller applies them (or refuses them).
+ */
+export function rawFilterSql(filters: Filter[], params: unknown[], alias = ""): string {
 	let where = "";
-	for (const f of p.filters) {
+	const col = (c: string) => `${alias}${c}`;
+	for (const f of filters) {
 		const k = f.dim.kind;
 		if (k === "hour_of_day" || k === "day_of_week") continue;
 		if (k === "prop") {
 			const path = `?${params.length + 5}`;
 			params.push(`$."${f.dim.prop}"`);
+			const props = col("properties");
 			if (f.op === "gt" || f.op === "lt")
-				where += ` AND json_type(properties, ${path}) IN ('integer', 'real') AND ${textFilterSql(`json_extract(properties, ${path})`, f, params, "null")}`;
+				where += ` AND json_type(${props}, ${path}) IN ('integer', 'real') AND ${textFilterSql(`json_extract(${props}, ${path})`, f, params, "null")}`;
 			else {
 				// Compared as text, the way rollups store dimension values (5 → '5', true → 'true').
-				const text = `(CASE json_type(properties, ${path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'object' THEN NULL WHEN 'array' THEN NULL
-					ELSE CAST(json_extract(properties, ${path}) AS TEXT) END)`;
+				const text = `(CASE json_type(${props}, ${path}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' WHEN 'object' THEN NULL WHEN 'array' THEN NULL
+					ELSE CAST(json_extract(${props}, ${path}) AS TEXT) END)`;
 				where += ` AND ${textFilterSql(text, { ...f, values: f.values.map((v) => (v == null ? null : String(v))) }, params, "null")}`;
 			}
-		} else where += ` AND ${textFilterSql(k, f, params, "null")}`;
+		} else where += ` AND ${textFilterSql(col(k), f, params, "null")}`;
 	}
+	return where;
+}
+
+async function fromRaw(db: D1Database, tenantId: string, p: Plan, deadline: Deadline): Promise<Execution> {
+	const params: unknown[] = [];
+	const where = rawFilterSql(p.filters, params);
 	// Counting first keeps an accidental full scan from tying up the database: refuse big reads.
 	// (Filter parameters are numbered from ?5 for rawPages; ?4 is its paging cursor, unused here.)
 	const counted = await db

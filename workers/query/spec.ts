@@ -150,7 +150,7 @@ const dimSchema = dispatch<Dim, string | z.input<typeof binsObject>>((v) =>
 );
 
 const filterValue = z.union([z.string().max(500), z.number(), z.null()]);
-const filterSchema = z
+export const filterSchema = z
 	.tuple([z.enum(FILTER_OPS, { error: `must be one of ${FILTER_OPS.join(", ")}` }), dimString, z.union([filterValue, z.array(filterValue).min(1).max(100)])])
 	.transform(([op, dim, v], ctx): Filter => {
 		const values = Array.isArray(v) ? v : [v];
@@ -207,7 +207,7 @@ const metricSchema = dispatch<AnyMetric, string | z.input<typeof metricObject> |
 );
 
 const RANGE_HELP = `must be one of ${PRESETS.join(", ")} or {"from":"YYYY-MM-DD","to":"YYYY-MM-DD"} (dates inclusive, or ISO 8601 date-times)`;
-const dateRange = z.union([z.enum(PRESETS), z.object({ from: z.string().min(1).max(40), to: z.string().min(1).max(40) }).strict()], { error: RANGE_HELP });
+export const dateRange = z.union([z.enum(PRESETS), z.object({ from: z.string().min(1).max(40), to: z.string().min(1).max(40) }).strict()], { error: RANGE_HELP });
 
 /** Keys order_by takes beside metric and dimension names: the change against the compared period. */
 export const CHANGE_KEYS = ["change", "change_pct"] as const;

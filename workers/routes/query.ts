@@ -5,6 +5,8 @@ import { ApiError } from "../errors";
 import { hubOf, parseJson } from "../lib/http";
 import { answerQuery, TENANT_BY_KEY_SQL, type TenantRow } from "../query/answer";
 import { answerBatch, readBatchJson } from "../query/batch";
+import { runExperiment } from "../insights/experiment";
+import { summarize } from "../insights/summary";
 import { hasAdminToken } from "./admin";
 
 const readKey = requireKey("read", "admin");
@@ -86,6 +88,18 @@ export const queryRoutes = new Hono<AppEnv>()
 		// One key check for every query: the tenant comes from the key, never from a query.
 		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
 		return c.json(await answerBatch(c.env.DB, auth.tenantId, await readBatchJson(c.req.raw), row, Date.now(), () => hubOf(c.env, auth.tenantId).pendingSince()));
+	})
+	.post("/insights", async (c) => {
+		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
+		const text = await c.req.text();
+		return c.json(await summarize(c.env.DB, auth.tenantId, text.trim() ? parseJson(text) : {}, row, Date.now(), () => hubOf(c.env, auth.tenantId).pendingSince()));
+	})
+	.post("/experiments", async (c) => {
+		const { auth, row } = await authorizeWith<TenantRow>(c.env.DB, keyFromHeaders(c.req.raw), ["read", "admin"], TENANT_BY_KEY_SQL);
+		const text = await c.req.text();
+		if (!text.trim())
+			throw new ApiError(400, "invalid_experiment", 'body: send an experiment such as {"exposure":{"event":"experiment_viewed","variant":"prop:variant"},"goal":{"event":"purchase"},"date_range":"30d"}', { field: "body" });
+		return c.json(await runExperiment(c.env.DB, auth.tenantId, parseJson(text), row?.timezone ?? "UTC", Date.now()));
 	})
 	.get("/system/status", async (c, next) => {
 		// The operator's admin token sees any tenant (?tenant=) with full cron reports.
