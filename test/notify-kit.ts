@@ -201,7 +201,7 @@ export function fakeExporter() {
 	let n = 0;
 	const exporter: Exporter = {
 		async start(e, tenantId, request, opts) {
-			const id = `exp_test${String(++n).padStart(12, "0")}`;
+			const id = `exp_t${String(++n).padStart(3, "0")}${[...crypto.getRandomValues(new Uint8Array(6))].map((x) => x.toString(16).padStart(2, "0")).join("")}`;
 			started.push({ tenantId, request, scheduleId: opts.scheduleId, id });
 			const now = Date.now();
 			await e.DB.prepare(

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { signedDownloadUrl, startExport } from "../exports";
 
 /** An `exports` row, as far as deliveries need it (workers/db/schema.ts). */
 export interface ExportRow {
@@ -27,12 +28,14 @@ export interface Exporter {
 	signedUrl(env: Env, origin: string, row: ExportRow, ttlMs: number): Promise<string>;
 }
 
-/** Placeholder until workers/exports lands: scheduled runs fail their deliveries with this message. */
+/** workers/exports: the export runs in the background (its runner's alarms); links are signed with its key. */
 export const defaultExporter: Exporter = {
-	async start() {
-		throw new Error("exports are not available in this build");
+	async start(env, tenantId, request, opts) {
+		const target = request.kind === "report" ? { report_id: request.id } : { board_id: request.id };
+		const row = await startExport(env, tenantId, { format: request.format, ...target }, { scheduleId: opts.scheduleId });
+		return row.id;
 	},
-	async signedUrl() {
-		throw new Error("exports are not available in this build");
+	async signedUrl(env, origin, row, ttlMs) {
+		return (await signedDownloadUrl(env, origin, row, ttlMs)).url;
 	},
 };
