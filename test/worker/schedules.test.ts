@@ -267,9 +267,9 @@ describe("runs", () => {
 
 		// The KPIs are the report's totals against the previous period, as POST /v1/query answers them.
 		const q = await send("POST", "/v1/query", a.readKey, { ...kpiQuery, compare: "previous_period" });
-		const [count, users] = q.body.results[0].metrics as number[];
-		const [pc, pu] = q.body.results[0].comparison.metrics as number[];
-		const [cc, cu] = q.body.results[0].comparison.change_pct as number[];
+		const [count, users] = q.body.results[0].metrics as [number, number];
+		const [pc, pu] = q.body.results[0].comparison.metrics as [number, number];
+		const [cc, cu] = q.body.results[0].comparison.change_pct as [number, number];
 		const fmt = (n: number) => n.toLocaleString("en-US");
 		const pct = (p: number) => `${p > 0 ? "+" : p < 0 ? "−" : "±"}${Math.abs(p).toFixed(1)}%`;
 		const link = `https://edgewise.test/v1/exports/${run.export_id}/download?expires=${7 * 86_400}&sig=test`;
