@@ -123,12 +123,12 @@ export function runWrangler(args, { timeoutMs = 120_000, logPath } = {}) {
  * Starts a fresh local Edgewise. Options: `name` (temp dir prefix), `log` (function for progress
  * lines; defaults to silence). Returns a handle; call `cleanup()` in an `after` hook.
  */
-export async function startServer({ name = "edgewise-e2e", log = () => {} } = {}) {
+export async function startServer({ name = "edgewise-e2e", log = () => {}, vars = {} } = {}) {
 	const dir = mkdtempSync(join(tmpdir(), `${name}-`));
 	const persistTo = join(dir, "state");
 	const logFile = join(dir, "wrangler-dev.log");
 	liveDirs.add(dir);
-	const server = new EdgewiseServer({ dir, persistTo, logFile, log });
+	const server = new EdgewiseServer({ dir, persistTo, logFile, log, vars });
 	try {
 		const t0 = Date.now();
 		const logPath = join(dir, "wrangler-logs");
@@ -144,7 +144,9 @@ export async function startServer({ name = "edgewise-e2e", log = () => {} } = {}
 }
 
 class EdgewiseServer {
-	constructor({ dir, persistTo, logFile, log }) {
+	constructor({ dir, persistTo, logFile, log, vars = {} }) {
+		/** More `--var NAME:value` for wrangler dev (e.g. ALLOW_PRIVATE_DESTINATIONS for a local receiver). */
+		this.vars = vars;
 		this.dir = dir;
 		this.persistTo = persistTo;
 		this.logFile = logFile;
@@ -197,6 +199,7 @@ class EdgewiseServer {
 			`ADMIN_TOKEN:${DEV.adminToken}`,
 			"--var",
 			"ENVIRONMENT:development",
+			...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
 		];
 		const child = spawn(join(BIN, "wrangler"), args, {
 			cwd: ROOT,
