@@ -141,6 +141,38 @@ describe("insights of a query's series", () => {
 		}
 	});
 
+	it("today's bucket, not over yet, is neither an anomaly nor a point of the trend; the forecast starts with it and stays at or above zero", async () => {
+		const today = Math.floor(Date.now() / DAY) * DAY;
+		const other = await makeTenant("ins-today", { timezone: "UTC" });
+		const r = prng(7);
+		const rows: Row[] = [];
+		// Four weeks of about 100 a day, then today: whatever part of the day has passed holds 3.
+		for (let d = -28; d <= 0; d++) {
+			const n = d === 0 ? 3 : 90 + Math.floor(r() * 20);
+			for (let i = 0; i < n; i++) {
+				const at = d === 0 ? today + Math.floor((Date.now() - today) * r()) : today + d * DAY + Math.floor(r() * DAY);
+				rows.push({ message_id: `td-${d}-${i}`, event: "page_view", user_id: "u", anonymous_id: null, timestamp: at, country: null, device: null, browser: null, os: null, properties: {} });
+			}
+		}
+		await insertRows(other.id, rows);
+		const { status, body: a } = await query(other.readKey, {
+			metrics: ["count"],
+			date_range: { from: iso(today - 27 * DAY), to: iso(today) },
+			granularity: "day",
+			insights: { anomalies: true, trend: true, forecast: { horizon: 3 } },
+		});
+		expect(status, JSON.stringify(a)).toBe(200);
+		const s = a.insights.series[0];
+		expect(a.results.at(-1).metrics[0]).toBe(3);
+		expect(s.incomplete_from.slice(0, 10)).toBe(iso(today));
+		expect(s.anomalies.map((p: any) => p.time.slice(0, 10))).not.toContain(iso(today));
+		expect(s.trend.points).toBe(27);
+		expect(s.forecast.map((p: any) => p.time.slice(0, 10))).toEqual([iso(today), iso(today + DAY), iso(today + 2 * DAY)]);
+		// A whole day's forecast, about a hundred, not the three seen so far.
+		expect(s.forecast[0].value).toBeGreaterThan(60);
+		for (const p of s.forecast) expect(p.lo95).toBeGreaterThanOrEqual(0);
+	});
+
 	it("names the field when insights are asked wrongly", async () => {
 		const noSeries = await query(t.readKey, { metrics: ["count"], date_range: { from: "2026-10-01", to: "2026-10-31" }, insights: { anomalies: true } });
 		expect(noSeries.status).toBe(400);

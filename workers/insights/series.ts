@@ -26,37 +26,51 @@ export interface SeriesInsights {
 	forecast_method?: string;
 	backtest?: ReturnType<typeof forecast>["backtest"];
 	forecast_note?: string;
+	/** The first bucket not over yet (now falls in it, or it is in the future): not judged, not fitted; the forecast starts there. */
+	incomplete_from?: string;
 }
 
+const r4 = (v: number) => Math.round(v * 10_000) / 10_000;
+
 /**
- * Insights for one series: `history` holds the values of the history buckets then the range's
- * (`first` is the index of the range's first bucket), `times` the buckets' starts.
+ * Insights for one series: `values` holds the history buckets then the range's (`first` is the
+ * index of the range's first bucket), `times` the buckets' starts; buckets from `complete` on are
+ * not over yet. A bucket in progress is not an anomaly for being low, nor a point of the trend, nor
+ * a past the forecast learns from: the forecast starts with it.
  */
 export function seriesInsights(
 	dims: (string | number | null)[],
 	values: (number | null)[],
 	times: number[],
 	first: number,
+	complete: number,
 	opts: { anomalies: boolean; trend: boolean; forecast?: { horizon: number } },
 	g: Granularity,
 	tz: string,
 	format: (t: number) => string,
 ): SeriesInsights {
 	const out: SeriesInsights = { dimensions: dims };
+	const done = values.slice(0, complete);
 	const season = seasonOf(g, first);
+	if (complete < values.length) out.incomplete_from = format(times[complete]!);
 	if (opts.anomalies) {
-		const a = anomalies(values, season);
-		out.anomalies = a.points.filter((p) => p.anomaly && p.index >= first).map((p) => ({ time: format(times[p.index]!), value: p.value, expected: p.expected, score: Math.round(p.score * 100) / 100 }));
+		const a = anomalies(done, season);
+		out.anomalies = a.points
+			.filter((p) => p.anomaly && p.index >= first)
+			.map((p) => ({ time: format(times[p.index]!), value: p.value, expected: r4(p.expected), score: Math.round(p.score * 100) / 100 }));
 		out.anomaly_method = a.method;
 		if (a.reason) out.anomaly_note = a.reason;
 	}
-	if (opts.trend) out.trend = trend(values.slice(first), season);
+	if (opts.trend) out.trend = trend(done.slice(first), season);
 	if (opts.forecast) {
-		const f = forecast(values, season, opts.forecast.horizon);
-		let t = times[times.length - 1]!;
-		out.forecast = f.points.map((p) => {
-			t = nextStart(g as never, t, tz);
-			return { time: format(t), value: p.value, lo80: p.lo80, hi80: p.hi80, lo95: p.lo95, hi95: p.hi95 };
+		const f = forecast(done, season, opts.forecast.horizon);
+		// A series that never went below zero (counts, most sums) has no negative future either.
+		const floor = done.every((v) => v == null || v >= 0) ? 0 : Number.NEGATIVE_INFINITY;
+		const clip = (v: number) => r4(Math.max(floor, v));
+		let t = complete < times.length ? times[complete]! : nextStart(g as never, times[times.length - 1]!, tz);
+		out.forecast = f.points.map((p, i) => {
+			if (i > 0) t = nextStart(g as never, t, tz);
+			return { time: format(t), value: clip(p.value), lo80: clip(p.lo80), hi80: clip(p.hi80), lo95: clip(p.lo95), hi95: clip(p.hi95) };
 		});
 		out.forecast_method = f.method;
 		out.backtest = f.backtest;

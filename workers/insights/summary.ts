@@ -89,12 +89,19 @@ export async function summarize(db: D1Database, tenantId: string, body: unknown,
 		};
 	});
 	// Series values per metric, bucket by bucket (one series: no dimensions), for correlations.
-	const valuesOf = (i: number) => (series[i]!.results as { metrics: (number | null)[] }[]).map((r) => r.metrics[i] ?? null);
+	// Only buckets that are over: the one in progress is low because it is not finished.
+	const valuesOf = (i: number) => {
+		const from = (series[i] as { insights?: { series: { incomplete_from?: string }[] } }).insights?.series[0]?.incomplete_from;
+		const cut = from ? Date.parse(from) : Number.POSITIVE_INFINITY;
+		return (series[i]!.results as { time: string; metrics: (number | null)[] }[]).filter((r) => Date.parse(r.time) < cut).map((r) => r.metrics[i] ?? null);
+	};
 	const correlations = pairs.map(([a, b]) => ({ a, b, ...correlation(valuesOf(names.indexOf(a)), valuesOf(names.indexOf(b))) }));
 	const moved = req.movers.dimensions.map((dimension, k) => {
 		const rows = breakdowns[k]!.results as { dimensions: (string | number | null)[]; metrics: number[]; comparison?: { metrics: (number | null)[] } }[];
-		const cur = new Map(rows.map((r) => [r.dimensions[0] ?? null, r.metrics[0] ?? 0]));
-		const prev = new Map(rows.map((r) => [r.dimensions[0] ?? null, r.comparison?.metrics[0] ?? 0]));
+		// Shares among the events that have a value: events without the property are another population.
+		const valued = rows.filter((r) => r.dimensions[0] != null);
+		const cur = new Map(valued.map((r) => [r.dimensions[0]!, r.metrics[0] ?? 0]));
+		const prev = new Map(valued.map((r) => [r.dimensions[0]!, r.comparison?.metrics[0] ?? 0]));
 		return { dimension, rows: movers(cur, prev, req.movers.limit) };
 	});
 
@@ -113,7 +120,7 @@ export async function summarize(db: D1Database, tenantId: string, body: unknown,
 				anomalies: (series[0] as { insights?: { series: { anomaly_method?: string }[] } }).insights?.series[0]?.anomaly_method ?? null,
 				trend: (metrics[0]?.trend as { method?: string } | null)?.method ?? null,
 				forecast: (series[0] as { insights?: { series: { forecast_method?: string }[] } }).insights?.series[0]?.forecast_method ?? null,
-				movers: "share of the count in each period; p-value of a two-proportion z-test",
+				movers: "share of the count among events with a value, in each period; p-value of a two-proportion z-test",
 				correlation: "Pearson and Spearman over the buckets where both metrics have a value; p-value from t with n − 2 df",
 			},
 		},
@@ -145,8 +152,8 @@ function highlights(
 	}
 	for (const d of moved)
 		for (const r of d.rows)
-			if (r.p_value != null && r.p_value < 0.01 && Math.abs(r.change_points) >= 2)
-				out.push(`${d.dimension} ${r.value ?? "(none)"}: ${round(r.share * 100, 1)}% of events, ${r.change_points > 0 ? "up" : "down"} ${round(Math.abs(r.change_points), 1)} points`);
+			if (r.p_value != null && r.p_value < 0.01 && Math.abs(r.change_points) >= 1)
+				out.push(`${d.dimension} ${r.value}: ${round(r.share * 100, 1)}% of events with a value, ${r.change_points > 0 ? "up" : "down"} ${round(Math.abs(r.change_points), 1)} points on the period before`);
 	for (const c of correlations)
 		if (c.pearson && Math.abs(c.pearson.r) >= 0.7 && c.pearson.p_value < 0.01)
 			out.push(`${c.a} and ${c.b} move ${c.pearson.r > 0 ? "together" : "in opposite directions"} (r ${round(c.pearson.r)}, ${c.points} ${granularity}s); not evidence that one causes the other`);

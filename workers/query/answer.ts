@@ -11,7 +11,7 @@ import { comparisonPlan, type Layout, outputBuckets, type Plan, type PlanQuery, 
 import { type AnyMetric, baseMetrics, type Filter, type Metric, parseQuery, type QueryRequest } from "./spec";
 import { HISTORY_SEASONS, seasonOf, seriesInsights } from "../insights/series";
 import type { DateRange, Unit } from "./time";
-import { formatLocal, isValidTimeZone, startOf } from "./time";
+import { formatLocal, isValidTimeZone, nextStart, startOf } from "./time";
 
 /** The server's time limit for one query (its comparison included). */
 export const QUERY_TIMEOUT_MS = 10_000;
@@ -336,6 +336,9 @@ async function insightsOf(
 	const historyTimes = [...new Set(historyRows.map((r) => Date.parse(r.time!)).filter((t) => t >= dataFrom))].sort((a, b) => a - b);
 	const times = [...historyTimes, ...buckets];
 	const first = historyTimes.length;
+	// Buckets that end after now are not over: the range's first such bucket and all after it.
+	const open = buckets.findIndex((t) => nextStart(g as Unit, t, tz) > now);
+	const complete = open < 0 ? times.length : first + open;
 	const series = new Map<string, { dims: DimValue[]; values: Map<number, number | null> }>();
 	for (const r of [...historyRows, ...results]) {
 		const k = JSON.stringify(r.dimensions);
@@ -351,7 +354,7 @@ async function insightsOf(
 		series: shown.map((k) => {
 			const s = series.get(k);
 			const values = times.map((t) => s?.values.get(t) ?? null);
-			return seriesInsights(JSON.parse(k) as DimValue[], values, times, first, opts, g, tz, (t) => formatLocal(t, tz));
+			return seriesInsights(JSON.parse(k) as DimValue[], values, times, first, complete, opts, g, tz, (t) => formatLocal(t, tz));
 		}),
 	};
 }
