@@ -1,7 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { parquetReadObjects } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
+import { ungzip } from "pako";
 import { extractText, getDocumentProxy } from "unpdf";
 import * as XLSX from "xlsx";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,32 @@ const RANGE = { from: "2026-11-02", to: "2026-11-08" };
 type Tenant = Awaited<ReturnType<typeof makeTenant>>;
 let a: Tenant;
 let b: Tenant;
+let big: Tenant;
+
+/** Events with 3 KB of hard-to-compress text each: files of several 5 MiB parts from a few thousand rows. */
+function bulky(n: number): Row[] {
+	let x = 12345;
+	const noise = () => {
+		let s = "";
+		while (s.length < 3_000) {
+			x = (x * 1103515245 + 12345) % 2147483648;
+			s += x.toString(36);
+		}
+		return s.slice(0, 3_000);
+	};
+	return Array.from({ length: n }, (_, i) => ({
+		message_id: `big-${i}`,
+		event: i % 3 ? "page_view" : "purchase",
+		user_id: `u${i % 97}`,
+		anonymous_id: null,
+		timestamp: FROM + i * 60_000,
+		country: ["US", "FR", null][i % 3]!,
+		device: "mobile",
+		browser: "Safari",
+		os: "iOS",
+		properties: { i, blob: noise(), amount: i % 3 ? null : i * 1.5 },
+	}));
+}
 
 const TRICKY: Row[] = (
 	[
@@ -55,7 +81,9 @@ beforeAll(async () => {
 	await insertRows(a.id, dataset(31, 3_000, FROM, TO, "ea"));
 	await insertRows(a.id, TRICKY);
 	await insertRows(b.id, dataset(32, 500, FROM, TO, "eb"));
-}, 120_000);
+	big = await makeTenant("exp-big", { name: "Exports Big" });
+	await insertRows(big.id, bulky(4_000));
+}, 180_000);
 
 const post = (key: string, body: unknown) => call("/v1/exports", { method: "POST", key, json: body });
 
@@ -172,5 +200,113 @@ describe("events exports", () => {
 			const e = want[i]!;
 			expect(l).toEqual({ ...e, timestamp: iso(e.timestamp), received_at: iso(e.received_at), properties: JSON.parse(e.properties) });
 		});
+	});
+});
+
+const bytesOf = async (res: Response) => new Uint8Array(await res.arrayBuffer());
+const objectsOf = async (tenantId: string, id: string) => (await env.ARCHIVE.list({ prefix: `exports/${tenantId}/${id}/` })).objects.map((o) => o.key);
+const rowOf = (id: string) => env.DB.prepare("SELECT * FROM exports WHERE id = ?1").bind(id).first<any>();
+
+/** Parquet rows (hyparquet: an independent reader) with times as epoch ms and BigInts as numbers. */
+async function readParquet(bytes: Uint8Array): Promise<Record<string, unknown>[]> {
+	const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+	// hyparquet decompresses GZIP pages with the function it is given (here pako's, not the writer's CompressionStream).
+	const rows = (await parquetReadObjects({ file, compressors: { GZIP: (input: Uint8Array) => ungzip(input) } })) as Record<string, unknown>[];
+	return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.getTime() : typeof v === "bigint" ? Number(v) : v])));
+}
+
+describe("a long export in steps: progress, a crash, the row count", () => {
+	for (const format of ["csv", "parquet", "xlsx"] as const) {
+		it(`${format}: moves in checkpoints, survives a crash mid-export, and the file shows only when complete`, async () => {
+			const res = await post(big.readKey, { format, events: { date_range: RANGE } });
+			const created = await json(res);
+			expect(res.status, JSON.stringify(created)).toBe(202);
+			expect(created.state).toBe("queued");
+			const id = created.id as string;
+			const progress: number[] = [];
+			// Budget 0: each run writes one page, then checkpoints.
+			for (let i = 0; i < 4; i++) {
+				expect(await runExport(env, id, { budgetMs: 0 })).toBe("more");
+				const now = await json(await call(`/v1/exports/${id}`, { key: big.readKey }));
+				expect(now.state).toBe("running");
+				progress.push(now.progress);
+				// Not downloadable, and nothing at the file's key: only the checkpoint's carry object.
+				expect((await call(`/v1/exports/${id}/download`, { key: big.readKey })).status).toBe(409);
+				expect((await objectsOf(big.id, id)).every((k) => k.includes("/.carry-"))).toBe(true);
+			}
+			expect(progress.every((p, i) => p > 0 && p < 1 && (i === 0 || p > progress[i - 1]!))).toBe(true);
+			const before = await rowOf(id);
+			expect(JSON.parse(before.parts).length).toBeGreaterThan(0);
+			// A crash in the middle of a step: the lease is still held, the upload open, nothing cleaned up.
+			await expect(runExport(env, id, { crashAfterPages: 2 })).rejects.toBeInstanceOf(SimulatedCrash);
+			expect(await runExport(env, id)).toBe("busy");
+			expect((await call(`/v1/exports/${id}/download`, { key: big.readKey })).status).toBe(409);
+			// Its lease runs out (the clock moved on): the next run resumes from the last checkpoint.
+			await env.DB.prepare("UPDATE exports SET lease_until = 1 WHERE id = ?1").bind(id).run();
+			let outcome = "";
+			for (let i = 0; i < 20 && outcome !== "done"; i++) outcome = await runExport(env, id);
+			expect(outcome).toBe("done");
+			const done = await json(await call(`/v1/exports/${id}`, { key: big.readKey }));
+			expect(done).toMatchObject({ state: "done", rows: 4_000, expected_rows: 4_000, progress: 1, error: null });
+			expect(done.bytes).toBeGreaterThan(PART_BYTES);
+			expect(await objectsOf(big.id, id)).toEqual([`exports/${big.id}/${id}/${done.file_name}`]);
+			const file = await fileOf(big.readKey, id);
+			expect(file.length).toBe(done.bytes);
+			const want = await eventsOf(big.id);
+			if (format === "csv") {
+				const rows = parseCsv(new TextDecoder().decode(file)).slice(1);
+				expect(rows.map((r) => [r[0], r[14]])).toEqual(want.map((e) => [e.message_id, e.properties]));
+			} else if (format === "parquet") {
+				const rows = await readParquet(file);
+				expect(rows.map((r) => [r.message_id, r.timestamp, r.properties])).toEqual(want.map((e) => [e.message_id, e.timestamp, e.properties]));
+			} else {
+				const wb = XLSX.read(file, { type: "array", dense: true });
+				const rows = XLSX.utils.sheet_to_json<unknown[]>(wb.Sheets[wb.SheetNames[0]!]!, { header: 1, raw: true }).slice(1);
+				expect(rows.map((r) => [r[0], r[14]])).toEqual(want.map((e) => [e.message_id, e.properties]));
+			}
+		}, 120_000);
+	}
+
+	it("a run that finds fewer rows than it counted at the start fails, and leaves no file", async () => {
+		const created = await json(await post(big.readKey, { format: "csv", events: { date_range: RANGE, filters: [["is", "event", "purchase"]] } }));
+		expect(await runExport(env, created.id, { budgetMs: 0 })).toBe("more");
+		// Rows of the range disappear while it runs (as the archive would move them to R2).
+		const gone = await env.DB.prepare("DELETE FROM events WHERE tenant_id = ?1 AND message_id IN ('big-3990', 'big-3993') RETURNING message_id").bind(big.id).all();
+		expect(gone.results.length).toBe(2);
+		let outcome = "";
+		for (let i = 0; i < 40 && outcome !== "failed" && outcome !== "done"; i++) outcome = await runExport(env, created.id);
+		expect(outcome).toBe("failed");
+		const failed = await json(await call(`/v1/exports/${created.id}`, { key: big.readKey }));
+		expect(failed.state).toBe("failed");
+		expect(failed.error.code).toBe("rows_changed");
+		expect(await objectsOf(big.id, created.id)).toEqual([]);
+		expect((await rowOf(created.id)).upload_id).toBeNull();
+		expect((await call(`/v1/exports/${created.id}/download`, { key: big.readKey })).status).toBe(409);
+	});
+});
+
+describe("Parquet and XLSX of raw events, read back row by row", () => {
+	it("Parquet: typed columns (strings, UTC timestamps, integers), every row as in D1", async () => {
+		const done = await exportNow(a.readKey, { format: "parquet", events: { date_range: RANGE, filters: [["is", "country", ["FR", null]]] } });
+		expect(done.state, JSON.stringify(done)).toBe("done");
+		const rows = await readParquet(await fileOf(a.readKey, done.id));
+		const want = await eventsOf(a.id, "(country = 'FR' OR country IS NULL)");
+		expect(rows.length).toBe(want.length);
+		expect(rows).toEqual(want.map((e) => ({ ...e, region: null, city: null })));
+	});
+
+	it("XLSX: a real spreadsheet, numbers and dates typed, the header row first", async () => {
+		const done = await exportNow(a.readKey, { format: "xlsx", events: { date_range: RANGE, filters: [["is", "event", "tricky"]] } });
+		expect(done.state, JSON.stringify(done)).toBe("done");
+		const wb = XLSX.read(await fileOf(a.readKey, done.id), { type: "array", cellDates: true });
+		expect(wb.SheetNames).toEqual(["events"]);
+		const sheet = wb.Sheets.events!;
+		expect(sheet.B2!.t).toBe("d");
+		expect(sheet.N2!.t).toBe("n");
+		const rows = XLSX.utils.sheet_to_json<Record<string, unknown>>(sheet, { raw: true, defval: null });
+		const want = await eventsOf(a.id, "event = 'tricky'");
+		// A date is a day count in a double: the reader rounds it back to the millisecond, give or take one.
+		const ms = (d: unknown, exact: number) => (Math.abs((d as Date).getTime() - exact) <= 1 ? exact : (d as Date).getTime());
+		expect(rows.map((r, i) => ({ ...r, timestamp: ms(r.timestamp, want[i]!.timestamp), received_at: ms(r.received_at, want[i]!.received_at) }))).toEqual(want);
 	});
 });

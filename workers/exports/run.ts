@@ -19,6 +19,8 @@ interface Cursor {
 	seq: number;
 	scope: Omit<EventScope, "where" | "params">;
 	pos: EventPos | null;
+	/** Rows of the next page (sized from the rows seen, so a new run does not start with an oversized page). */
+	page?: number;
 	rows: number;
 	carry: number;
 	enc: unknown;
@@ -234,10 +236,12 @@ async function runEvents(ctx: Ctx, deadline: number, opts: RunOptions): Promise<
 	let pos = cursor.pos;
 	let pages = 0;
 	let finished = true;
-	for await (const page of eventPages(env.DB, row.tenant_id, scope, pos)) {
+	let pageRows = cursor.page;
+	for await (const page of eventPages(env.DB, row.tenant_id, scope, pos, pageRows)) {
 		await writer.writeRows(page.rows);
 		rows += page.rows.length;
 		pos = page.pos;
+		pageRows = page.next;
 		if (opts.crashAfterPages != null && ++pages >= opts.crashAfterPages) throw new SimulatedCrash(`simulated crash after ${pages} pages`);
 		if (Date.now() >= deadline) {
 			finished = false;
@@ -250,7 +254,7 @@ async function runEvents(ctx: Ctx, deadline: number, opts: RunOptions): Promise<
 		const bytes = sink.carry();
 		const seq = cursor.seq + 1;
 		if (bytes.length) await env.ARCHIVE.put(carryKey(row, seq), bytes);
-		const next: Cursor = { ...cursor, seq, pos, rows, carry: bytes.length, enc };
+		const next: Cursor = { ...cursor, seq, pos, page: pageRows, rows, carry: bytes.length, enc };
 		await ctx.commit(
 			"cursor = ?4, upload_id = ?5, parts = ?6, rows = ?7, bytes = ?8, progress = ?9, attempts = 0, error = NULL",
 			[JSON.stringify(next), sink.state.uploadId, JSON.stringify(sink.state.parts), rows, sink.offset, expected ? Math.min(0.99, rows / expected) : 0],

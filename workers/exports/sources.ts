@@ -133,7 +133,7 @@ const PAGE_MAX_ROWS = 20_000;
  * 15 per row; rollup/store.ts rawPages measured it halving the read cost), sized from the rows'
  * measured length to stay under D1's 2 MB limit on one string. Filter parameters follow ?7.
  */
-export async function* eventPages(db: D1Database, tenantId: string, s: EventScope, pos: EventPos | null, firstRows = 2_000): AsyncGenerator<{ rows: Cell[][]; pos: EventPos }> {
+export async function* eventPages(db: D1Database, tenantId: string, s: EventScope, pos: EventPos | null, firstRows = 2_000): AsyncGenerator<{ rows: Cell[][]; pos: EventPos; next: number }> {
 	// Filters were numbered from ?5 (for the count); here they follow ?6, so renumber by 2.
 	const where = s.where.replace(/\?(\d+)/g, (_, n: string) => `?${Number(n) + 2}`);
 	const sql = (limit: number) => `SELECT json_group_array(json_array(${EVENT_SQL_COLUMNS.join(", ")}, rid)) AS page FROM (
@@ -168,9 +168,10 @@ export async function* eventPages(db: D1Database, tenantId: string, s: EventScop
 			}
 			r.length = 15;
 		}
-		yield { rows, pos: [ts, rowid] };
-		if (rows.length < limit) return;
+		const full = rows.length >= limit;
 		limit = Math.max(100, Math.min(PAGE_MAX_ROWS, Math.floor((PAGE_TARGET_CHARS * rows.length) / text.length)));
+		yield { rows, pos: [ts, rowid], next: limit };
+		if (!full) return;
 	}
 }
 

@@ -1,4 +1,4 @@
-import { Deflate, deflateSync } from "fflate";
+import { Deflate, deflateRaw } from "pako";
 import { type ByteSink, type Cell, type Column, type FormatWriter, type TableHead, utf8 } from "../table";
 
 /**
@@ -8,9 +8,10 @@ import { type ByteSink, type Cell, type Column, type FormatWriter, type TableHea
  * strings. The header row is bold and frozen.
  *
  * A worksheet is one deflated ZIP entry, written as rows arrive (a data descriptor after it gives its
- * CRC and sizes). A checkpoint flushes the deflate stream to a byte boundary (fflate's sync flush):
- * the next run starts a new compressor whose blocks follow on, so the CRC, the sizes and the entries so
- * far are the whole state to keep.
+ * CRC and sizes). A checkpoint flushes the deflate stream to a byte boundary (zlib's Z_SYNC_FLUSH, with
+ * pako, the zlib port pdf-lib also uses): the next run starts a new compressor whose blocks follow on,
+ * so the CRC, the sizes and the entries so far are the whole state to keep. (fflate's sync flush was
+ * tried first: its output did not inflate once more than a few hundred KB had been pushed.)
  */
 
 const CRC_TABLE = (() => {
@@ -125,8 +126,8 @@ export class XlsxWriter implements FormatWriter {
 
 	private compressor(): Deflate {
 		if (!this.deflate) {
-			this.deflate = new Deflate({ level: 6 });
-			this.deflate.ondata = (chunk) => {
+			this.deflate = new Deflate({ level: 6, raw: true });
+			this.deflate.onData = (chunk) => {
 				this.out_.push(chunk);
 			};
 		}
@@ -187,7 +188,7 @@ export class XlsxWriter implements FormatWriter {
 	async checkpoint(): Promise<unknown> {
 		if (this.deflate && this.state.open) {
 			// A sync flush ends on a byte boundary with nothing pending: a new compressor can carry on.
-			this.deflate.flush();
+			this.deflate.push(new Uint8Array(0), 2); // Z_SYNC_FLUSH
 			const s = this.state.open;
 			for (const c of this.out_) {
 				s.csize += c.length;
@@ -202,7 +203,7 @@ export class XlsxWriter implements FormatWriter {
 	/** Writes a small part whole (its CRC and sizes in its local header). */
 	private async part(name: string, text: string): Promise<void> {
 		const raw = utf8(text);
-		const packed = deflateSync(raw, { level: 6 });
+		const packed = deflateRaw(raw, { level: 6 });
 		const n = utf8(name);
 		const entry: Entry = { name, offset: this.out.offset, crc: crc32(raw), csize: packed.length, usize: raw.length };
 		await this.out.write(localHeader(n, 0, entry.crc, entry.csize, entry.usize));
