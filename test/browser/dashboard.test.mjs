@@ -5,15 +5,13 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildDashboard } from "../../scripts/build-web.mjs";
+import { capture as captureOn, inRange, signIn as signInOn } from "./helpers.mjs";
 import { artifactsDir, DEV, launchChromium, query, startPlatform } from "./platform.mjs";
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-const TZ = DEV.timezone;
 const log = (...a) => console.error("  ·", ...a);
 
 let platform;
@@ -32,61 +30,11 @@ const search = () => new URL(page.url()).searchParams;
 const ready = (sel = ".overview") => page.waitForSelector(`${sel}[data-state="ready"]`, { timeout: 30_000 });
 const numberAt = async (locator) => Number(await page.locator(locator).first().getAttribute("data-value"));
 
-/** Local date and hour of an instant in the demo tenant's zone, straight from Intl. */
-const local = (() => {
-	const f = new Intl.DateTimeFormat("en-GB", { timeZone: TZ, weekday: "short", hour: "numeric", hourCycle: "h23" });
-	return (iso) => {
-		const p = Object.fromEntries(f.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
-		return { weekday: p.weekday, hour: Number(p.hour) };
-	};
-})();
-/** The seeded events inside a resolved range (`meta.date_range`: from inclusive, to exclusive). */
-const inRange = (events, range) => events.filter((e) => Date.parse(e.timestamp) >= Date.parse(range.from) && Date.parse(e.timestamp) < Date.parse(range.to));
 const en = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
-async function signIn(key) {
-	await page.goto(url("/"));
-	await page.evaluate(() => localStorage.clear());
-	await page.goto(url("/"));
-	await page.fill("input[name=key]", key);
-	await page.click("button[type=submit]");
-}
-
+const signIn = (key) => signInOn(page, platform.url, key);
 /** Screenshots of the current screen: desktop, 375 px wide and dark, each checked with axe-core. */
-async function capture(name) {
-	const variants = [
-		["desktop", { width: 1280, height: 900 }, "light"],
-		["375px", { width: 375, height: 812 }, "light"],
-		["dark", { width: 1280, height: 900 }, "dark"],
-	];
-	for (const [variant, size, scheme] of variants) {
-		await page.setViewportSize(size);
-		await page.emulateMedia({ colorScheme: scheme });
-		await page.waitForTimeout(350); // ResizeObserver → uPlot setSize, and the dark redraw
-		const file = join(dir, `${name}-${variant}.png`);
-		await page.screenshot({ path: file, fullPage: true });
-		// Nothing may stick out sideways on a phone.
-		if (variant === "375px") {
-			const width = await page.evaluate(() => document.documentElement.scrollWidth);
-			assert.ok(width <= 375, `${name} is ${width} px wide at 375 px`);
-		}
-		await axe(`${name} (${variant})`);
-	}
-	await page.setViewportSize({ width: 1280, height: 900 });
-	await page.emulateMedia({ colorScheme: "light" });
-}
-
-/** Runs axe-core on the page; fails on serious or critical violations. */
-async function axe(label) {
-	if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ content: AXE });
-	const result = await page.evaluate(async () => {
-		const r = await window.axe.run(document, { resultTypes: ["violations"], runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } });
-		return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
-	});
-	axeReport.push({ screen: label, violations: result });
-	const serious = result.filter((v) => v.impact === "serious" || v.impact === "critical");
-	assert.deepEqual(serious, [], `${label}: axe-core found serious violations:\n${JSON.stringify(serious, null, 1)}`);
-}
+const capture = (name) => captureOn(page, dir, axeReport, name);
 
 before(async () => {
 	dir = artifactsDir();
@@ -235,38 +183,6 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		await ready();
 	});
 
-	it("the support page shows the seeded figures", async () => {
-		phase = "support";
-		await page.goto(url("/support?range=90d"));
-		await ready("[data-state]");
-		await page.waitForSelector('[data-support="csat"]');
-		const events = platform.seeded;
-		const count = (name) => events.filter((e) => e.event === name).length;
-		assert.equal(await numberAt('[data-support="conversations"] .kpi-value'), count("conversation_started"));
-		assert.equal(await numberAt('[data-support="resolved"] .kpi-value'), count("conversation_resolved"));
-		assert.equal(await numberAt('[data-support="escalated"] .kpi-value'), count("conversation_escalated"));
-		const scores = events.filter((e) => e.event === "csat_submitted").map((e) => e.properties.score);
-		const csat = await numberAt('[data-support="csat"] .kpi-value');
-		assert.ok(Math.abs(csat - scores.reduce((a, b) => a + b, 0) / scores.length) < 1e-9, "CSAT average is exact");
-		assert.equal((await page.locator('[data-support="csat"] .kpi-value').textContent()).trim(), (scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(2));
-		for (let s = 1; s <= 5; s++) {
-			const shown = await page.locator(`[data-testid=csat-distribution] tr[data-score="${s}"] td`).first().textContent();
-			assert.equal(Number(shown.replace(/,/g, "")), scores.filter((x) => x === s).length, `CSAT ${s}`);
-		}
-		// The median response time is a sketch's: within 1% of the exact value of the same rank.
-		const waits = events.filter((e) => e.properties.response_time_ms != null).map((e) => e.properties.response_time_ms).sort((a, b) => a - b);
-		const exactMedian = waits[Math.floor(0.5 * (waits.length - 1))];
-		const median = await numberAt('[data-support="median-response"] .kpi-value');
-		assert.ok(Math.abs(median - exactMedian) / exactMedian <= 0.01, `median ${median} vs exact ${exactMedian}`);
-		// The heat map: every message, in the right local weekday and hour.
-		const messages = events.filter((e) => e.event === "message_sent");
-		const cells = await page.locator("[data-testid=heatmap] tbody tr").evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => Number(td.textContent.replace(/,/g, "")))));
-		assert.equal(cells.flat().reduce((a, b) => a + b, 0), messages.length);
-		const monday10 = messages.filter((e) => local(e.timestamp).weekday === "Mon" && local(e.timestamp).hour === 10).length;
-		assert.equal(cells[0][10], monday10);
-		assert.ok(monday10 > cells[6][3], "Monday mornings are busier than Sunday nights");
-	});
-
 	it("explore: builds a query, draws it, shows its JSON, curl and meta", async () => {
 		phase = "explore";
 		await page.goto(url("/explore?range=90d&m=count&g=none&chart=table&f=is:event:conversation_started"));
@@ -274,9 +190,9 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		await page.getByLabel("Dimension", { exact: true }).first().fill("prop:channel");
 		await page.getByRole("button", { name: "Add dimension" }).click();
 		await page.waitForURL(/d=prop:channel/);
-		await page.waitForSelector("[data-testid=explore-table] tbody tr");
+		await page.waitForSelector("[data-testid=explore-result] [data-testid=answer-table] tbody tr");
 		await ready("[data-state]");
-		const rows = await page.locator("[data-testid=explore-table] tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
+		const rows = await page.locator("[data-testid=explore-result] [data-testid=answer-table] tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent)));
 		const started = platform.seeded.filter((e) => e.event === "conversation_started");
 		const expected = Object.entries(Object.groupBy(started, (e) => e.properties.channel)).map(([c, es]) => [c, es.length]);
 		assert.deepEqual(
@@ -294,7 +210,6 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		for (const [name, path, sel] of [
 			["overview", "/", ".overview"],
 			["overview-filtered", "/?range=7d&f=is:prop:channel:chat&metric=p95:response_time_ms", ".overview"],
-			["support", "/support", "[data-state]"],
 			["explore", "/explore?m=count,uniques&d=country&g=day&range=30d", "[data-state]"],
 			["settings-read-key", "/settings", "[data-testid=needs-admin]"],
 			["live", "/live", "[data-status=open]"],
@@ -372,11 +287,11 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		const other = await browser.context.newPage();
 		other.on("console", (m) => m.type() === "error" && consoleErrors.push({ phase, text: m.text() }));
 		try {
-			await other.goto(`${origin}/support?range=7d`);
+			await other.goto(`${origin}/explore?range=7d&g=none&chart=table`);
 			assert.equal(await other.locator("input[name=key]").inputValue(), "", "no dev key in a build made without one");
 			await other.fill("input[name=key]", DEV.readKey);
 			await other.click("button[type=submit]");
-			await other.waitForSelector('[data-state="ready"] [data-support="conversations"]');
+			await other.waitForSelector('.explore[data-state="ready"] [data-testid=answer-table]');
 			assert.equal(new URL(other.url()).origin, origin);
 			assert.equal(await other.getByTestId("tenant-name").textContent(), "Demo workspace");
 		} finally {

@@ -52,14 +52,20 @@ async function retried(server, path, init, attempts = 5) {
 	}
 }
 
-/** The cron's rollup pass (POST /v1/admin/rollups/run) until everything is rolled up. */
-export async function rollUp(server) {
-	for (let i = 0; i < 100; i++) {
+/**
+ * The cron's rollup pass (POST /v1/admin/rollups/run) until everything is rolled up. A pass that
+ * answers `busy` found another one holding the lease (on a loaded machine, a pass whose request
+ * timed out goes on running): wait for it, rather than spend the attempts at once.
+ */
+export async function rollUp(server, { timeoutMs = 300_000 } = {}) {
+	const until = Date.now() + timeoutMs;
+	for (let i = 1; Date.now() < until; i++) {
 		const rep = await retried(server, "/v1/admin/rollups/run", { method: "POST", key: DEV.adminToken });
 		if (rep.errors?.length) throw new Error(`rollups/run: ${JSON.stringify(rep).slice(0, 500)}`);
 		if (rep.caught_up) return rep;
+		if (rep.busy) await new Promise((r) => setTimeout(r, 1000));
 	}
-	throw new Error("rollups did not catch up in 100 passes");
+	throw new Error(`rollups did not catch up in ${timeoutMs / 1000} s`);
 }
 
 /** POST /v1/query with a key, as any API client would send it: the independent answer the tests compare with. */

@@ -302,7 +302,7 @@ describe("the query builder", () => {
 		const q = { metrics: [{ name: "s", metric: "count", filters: [["is", "event", "a,1\":b"]] }], date_range: "30d", dimensions: ["prop:channel"] };
 		const text = prettyJson(q);
 		expect(JSON.parse(text)).toEqual(q);
-		expect(text).toBe('{\n  "metrics": [{"name": "s", "metric": "count", "filters": [["is", "event", "a,1\\":b"]]}],\n  "date_range": "30d",\n  "dimensions": ["prop:channel"]\n}');
+		expect(text).toBe('{\n  "metrics": [\n    {\n      "name": "s",\n      "metric": "count",\n      "filters": [["is", "event", "a,1\\":b"]]\n    }\n  ],\n  "date_range": "30d",\n  "dimensions": ["prop:channel"]\n}');
 	});
 
 	it("tables, split series and category bars from an answer", () => {

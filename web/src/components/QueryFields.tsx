@@ -58,9 +58,9 @@ export function MetricsField({ metrics, metricProps, dimensionProps, pairs, onCh
 					<li class={`chip${isHidden(m) ? " hidden-metric" : ""}`} data-metric={metricName(m)}>
 						<span>
 							{describeMetric(m)}
-							{isHidden(m) && <em class="muted"> (hidden)</em>}
+							{isHidden(m) && <em> (hidden)</em>}
 						</span>
-						<button type="button" class="chip-text" aria-pressed={isHidden(m) ? "true" : "false"} aria-label={`Hide metric ${metricName(m)} from the answer`} title="Computed for formulas, not shown" onClick={() => toggle(i)}>
+						<button type="button" class="chip-text" aria-label={`${isHidden(m) ? "Show" : "Hide"} metric ${metricName(m)}`} title={isHidden(m) ? "Show it in the answer" : "Compute it for formulas, without showing it"} onClick={() => toggle(i)}>
 							{isHidden(m) ? "show" : "hide"}
 						</button>
 						<button type="button" aria-label={`Remove metric ${metricName(m)}`} disabled={metrics.length === 1} onClick={() => onChange(metrics.filter((_, k) => k !== i))}>

@@ -168,7 +168,13 @@ function LineChart({ answer, format, height, title, behind }: { answer: AnswerLi
 					})
 				}
 			/>
-			<figcaption class="sr-only">{title}; the table below has the values.</figcaption>
+			{split.series.length > shown.length ? (
+				<figcaption class="muted small">
+					The first {shown.length} of {split.series.length} series; the table has all.
+				</figcaption>
+			) : (
+				<figcaption class="sr-only">{title}; the table below has the values.</figcaption>
+			)}
 			{behind}
 		</figure>
 	);

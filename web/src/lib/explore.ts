@@ -35,7 +35,7 @@ export function prettyJson(v: unknown, indent = ""): string {
 	if (v === null || typeof v !== "object") return JSON.stringify(v);
 	const line = inline(v);
 	const plain = Array.isArray(v) && v.every((x) => x === null || typeof x !== "object" || (Array.isArray(x) && x.every((y) => y === null || typeof y !== "object")));
-	if (plain || line.length + indent.length <= 96) return line;
+	if (plain || line.length + indent.length <= 64) return line;
 	const inner = `${indent}  `;
 	const items = Array.isArray(v) ? v.map((x) => inner + prettyJson(x, inner)) : Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${inner}${JSON.stringify(k)}: ${prettyJson(x, inner)}`);
 	return Array.isArray(v) ? `[\n${items.join(",\n")}\n${indent}]` : `{\n${items.join(",\n")}\n${indent}}`;

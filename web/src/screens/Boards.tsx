@@ -59,7 +59,7 @@ function BoardTable({ boards, reports }: { boards: Board[]; reports: Report[] })
 	const names = new Map(reports.map((r) => [r.id, r.name]));
 	return (
 		<div class="table-wrap">
-			<table data-testid="board-list">
+			<table class="list-table" data-testid="board-list">
 				<caption class="sr-only">Boards of this workspace</caption>
 				<thead>
 					<tr>
@@ -149,7 +149,7 @@ function ReportTable({ reports, boards, remove, reload }: { reports: Report[]; b
 		<>
 			{error && <ErrorNote error={error} title="The report was not deleted" />}
 			<div class="table-wrap">
-				<table data-testid="report-list">
+				<table class="list-table" data-testid="report-list">
 					<caption class="sr-only">Saved reports of this workspace</caption>
 					<thead>
 						<tr>
