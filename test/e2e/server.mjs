@@ -200,6 +200,9 @@ class EdgewiseServer {
 			"--var",
 			"ENVIRONMENT:development",
 			...Object.entries(this.vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+			// Share links are signed with it (.dev.vars.example's development-only value).
+			"--var",
+			"SHARE_SECRET:dev-only-share-secret-never-deploy-this",
 		];
 		const child = spawn(join(BIN, "wrangler"), args, {
 			cwd: ROOT,
