@@ -127,22 +127,27 @@ const widthLabel = (w: number) => (w === 12 ? "full (12)" : w === 6 ? "half (6)"
 export function TileControls({ index, layout, name, onChange }: { index: number; layout: Tile[]; name: string; onChange: (layout: Tile[]) => void }) {
 	const tile = layout[index]!;
 	const widths = [...new Set([...WIDTHS, tile.width])].sort((a, b) => a - b);
+	// A moved tile's DOM node moves, and loses focus: give it back to the same button.
+	const move = (delta: number, which: string) => {
+		onChange(moveTile(layout, index, delta));
+		requestAnimationFrame(() => {
+			const el = document.querySelector<HTMLButtonElement>(`.tile[data-report="${tile.report_id}"] button[data-move="${which}"]`);
+			(el && !el.disabled ? el : document.querySelector<HTMLButtonElement>(`.tile[data-report="${tile.report_id}"] button[data-move]:not(:disabled)`))?.focus();
+		});
+	};
 	return (
 		<div class="row-gap" role="group" aria-label={`Arrange ${name}`}>
-			<button type="button" aria-label={`Move ${name} up`} disabled={index === 0} onClick={() => onChange(moveTile(layout, index, -1))}>
+			<button type="button" data-move="up" aria-label={`Move ${name} up`} disabled={index === 0} onClick={() => move(-1, "up")}>
 				↑ Up
 			</button>
-			<button type="button" aria-label={`Move ${name} down`} disabled={index === layout.length - 1} onClick={() => onChange(moveTile(layout, index, 1))}>
+			<button type="button" data-move="down" aria-label={`Move ${name} down`} disabled={index === layout.length - 1} onClick={() => move(1, "down")}>
 				↓ Down
 			</button>
-			<label class="inline">
-				<span class="sr-only">Width of {name}</span>
-				<select aria-label={`Width of ${name}`} value={String(tile.width)} onChange={(e) => onChange(setWidth(layout, index, Number(value(e))))}>
-					{widths.map((w) => (
-						<option value={w}>{widthLabel(w)}</option>
-					))}
-				</select>
-			</label>
+			<select aria-label={`Width of ${name}`} value={String(tile.width)} onChange={(e) => onChange(setWidth(layout, index, Number(value(e))))}>
+				{widths.map((w) => (
+					<option value={w}>{widthLabel(w)}</option>
+				))}
+			</select>
 			<button type="button" class="danger" aria-label={`Remove ${name} from the board`} onClick={() => onChange(removeTile(layout, index))}>
 				Remove
 			</button>
