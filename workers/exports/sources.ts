@@ -314,7 +314,7 @@ export async function sections(db: D1Database, tenantId: string, req: ExportRequ
 
 /** An Excel sheet name: at most 31 characters, none of []:*?/\, unique in the workbook (case-insensitive). */
 export function sheetName(name: string, used: Set<string>): string {
-	const base = name.replace(/[[\]:*?/\\]/g, " ").replace(/^'+|'+$/g, "").trim().slice(0, 31) || "Sheet";
+	const base = name.replace(/[[\]:*?/\\]/g, " ").replace(/\s+/g, " ").replace(/^'+|'+$/g, "").trim().slice(0, 31).trim() || "Sheet";
 	let n = base;
 	for (let i = 2; used.has(n.toLowerCase()); i++) n = `${base.slice(0, 31 - String(i).length - 1)} ${i}`;
 	used.add(n.toLowerCase());
