@@ -52,7 +52,11 @@ export function formatNumber(v: number | null): string {
 	return v.toLocaleString("en-US", { maximumFractionDigits: abs >= 100 ? 1 : abs >= 1 ? 2 : 3 });
 }
 
-export const formatChange = (pct: number | null) => (pct == null ? "no earlier value" : `${pct > 0 ? "+" : pct < 0 ? "−" : "±"}${Math.abs(pct).toFixed(1)}%`);
+/** "+12.5%", "−3.0%", "±0.0%"; "from 0" when the earlier value was 0, "no earlier value" when there was none. */
+export function formatChange(pct: number | null, previous?: number | null): string {
+	if (pct != null) return `${pct > 0 ? "+" : pct < 0 ? "−" : "±"}${Math.abs(pct).toFixed(1)}%`;
+	return previous === 0 ? "from 0" : "no earlier value";
+}
 
 export function formatBytes(n: number): string {
 	if (n < 1024) return `${n} B`;
@@ -80,7 +84,7 @@ export function alertSubject(e: AlertEvent): string {
 }
 
 function reportLines(e: ReportEvent): string[] {
-	const lines = e.kpis.map((k) => `• ${k.report} · ${k.metric}: ${formatNumber(k.value)} (${formatChange(k.change_pct)})`);
+	const lines = e.kpis.map((k) => `• ${k.report} · ${k.metric}: ${formatNumber(k.value)} (${formatChange(k.change_pct, k.previous)})`);
 	if (e.kpi_error) lines.push(`(The key figures could not be computed: ${e.kpi_error})`);
 	return lines;
 }
@@ -115,7 +119,7 @@ export function renderEmail(e: NotifyEvent): EmailContent {
 			.join("\n")
 			.trim();
 		const rows = e.kpis
-			.map((k) => `<tr><td>${esc(k.report)}</td><td>${esc(k.metric)}</td><td style="text-align:right">${esc(formatNumber(k.value))}</td><td style="text-align:right">${esc(formatChange(k.change_pct))}</td></tr>`)
+			.map((k) => `<tr><td>${esc(k.report)}</td><td>${esc(k.metric)}</td><td style="text-align:right">${esc(formatNumber(k.value))}</td><td style="text-align:right">${esc(formatChange(k.change_pct, k.previous))}</td></tr>`)
 			.join("");
 		const html = [
 			`<p><strong>${esc(e.target.name)}</strong> (${e.target.kind}), ${esc(e.schedule.when)}.</p>`,
