@@ -104,7 +104,8 @@ export async function renderPdf(input: PdfInput): Promise<Uint8Array> {
 	kpiTable(doc, input.sections, W);
 
 	for (const s of input.sections) {
-		doc.need(250);
+		const h = s.answer ? chartHeight(s) : 20;
+		doc.need(h + 48);
 		doc.y -= 14;
 		doc.text(s.report?.name ?? "Query", M, doc.y, 13, { bold: true, maxW: W });
 		doc.y -= 14;
@@ -122,7 +123,6 @@ export async function renderPdf(input: PdfInput): Promise<Uint8Array> {
 			doc.text(`${meta.date_range.from.slice(0, 10)} to ${meta.date_range.to.slice(0, 10)}, ${meta.timezone}`, M, doc.y, 8, { color: MUTED });
 			doc.y -= 11;
 		}
-		const h = 190;
 		const box = { x: M, y: doc.y - h - 4, w: W, h };
 		chart(doc, s, meta, box);
 		doc.y = box.y - 8;
@@ -186,6 +186,38 @@ function kpiTable(doc: Doc, sections: Section[], W: number) {
 }
 
 type Box = { x: number; y: number; w: number; h: number };
+
+/** How tall a report's chart is drawn: what it shows needs, so a page holds as many as fit. */
+function chartHeight(s: Section): number {
+	const meta = s.answer!.meta as Meta;
+	const n = s.answer!.results.length;
+	const type = chartType(s, meta);
+	if (!n) return 60;
+	if (type === "number") return 110;
+	if (type === "table") return 22 + (Math.min(n, TABLE_ROWS) + 1) * 13 + (n > TABLE_ROWS ? 10 : 0);
+	if (type === "bar") return Math.min(230, 28 + Math.min(n, MAX_BARS) * 16);
+	return 190;
+}
+
+const MAX_BARS = 24;
+const TABLE_ROWS = 15;
+
+function chartType(s: Section, meta: Meta): "number" | "table" | "heatmap" | "line" | "bar" {
+	const type = s.report?.chart ?? (meta.granularity ? "line" : meta.dimensions.length ? "bar" : "number");
+	if (type === "number" || (!meta.granularity && !meta.dimensions.length && type !== "table")) return "number";
+	if (type === "table") return "table";
+	if (type === "heatmap" && (meta.dimensions.length >= 2 || (meta.granularity && meta.dimensions.length === 1))) return "heatmap";
+	return meta.granularity ? "line" : "bar";
+}
+
+/** An axis label: 25M, 12.5k, 0.25. */
+function compact(v: number): string {
+	const a = Math.abs(v);
+	if (a >= 1e9) return `${formatNumber(v / 1e9)}G`;
+	if (a >= 1e6) return `${formatNumber(v / 1e6)}M`;
+	if (a >= 1e4) return `${formatNumber(v / 1e3)}k`;
+	return formatNumber(v);
+}
 type Row = { time?: string; dimensions: unknown[]; metrics: (number | null)[]; comparison?: { change_pct: (number | null)[] } };
 
 const dimLabel = (r: Row) => (r.dimensions.length ? r.dimensions.map((d) => (d == null ? "(none)" : String(d))).join(" / ") : "total");
@@ -197,11 +229,11 @@ function chart(doc: Doc, s: Section, meta: Meta, box: Box) {
 		doc.text("No data in this range", box.x + box.w / 2, box.y + box.h / 2, 10, { color: MUTED, align: "center" });
 		return;
 	}
-	const type = s.report?.chart ?? (meta.granularity ? "line" : meta.dimensions.length ? "bar" : "number");
-	if (type === "number" || (!meta.granularity && !meta.dimensions.length && type !== "table")) return numberChart(doc, rows, meta, box);
+	const type = chartType(s, meta);
+	if (type === "number") return numberChart(doc, rows, meta, box);
 	if (type === "table") return tableChart(doc, rows, meta, box);
-	if (type === "heatmap" && (meta.dimensions.length >= 2 || (meta.granularity && meta.dimensions.length === 1))) return heatmap(doc, rows, meta, box);
-	if (meta.granularity) return lineChart(doc, rows, meta, box);
+	if (type === "heatmap") return heatmap(doc, rows, meta, box);
+	if (type === "line") return lineChart(doc, rows, meta, box);
 	return barChart(doc, rows, meta, box);
 }
 
@@ -226,11 +258,11 @@ function niceMax(v: number): number {
 
 /** The plot area inside a box (room for axis labels), with the y axis, its grid and labels drawn. */
 function axes(doc: Doc, box: Box, max: number, legendRows: number) {
-	const plot = { x: box.x + 52, y: box.y + 24 + legendRows * 12, w: box.w - 64, h: box.h - 36 - legendRows * 12 };
+	const plot = { x: box.x + 52, y: box.y + 24 + legendRows * 12, w: box.w - 64, h: box.h - 44 - legendRows * 12 };
 	for (let i = 0; i <= 4; i++) {
 		const y = plot.y + (plot.h * i) / 4;
 		doc.page.drawLine({ start: { x: plot.x, y }, end: { x: plot.x + plot.w, y }, thickness: i === 0 ? 0.8 : 0.4, color: i === 0 ? MUTED : GRID });
-		doc.text(formatNumber((max * i) / 4), plot.x - 6, y - 3, 7, { color: MUTED, align: "right" });
+		doc.text(compact((max * i) / 4), plot.x - 6, y - 3, 7, { color: MUTED, align: "right" });
 	}
 	return plot;
 }
@@ -238,13 +270,16 @@ function axes(doc: Doc, box: Box, max: number, legendRows: number) {
 function lineChart(doc: Doc, rows: Row[], meta: Meta, box: Box) {
 	const times = [...new Set(rows.map((r) => r.time ?? ""))];
 	const at = new Map(times.map((t, i) => [t, i]));
+	// Split by dimensions: a line per combination, of the first metric. Otherwise a line per metric.
+	const byMetric = meta.dimensions.length === 0;
 	const series = new Map<string, (number | null)[]>();
-	for (const r of rows) {
-		const k = dimLabel(r);
-		let s = series.get(k);
-		if (!s) series.set(k, (s = new Array<number | null>(times.length).fill(null)));
-		s[at.get(r.time ?? "")!] = r.metrics[0] ?? null;
-	}
+	for (const r of rows)
+		for (const [m, name] of (byMetric ? meta.metrics : [meta.metrics[0]!]).entries()) {
+			const k = byMetric ? name : dimLabel(r);
+			let s = series.get(k);
+			if (!s) series.set(k, (s = new Array<number | null>(times.length).fill(null)));
+			s[at.get(r.time ?? "")!] = r.metrics[m] ?? null;
+		}
 	const shown = [...series.entries()].slice(0, PALETTE.length);
 	const max = niceMax(Math.max(0, ...shown.flatMap(([, v]) => v.filter((x): x is number => x != null))));
 	const legendRows = shown.length > 1 ? Math.ceil(shown.length / 4) : 0;
@@ -269,7 +304,8 @@ function lineChart(doc: Doc, rows: Row[], meta: Meta, box: Box) {
 	const label = (t: string) => (meta.granularity === "hour" || meta.granularity === "minute" ? t.slice(5, 16).replace("T", " ") : t.slice(0, 10));
 	const picks = times.length > 2 ? [0, Math.floor((times.length - 1) / 2), times.length - 1] : times.map((_, i) => i);
 	for (const i of picks) doc.text(label(times[i]!), xOf(i), plot.y - 11, 7, { color: MUTED, align: i === 0 ? "left" : i === times.length - 1 ? "right" : "center" });
-	doc.text(meta.metrics[0]!, plot.x, plot.y + plot.h + 4, 8, { color: MUTED });
+	// The metric's name, unless the legend names the lines by metric.
+	if (!byMetric || !legendRows) doc.text(meta.metrics[0]!, box.x + 8, box.y + box.h - 11, 8, { color: MUTED });
 	if (legendRows) {
 		shown.forEach(([name], i) => {
 			const x = box.x + 12 + (i % 4) * ((box.w - 24) / 4);
@@ -281,12 +317,12 @@ function lineChart(doc: Doc, rows: Row[], meta: Meta, box: Box) {
 }
 
 function barChart(doc: Doc, rows: Row[], meta: Meta, box: Box) {
-	const shown = rows.slice(0, 10);
+	const shown = rows.slice(0, MAX_BARS);
 	const max = niceMax(Math.max(0, ...shown.map((r) => r.metrics[0] ?? 0)));
 	const labelW = 150;
-	const plot = { x: box.x + labelW, y: box.y + 14, w: box.w - labelW - 70, h: box.h - 28 };
-	const barH = Math.min(16, plot.h / shown.length - 4);
-	doc.text(meta.metrics[0]!, plot.x, box.y + box.h - 11, 8, { color: MUTED });
+	const plot = { x: box.x + labelW, y: box.y + 10, w: box.w - labelW - 70, h: box.h - 26 };
+	const barH = Math.min(12, plot.h / shown.length - 3);
+	doc.text(rows.length > shown.length ? `${meta.metrics[0]} (the first ${shown.length} of ${rows.length} rows)` : meta.metrics[0]!, plot.x, box.y + box.h - 11, 8, { color: MUTED });
 	shown.forEach((r, i) => {
 		const y = plot.y + plot.h - (i + 1) * (plot.h / shown.length) + 2;
 		const v = r.metrics[0] ?? 0;
@@ -302,7 +338,7 @@ function tableChart(doc: Doc, rows: Row[], meta: Meta, box: Box) {
 	const n = head.length;
 	const w = (box.w - 12) / n;
 	const rowH = 13;
-	const max = Math.floor((box.h - 20) / rowH) - 1;
+	const max = Math.min(rows.length, TABLE_ROWS);
 	let y = box.y + box.h - 16;
 	head.forEach((h, i) => doc.text(h, box.x + 6 + w * i + (i >= n - meta.metrics.length ? w - 6 : 0), y, 8, { bold: true, maxW: w - 6, align: i >= n - meta.metrics.length ? "right" : "left" }));
 	y -= rowH;
