@@ -9,9 +9,12 @@
 //   conversation_resolved   conversation_id, channel, intent, agent_id, resolution_time_ms
 //   csat_submitted          conversation_id, channel, agent_id, score (1-5)
 //
+//   experiment_viewed       experiment, variant (the pricing page test: control or annual_first)
+//
 // Traffic has a daily and a weekly rhythm in the workspace's time zone: conversations come in
 // office hours and on weekdays, and a message that arrives when the desk is closed waits for it
-// to open (the long tail of response times). Used by `npm start`, the browser tests and the
+// to open (the long tail of response times). Three days ago a sign-in outage brought a morning of
+// escalated account-access chats (an anomaly to find). Used by `npm start`, the browser tests and the
 // benchmarks' payloads. The same arguments give the same events.
 
 /** Mulberry32: small, fast, seedable. */
@@ -122,10 +125,10 @@ function sampler(r, clock, from, to, rhythm, growth = 0.15) {
 const context = (u) => ({ userAgent: UAS[u % UAS.length], location: { country: COUNTRIES[(u * 5 + (u >> 3)) % COUNTRIES.length] } });
 
 /** One support conversation: its events, in time order. */
-function conversation(r, clock, start, n, users) {
+function conversation(r, clock, start, n, users, force = {}) {
 	const u = Math.floor(r() ** 1.4 * users);
-	const channel = weighted(r, CHANNELS);
-	const intent = weighted(r, INTENTS);
+	const channel = force.channel ?? weighted(r, CHANNELS);
+	const intent = force.intent ?? weighted(r, INTENTS);
 	const [agent, speed] = pick(r, AGENTS);
 	const id = `conv_${n}`;
 	const base = { user_id: `user_${u}`, context: context(u) };
@@ -156,7 +159,7 @@ function conversation(r, clock, start, n, users) {
 		t += Math.round(wait);
 		slowest = Math.max(slowest, wait);
 		add(t, "message_sent", { sender_type: "agent", agent_id: agent, response_time_ms: Math.round(wait) });
-		if (k === 0 && escalatedAt == null && r() < (intent === "bug_report" || intent === "refund" ? 0.3 : 0.07)) {
+		if (k === 0 && escalatedAt == null && r() < (force.escalate ?? (intent === "bug_report" || intent === "refund" ? 0.3 : 0.07))) {
 			escalatedAt = t + Math.round(lognormal(r, 4 * MINUTE, 0.6));
 			add(escalatedAt, "conversation_escalated", { intent, agent_id: agent });
 			t = escalatedAt;
@@ -188,6 +191,80 @@ function productEvent(r, t, users) {
 
 /** Events per conversation, on average (for the support share of `count`). */
 const EVENTS_PER_CONVERSATION = 6.4;
+/** Events per trial user of the pricing experiment, on average (for its share of `count`). */
+const EVENTS_PER_TRIAL = 2.12;
+
+/**
+ * The morning of a sign-in outage, three days before `now`: five hours (09:00-14:00 local) of extra
+ * chat conversations about account access, half of them escalated. The demo's anomaly to find.
+ */
+function* incident(clock, now, conversations, users, seed) {
+	const r = rng(seed + 2);
+	let from = Math.floor((now - 3 * 24 * HOUR) / HOUR) * HOUR;
+	for (let i = 0; i < 24 && clock(from).hour !== 9; i++) from -= HOUR;
+	const extra = Math.round(conversations * 0.03);
+	for (let n = 0; n < extra; n++) {
+		const start = from + Math.floor(r() * 5 * HOUR);
+		for (const e of conversation(r, clock, start, `outage_${n}`, users, { intent: "account_access", channel: r() < 0.7 ? "chat" : "email", escalate: 0.5 })) if (e.t < now) yield e;
+	}
+}
+
+/**
+ * The pricing page experiment: new trial users (trial_<n>) see the page's control or its
+ * "annual_first" variant (experiment_viewed with experiment and variant, half each), over the last 30
+ * days; 10% of control and 13.5% of annual_first buy within a few days (purchase). The demo's A/B test.
+ */
+function* pricingExperiment(clock, now, trials, seed) {
+	const r = rng(seed + 1);
+	const next = sampler(r, clock, now - 30 * 24 * HOUR, now, productRhythm);
+	for (let k = 0; k < trials; k++) {
+		const t = next();
+		const variant = r() < 0.5 ? "control" : "annual_first";
+		const user = { user_id: `trial_${k}`, context: context(k) };
+		yield { ...user, t, event: "experiment_viewed", properties: { experiment: "pricing_page", variant, path: "/pricing" } };
+		if (r() < (variant === "control" ? 0.1 : 0.135)) {
+			const at = t + Math.round(lognormal(r, 20 * HOUR, 1.2));
+			const plan = variant === "annual_first" && r() < 0.5 ? "pro_annual" : weighted(r, [["pro", 75], ["team", 25]]);
+			if (at < now) yield { ...user, t: at, event: "purchase", properties: { plan, amount: Math.round(lognormal(r, plan === "pro_annual" ? 390 : 49, 0.3) * 100) / 100 } };
+		}
+	}
+}
+
+/**
+ * The events of `demoEvents`, unordered and unnumbered, one at a time: every support conversation
+ * (whole, cut at `now`) with the outage's, the pricing experiment, then the product traffic, each
+ * `{t, event, user_id, properties, context}`. Memory stays small for any `count` (bench:query's board
+ * seeds 10M of them this way).
+ */
+export function* demoEventStream(count, { days = 60, now = Date.now(), seed = 42, tz = "Europe/Paris", users = 600 } = {}) {
+	if (count <= 0) return;
+	const r = rng(seed);
+	const clock = localClock(tz);
+	const from = now - days * 24 * HOUR;
+	const conversations = Math.round((count * 0.4) / EVENTS_PER_CONVERSATION);
+	const nextStart = sampler(r, clock, from, now, supportRhythm);
+	const starts = Float64Array.from({ length: conversations }, nextStart).sort();
+	let made = 0;
+	for (let n = 0; n < starts.length; n++)
+		for (const e of conversation(r, clock, starts[n], n, users))
+			if (e.t < now && made < count) {
+				made++;
+				yield e;
+			}
+	if (days >= 4)
+		for (const e of incident(clock, now, conversations, users, seed))
+			if (made < count) {
+				made++;
+				yield e;
+			}
+	for (const e of pricingExperiment(clock, now, Math.round((count * 0.05) / EVENTS_PER_TRIAL), seed))
+		if (made < count) {
+			made++;
+			yield e;
+		}
+	const nextProduct = sampler(r, clock, from, now, productRhythm);
+	for (let k = made; k < count; k++) yield productEvent(r, nextProduct(), users);
+}
 
 /**
  * `count` events over the `days` before `now` (default 60: the default 30-day view has a previous
@@ -196,20 +273,7 @@ const EVENTS_PER_CONVERSATION = 6.4;
  * API takes: `event`, `user_id`, ISO `timestamp`, a unique `message_id`, `properties`, `context`.
  */
 export function* demoEvents(count, { days = 60, now = Date.now(), seed = 42, tz = "Europe/Paris", users = 600 } = {}) {
-	if (count <= 0) return;
-	const r = rng(seed);
-	const clock = localClock(tz);
-	const from = now - days * 24 * HOUR;
-	const support = [];
-	const conversations = Math.round((count * 0.4) / EVENTS_PER_CONVERSATION);
-	const nextStart = sampler(r, clock, from, now, supportRhythm);
-	const starts = Array.from({ length: conversations }, nextStart).sort((a, b) => a - b);
-	starts.forEach((start, n) => {
-		for (const e of conversation(r, clock, start, n, users)) if (e.t < now && support.length < count) support.push(e);
-	});
-	const nextProduct = sampler(r, clock, from, now, productRhythm);
-	const product = Array.from({ length: count - support.length }, () => productEvent(r, nextProduct(), users));
-	const all = [...support, ...product].sort((a, b) => a.t - b.t);
+	const all = [...demoEventStream(count, { days, now, seed, tz, users })].sort((a, b) => a.t - b.t);
 	let i = 0;
 	for (const { t, ...e } of all) yield { event: e.event, user_id: e.user_id, timestamp: new Date(t).toISOString(), message_id: `demo-${seed}-${t}-${i++}`, properties: e.properties, context: e.context };
 }
