@@ -1,4 +1,6 @@
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { answerQuery, TENANT_BY_ID_SQL, type TenantRow } from "../../workers/query/answer";
 import { HLL_STANDARD_ERROR } from "../../workers/sketch/hll";
 import { call, json, makeTenant } from "../helpers";
 import { insertRows, localDate, query, type Row, rollUp } from "../rollup-data";
@@ -411,5 +413,16 @@ describe("the answer cache", () => {
 		// Another tenant's identical query is its own.
 		const other = await makeTenant("qf-cache-2");
 		expect((await query(other.readKey, body)).body.results[0].metrics[0]).toBe(0);
+	});
+
+	it("identical queries arriving together share one computation (many viewers opening one board at once)", async () => {
+		// answerQuery itself, called six times in one tick: over HTTP the requests' arrival would
+		// depend on timing. The first computes; the five others wait for its answer.
+		const tenant = await env.DB.prepare(TENANT_BY_ID_SQL).bind(t.id).first<TenantRow>();
+		const body = { metrics: ["count", "p95:response_time_ms"], date_range: RANGE, dimensions: ["prop:channel"], filters: [["is", "event", "message_sent"]] };
+		const now = Date.now();
+		const answers = await Promise.all(Array.from({ length: 6 }, () => answerQuery(env.DB, t.id, body, tenant, now)));
+		expect(answers.map((a) => a.meta.cache)).toEqual(["miss", "hit", "hit", "hit", "hit", "hit"]);
+		for (const a of answers) expect(a.results).toEqual(answers[0]!.results);
 	});
 });

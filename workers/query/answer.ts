@@ -374,6 +374,8 @@ type Answer = Awaited<ReturnType<typeof compute>>;
 /** Answers by tenant, stamp, minute and query: many viewers of one board share one computation. */
 const cache = new Map<string, Answer>();
 const CACHE_ENTRIES = 500;
+/** Answers being computed, by the same key as the cache: identical queries arriving meanwhile wait for them. */
+const inflight = new Map<string, Promise<Answer>>();
 /** Hits and misses of this isolate's cache, for GET /v1/system/status and the benchmark. */
 export const cacheStats = { hits: 0, misses: 0 };
 
@@ -402,7 +404,25 @@ export async function answerQuery(db: D1Database, tenantId: string, body: unknow
 		cache.set(key!, hit);
 		return { results: hit.results, ...(hit.insights ? { insights: hit.insights } : {}), meta: { ...hit.meta, complete_through: await through(), cache: "hit" as const, took_ms: Date.now() - started } };
 	}
-	const answer = await compute(db, tenantId, body, tenant, now, started);
+	// Viewers opening one board together ask the same questions before the first answer is cached:
+	// they wait for the computation under way rather than each running it (a crowd of 100 would
+	// otherwise run 100 and time out together).
+	const running = key ? inflight.get(key) : undefined;
+	if (running) {
+		const shared = await running;
+		cacheStats.hits++;
+		return { results: shared.results, ...(shared.insights ? { insights: shared.insights } : {}), meta: { ...shared.meta, complete_through: await through(), cache: "hit" as const, took_ms: Date.now() - started } };
+	}
+	const computing = compute(db, tenantId, body, tenant, now, started);
+	if (key) {
+		inflight.set(key, computing);
+		// Settled either way, the entry goes: an error is shared by those waiting, never kept.
+		computing.then(
+			() => inflight.delete(key),
+			() => inflight.delete(key),
+		);
+	}
+	const answer = await computing;
 	if (key) {
 		cacheStats.misses++;
 		cache.set(key, answer);
