@@ -240,6 +240,25 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 		assert.equal(rows.reduce((a, r) => a + r[1], 0), inRange(ai, bins.meta.date_range).length, "every AI reply is in a bin");
 		await capture("explore-bins");
 
+		// A paired-event duration and a distinct count, added from their forms.
+		await page.goto(url("/explore?range=30d&g=none&m=count&d=prop:channel&chart=table"));
+		await ready(".explore");
+		const metrics = page.locator("fieldset", { hasText: "Metrics" });
+		await metrics.getByRole("button", { name: "Paired events", exact: true }).click();
+		await metrics.getByLabel("Statistic").selectOption("p50");
+		await metrics.getByLabel("of pair").fill("first_response");
+		await metrics.getByRole("button", { name: "Add pair metric" }).click();
+		await page.waitForURL(/p50:pair:first_response/);
+		await metrics.getByRole("button", { name: "Distinct values", exact: true }).click();
+		await metrics.getByLabel("Distinct values of property").fill("agent_id");
+		await metrics.getByRole("button", { name: "Add distinct count" }).click();
+		await page.waitForURL(/uniques:prop:agent_id/);
+		await ready(".explore");
+		const paired = await query(platform.server, JSON.parse(await page.locator(".copy-block pre").first().textContent()));
+		assert.deepEqual(paired.meta.metrics, ["count", "p50:pair:first_response", "uniques:prop:agent_id"]);
+		assert.deepEqual(await values(page.locator("[data-testid=explore-result] tbody td.num")), paired.results.flatMap((r) => r.metrics));
+		assert.match(await page.locator("[data-testid=explore-result] thead").textContent(), /Median first_response.*Distinct agent_id/);
+
 		// Trending intents: ordered by the change against the previous period, top 2 per channel.
 		await page.goto(url("/explore?range=30d&g=none&m=count&d=prop:channel,prop:intent&f=is:event:conversation_started&cmp=previous_period&o=change:count:desc&lpg=2&chart=table"));
 		await ready(".explore");
@@ -270,7 +289,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 		};
 		await add("Escalation rate by channel (table)", 6);
 		await add("Conversations started (number)", 3);
-		await add("Messages by weekday and hour (heatmap)", 12);
+		await add("Messages by weekday and hour (heat map)", 12);
 		const order = () => page.locator(".board-grid .tile").evaluateAll((ts) => ts.map((t) => t.dataset.report));
 		const ids = { rate: made.report.id, ...Object.fromEntries((await api(`/v1/boards/${id}`)).layout.slice(1).map((t, i) => [["started", "heat"][i], t.report_id])) };
 		assert.deepEqual(await order(), [ids.rate, ids.started, ids.heat]);
@@ -310,6 +329,16 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 		assert.deepEqual(await values(page.locator(`.tile[data-report="${ids.rate}"] tbody td.num`)), direct.results.flatMap((r) => r.metrics));
 		await capture("board");
 		made.board = { id, expected };
+
+		// A tile added and removed again leaves the board as it was.
+		await page.getByRole("button", { name: "Edit board" }).click();
+		await page.waitForURL(/edit=1/);
+		await add("Messages by hour of day (bar)", 6);
+		saved = patched();
+		await page.getByRole("button", { name: "Remove Messages by hour of day from the board" }).click();
+		await saved;
+		assert.deepEqual((await api(`/v1/boards/${id}`)).layout, expected);
+		assert.deepEqual(await order(), expected.map((t) => t.report_id));
 
 		await page.goto(url("/boards"));
 		await ready(".boards-page");

@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { ApiFailure, type ApiClient } from "../api/client";
 import { useLoad } from "../hooks";
-import { addTile, DEFAULT_WIDTH, moveTile, removeTile, setWidth, type Tile, WIDTHS } from "../lib/boards";
+import { addTile, chartLabel, DEFAULT_WIDTH, moveTile, removeTile, setWidth, type Tile, WIDTHS } from "../lib/boards";
 import { onLinkClick } from "../router";
 import { ErrorNote } from "./States";
 
@@ -59,7 +59,7 @@ export function BoardEditor({ api, boardId, name, description, layout, onSave, o
 						<select value={chosen?.id ?? ""} onChange={(e) => setPick(value(e))} disabled={!available.length}>
 							{available.map((r) => (
 								<option value={r.id}>
-									{r.name} ({r.chart})
+									{r.name} ({chartLabel(r.chart)})
 								</option>
 							))}
 							{!available.length && <option value="">{reports.data ? "every saved report is on this board" : "loading…"}</option>}

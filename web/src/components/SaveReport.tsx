@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiFailure, type ApiClient } from "../api/client";
 import type { QueryInput, Report } from "../api/types";
 import { useLoad } from "../hooks";
-import { addTile } from "../lib/boards";
+import { addTile, chartLabel } from "../lib/boards";
 import type { ExploreView } from "../lib/url";
 import { onLinkClick } from "../router";
 import { ErrorNote } from "./States";
@@ -78,7 +78,7 @@ export function SaveReport({ api, view, query, saved, onSaved }: { api: ApiClien
 							Save as a new report
 						</button>
 					)}
-					<span class="muted small">drawn as: {view.chart === "heatmap" ? "heat map" : view.chart} (the chart type above)</span>
+					<span class="muted small">drawn as: {chartLabel(view.chart)} (the chart type above)</span>
 				</div>
 			</form>
 			{error && <ErrorNote error={error} title="The report was not saved" />}

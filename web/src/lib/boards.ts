@@ -68,5 +68,8 @@ export function shareRefusal(status: number, code: string, details: unknown, mes
 	return { title: "This board could not be opened", text: message };
 }
 
+/** A chart type in words. */
+export const chartLabel = (chart: string) => (chart === "heatmap" ? "heat map" : chart);
+
 /** "12 Jan 2027, 14:05" in the browser's zone. */
 export const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }) : "–");

@@ -4,7 +4,7 @@ import { ApiFailure } from "../api/client";
 import type { Board, Report } from "../api/types";
 import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
-import { when } from "../lib/boards";
+import { chartLabel, when } from "../lib/boards";
 import { navigate, onLinkClick } from "../router";
 import { BoardPage } from "./Board";
 
@@ -171,7 +171,7 @@ function ReportTable({ reports, boards, remove, reload }: { reports: Report[]; b
 										{r.name}
 									</a>
 								</th>
-								<td>{r.chart}</td>
+								<td>{chartLabel(r.chart)}</td>
 								<td class="num hide-narrow">{onBoards(r.id)}</td>
 								<td class="num">
 									{confirm === r.id ? (
