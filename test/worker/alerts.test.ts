@@ -121,6 +121,7 @@ describe("SSRF rules", () => {
 			"http://0x7f.1/", // 127.0.0.1 in hex, short
 			"http://017700000001/", // 127.0.0.1 in octal
 			"http://224.0.0.1/",
+			"http://127.0.0.1./", // a trailing dot
 		])
 			expect(await refused(url), url).toBe("private_address");
 	});
@@ -138,7 +139,7 @@ describe("SSRF rules", () => {
 
 	it("refuses DNS names that resolve to a private address (any of their addresses), and local names", async () => {
 		for (const host of ["inside", "metadata", "mixed", "v6-ula", "v6-mapped", "cgnat"]) expect(await refused(`https://${host}.example.com/hook`), host).toBe("private_address");
-		for (const url of ["http://localhost/", "http://api.localhost/", "https://printer.local/", "https://db.internal/", "https://intranet/"]) expect(await refused(url), url).toBe("private_name");
+		for (const url of ["http://localhost/", "http://localhost./", "http://api.localhost/", "https://printer.local/", "https://db.internal/", "https://intranet/"]) expect(await refused(url), url).toBe("private_name");
 		expect(net.lookups).not.toContain("localhost");
 		await expect(checkDestination("https://nowhere.example.com/", policy)).rejects.toBeInstanceOf(ResolveFailed);
 	});

@@ -1,4 +1,4 @@
-import { ipBlock, parseIPv4, parseIPv6 } from "./ip";
+import { ipBlock, parseIPv4 } from "./ip";
 
 // Outbound requests to URLs a tenant chose (webhooks, Slack) must not reach the deployment's own
 // network or anyone's private one: only http on port 80 and https on 443, to public addresses, and
@@ -84,7 +84,9 @@ export function checkUrlShape(raw: string, allowPrivate: boolean): URL {
 	const host = url.hostname;
 	const block = ipBlock(host.startsWith("[") ? host.slice(1, -1) : host);
 	if (block) throw new DestinationRefused("private_address", `${host} is a ${block} address: only public addresses are allowed`);
-	if (block === undefined && (LOCAL_NAMES.test(host) || !host.includes(".")))
+	// A trailing dot ("localhost.") names the same host.
+	const bare = host.replace(/\.$/, "");
+	if (block === undefined && (LOCAL_NAMES.test(bare) || !bare.includes(".")))
 		throw new DestinationRefused("private_name", `'${host}' is a local name: only public DNS names are allowed`);
 	return url;
 }
@@ -129,6 +131,3 @@ export async function safeFetch(raw: string, init: RequestInit, policy: Destinat
 		target = new URL(location, url).toString();
 	}
 }
-
-/** True when `s` is an IPv6 literal (for messages and tests). */
-export const isIPv6 = (s: string) => parseIPv6(s) != null;
