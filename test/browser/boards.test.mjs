@@ -76,6 +76,8 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 		await signIn(adminKey);
 		await page.waitForSelector(".overview");
 		await page.goto(url("/support"));
+		await page.getByTestId("support-create").waitFor();
+		await capture("support-create");
 		await page.getByRole("button", { name: "Create the Support board" }).click();
 		await ready(".board-page");
 		await page.waitForSelector(".tile[data-report] .figure-item");
