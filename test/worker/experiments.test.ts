@@ -120,6 +120,11 @@ describe("POST /v1/experiments", () => {
 		expect(body.srm.mismatch).toBe(false);
 		expect(body.srm.expected_split).toEqual({ A: 0.5, B: 0.5 });
 		expect(test.adjusted_p_value).toBe(test.p_value);
+		// B as the control: listed first, the effect reversed.
+		const reversed = (await run({ exposure: checkout, goal: orders, date_range: RANGE, control: "B" })).body;
+		expect(reversed.variants.map((v: any) => v.variant)).toEqual(["B", "A"]);
+		expect(reversed.tests[0].effect).toBeCloseTo(p1 - p2, 12);
+		expect(reversed.meta.date_range).toEqual({ from: "2026-11-02T00:00:00Z", to: "2026-11-16T00:00:00Z" });
 	});
 
 	it("a conversion window counts only goals within it of the first exposure", async () => {

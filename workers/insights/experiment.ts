@@ -3,7 +3,7 @@ import { ApiError, formatIssues } from "../errors";
 import { rawFilterSql } from "../query/execute";
 import { MAX_RAW_ROWS, resolveRange } from "../query/plan";
 import { dateRange, type Filter, filterSchema, parseDim } from "../query/spec";
-import { isValidTimeZone } from "../query/time";
+import { formatLocal, isValidTimeZone } from "../query/time";
 import { type Arm, proportionTest, sampleRatioMismatch, type TestResult, welchTest } from "./analyze";
 
 /**
@@ -183,8 +183,10 @@ GROUP BY 1, 2`;
 		.all<ArmRow>();
 	const mixed = results.filter((r) => r.mixed).reduce((s, r) => s + r.people, 0);
 	const arms = results.filter((r) => !r.mixed).sort((a, b) => (a.variant < b.variant ? -1 : a.variant > b.variant ? 1 : 0));
+	const control = req.control ?? arms[0]?.variant;
+	// The control first, then the other variants in text order.
+	arms.sort((a, b) => Number(b.variant === control) - Number(a.variant === control));
 	const names = arms.map((a) => a.variant);
-	const control = req.control ?? names[0];
 	const notes: string[] = [];
 	if (req.control != null && !names.includes(req.control))
 		throw new ApiError(400, "invalid_experiment", `control: no person saw variant '${req.control}' in this range (variants seen: ${names.join(", ") || "none"})`, { field: "control", variants: names });
@@ -242,10 +244,10 @@ GROUP BY 1, 2`;
 		excluded: { mixed_people: mixed },
 		notes,
 		meta: {
-			date_range: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() },
+			date_range: { from: formatLocal(range.from, tz), to: formatLocal(range.to, tz) },
 			timezone: tz,
 			window_hours: req.window?.hours ?? null,
-			goals_counted_until: new Date(goalsTo).toISOString(),
+			goals_counted_until: formatLocal(goalsTo, tz),
 			rows_scanned: read,
 			method: `${metric === "conversion" ? "two-proportion z-test (pooled p-value, unpooled 95% interval)" : "Welch's t-test"} per variant against the control; people are user_id, else anonymous_id; sample ratio by χ²`,
 		},
