@@ -4,7 +4,8 @@ import { writerFor } from "./formats";
 import { renderPdf } from "./formats/pdf";
 import { CONTENT_TYPES, EXPORT_LIMITS, type ExportRequest, type ExportRow, exportPrefix, fileName } from "./model";
 import { PartSink } from "./sink";
-import { countScope, EVENT_COLUMNS, type EventPos, type EventScope, eventPages, eventScope, sections } from "./sources";
+import { TextWriter } from "./formats/text";
+import { countScope, EVENT_COLUMNS, type EventPos, type EventScope, eventPages, eventScope, eventTextPages, sections } from "./sources";
 
 /** A run holds its export this long past its budget; a run that dies lets go when it runs out. */
 export const LEASE_MS = 60_000;
@@ -237,9 +238,15 @@ async function runEvents(ctx: Ctx, deadline: number, opts: RunOptions): Promise<
 	let pages = 0;
 	let finished = true;
 	let pageRows = cursor.page;
-	for await (const page of eventPages(env.DB, row.tenant_id, scope, pos, pageRows)) {
-		await writer.writeRows(page.rows);
-		rows += page.rows.length;
+	// CSV and NDJSON lines come rendered by SQLite; Parquet and XLSX take typed values.
+	const source =
+		writer instanceof TextWriter && (row.format === "csv" || row.format === "ndjson")
+			? eventTextPages(env.DB, row.tenant_id, scope, pos, row.format, pageRows)
+			: eventPages(env.DB, row.tenant_id, scope, pos, pageRows);
+	for await (const page of source) {
+		if ("text" in page) await (writer as TextWriter).writeText(page.text);
+		else await writer.writeRows(page.rows);
+		rows += typeof page.rows === "number" ? page.rows : page.rows.length;
 		pos = page.pos;
 		pageRows = page.next;
 		if (opts.crashAfterPages != null && ++pages >= opts.crashAfterPages) throw new SimulatedCrash(`simulated crash after ${pages} pages`);

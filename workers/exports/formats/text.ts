@@ -69,6 +69,13 @@ export class TextWriter implements FormatWriter {
 		await this.emit(text);
 	}
 
+	/** Rows already rendered in this format (raw events: SQLite writes the lines, sources.ts). */
+	async writeText(lines: string): Promise<void> {
+		const text = this.pending + lines;
+		this.pending = "";
+		await this.emit(text);
+	}
+
 	private async emit(text: string): Promise<void> {
 		if (!text) return;
 		const bytes = utf8(text);
