@@ -1,8 +1,12 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { TenantHub } from "../../workers/hub/tenant-hub";
 import { ADMIN, BASE, call, ev, flush, hub, json, makeTenant } from "../helpers";
+
+// Sockets, evictions and alarms take longer on a busy machine: a test waits for its messages up to
+// 10 s each (a missing message fails it), so the test itself gets more than vitest's default 5 s.
+vi.setConfig({ testTimeout: 30_000 });
 
 interface Live {
 	ws: WebSocket;
@@ -27,7 +31,7 @@ async function openLive(query: string, headers: Record<string, string> = {}): Pr
 	});
 	ws.addEventListener("close", (c) => onClose({ code: c.code, reason: c.reason }));
 	ws.accept();
-	const next = (timeoutMs = 3000) =>
+	const next = (timeoutMs = 10_000) =>
 		new Promise<any>((resolve, reject) => {
 			if (read < messages.length) return resolve(messages[read++]);
 			const timer = setTimeout(() => reject(new Error("no message")), timeoutMs);
