@@ -184,9 +184,11 @@ export async function* eventPages(db: D1Database, tenantId: string, s: EventScop
  */
 export async function* eventTextPages(db: D1Database, tenantId: string, s: EventScope, pos: EventPos | null, format: "csv" | "ndjson", firstRows = 2_000): AsyncGenerator<{ text: string; rows: number; pos: EventPos; next: number }> {
 	const where = s.where.replace(/\?(\d+)/g, (_, n: string) => `?${Number(n) + 3}`);
-	// ?7: the GLOB of a CSV field that needs quotes (a quote, a comma, CR or LF).
+	// ?7: unused (kept so the parameter numbers stay put). A field is quoted when it holds a quote, a
+	// comma, CR or LF: four instr() scans cost less than one GLOB with a character class (perf).
 	const iso = (c: string) => `strftime('%Y-%m-%dT%H:%M:%S', ${c} / 1000, 'unixepoch') || '.' || substr('00' || (${c} % 1000), -3) || 'Z'`;
-	const q = (c: string) => `CASE WHEN ${c} IS NULL THEN '' WHEN ${c} GLOB ?7 THEN '"' || replace(${c}, '"', '""') || '"' ELSE ${c} END`;
+	const q = (c: string) =>
+		`CASE WHEN ${c} IS NULL THEN '' WHEN instr(${c}, '"') OR instr(${c}, ',') OR instr(${c}, char(10)) OR instr(${c}, char(13)) THEN '"' || replace(${c}, '"', '""') || '"' ELSE ${c} END`;
 	const props = "CASE WHEN json_valid(properties) THEN properties ELSE '{}' END";
 	const line =
 		format === "csv"
@@ -194,7 +196,7 @@ export async function* eventTextPages(db: D1Database, tenantId: string, s: Event
 			: `json_object(${EVENT_COLUMNS.map((c) => `'${c.name}', ${c.type === "time" ? iso(c.name) : c.type === "json" ? `json(${props})` : c.name}`).join(", ")}) || char(10)`;
 	const sql = (limit: number) => `WITH page AS MATERIALIZED (
 		SELECT ${EVENT_COLUMNS.map((c) => c.name).join(", ")}, rowid AS rid FROM events WHERE tenant_id = ?1 AND timestamp >= ?2 AND timestamp < ?3 AND rowid <= ?6
-		AND (timestamp > ?4 OR (timestamp = ?4 AND rowid > ?5))${where} ORDER BY timestamp, rowid LIMIT ${limit})
+		AND (timestamp > ?4 OR (timestamp = ?4 AND rowid > ?5)) AND ?7 = ?7${where} ORDER BY timestamp, rowid LIMIT ${limit})
 		SELECT group_concat(${line}, '') AS text, count(*) AS n, (SELECT json_array(timestamp, rid) FROM page ORDER BY timestamp DESC, rid DESC LIMIT 1) AS last FROM page`;
 	let cur: EventPos = pos ?? [s.from, -1];
 	let limit = firstRows;
@@ -203,7 +205,7 @@ export async function* eventTextPages(db: D1Database, tenantId: string, s: Event
 		try {
 			r = await db
 				.prepare(sql(limit))
-				.bind(tenantId, s.from, s.to, cur[0], cur[1], s.snap, '*[",\r\n]*', ...s.params)
+				.bind(tenantId, s.from, s.to, cur[0], cur[1], s.snap, 0, ...s.params)
 				.first();
 		} catch (err) {
 			if (limit > 1 && /too big|TOOBIG/i.test(String(err))) {
