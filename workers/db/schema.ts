@@ -505,3 +505,110 @@ export const webhookSecrets = sqliteTable(
 	},
 	(t) => [index("webhook_secrets_tenant").on(t.tenantId)],
 );
+
+/*
+ * People: per-person structures kept by the people pass (workers/people/pass.ts), which scans new
+ * events by rowid like the rollup pass (its watermark is the rollup_cursor row 'people'). They let
+ * funnels, retention, lifecycle and person views read one person's events, or one row per person
+ * and day, instead of a month of raw events. What each holds and why: docs/architecture.md, People.
+ * NOTE: the composite-key tables are WITHOUT ROWID (added by hand to migration 0010, drizzle cannot
+ * say it): their key is their only index, which halves their size and their cost per insert.
+ */
+
+/** A tenant's event names as small integers; `bit` numbers them within the tenant (people_days.bits). */
+export const peopleNames = sqliteTable(
+	"people_names",
+	{
+		code: integer("code").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		name: text("name").notNull(),
+		/** 0, 1, 2 … in order of first appearance: the name's bit in people_days (word bit / 52, bit % 52). */
+		bit: integer("bit").notNull(),
+	},
+	(t) => [uniqueIndex("people_names_name").on(t.tenantId, t.name)],
+);
+
+/**
+ * Every identifier of a tenant (user_id, anonymous_id, an alias's previous_id) and its person.
+ * `linked`: the identifier has been merged into another's person once (an anonymous id into the
+ * first user it was seen with); later links from it are ignored (the first link wins).
+ */
+export const peopleIds = sqliteTable(
+	"people_ids",
+	{
+		tenantId: text("tenant_id").notNull(),
+		id: text("id").notNull(),
+		pid: integer("pid").notNull(),
+		linked: integer("linked").notNull().default(0),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.id] }), index("people_ids_pid").on(t.pid)],
+);
+
+/** One row per person: `person` is the id shown (the user id once identified), first_seen the first event's time. */
+export const people = sqliteTable(
+	"people",
+	{
+		pid: integer("pid").primaryKey(),
+		tenantId: text("tenant_id").notNull(),
+		person: text("person").notNull(),
+		firstSeen: integer("first_seen").notNull(),
+	},
+	(t) => [index("people_first_seen").on(t.tenantId, t.firstSeen)],
+);
+
+/**
+ * Each event once more, slim, under its person: (tenant, UTC week, person, event code, time,
+ * events.rowid). The week leads the key so the pass appends to the current week instead of writing
+ * all over a month's tree; a person's events of a week are one index range. Kept while the raw
+ * events are (rollup_tenants.archived_before).
+ */
+export const peopleEvents = sqliteTable(
+	"people_events",
+	{
+		tenantId: text("tenant_id").notNull(),
+		wk: integer("wk").notNull(),
+		pid: integer("pid").notNull(),
+		code: integer("code").notNull(),
+		ts: integer("ts").notNull(),
+		ref: integer("ref").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.wk, t.pid, t.code, t.ts, t.ref] })],
+);
+
+/**
+ * One row per person and local day (the tenant's time zone, `people_tenants.tz`) they were active:
+ * the event names they sent that day as bits (word = bit / 52). Retention and lifecycle read these.
+ */
+export const peopleDays = sqliteTable(
+	"people_days",
+	{
+		tenantId: text("tenant_id").notNull(),
+		/** Local days since 1970-01-01. */
+		day: integer("day").notNull(),
+		pid: integer("pid").notNull(),
+		word: integer("word").notNull(),
+		bits: integer("bits").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.tenantId, t.day, t.pid, t.word] })],
+);
+
+/** When each person first sent each event name (cohorts by first occurrence). */
+export const peopleFirsts = sqliteTable(
+	"people_firsts",
+	{
+		code: integer("code").notNull(),
+		pid: integer("pid").notNull(),
+		firstTs: integer("first_ts").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.code, t.pid] }), index("people_firsts_ts").on(t.code, t.firstTs)],
+);
+
+/** Per tenant: the time zone its people_days were built in (a change rebuilds them from people_events). */
+export const peopleTenants = sqliteTable("people_tenants", {
+	tenantId: text("tenant_id").primaryKey(),
+	tz: text("tz").notNull(),
+	/** After a change of time zone: people_events weeks (wk) still to turn into people_days, [from, to). */
+	rebuildFrom: integer("rebuild_from").notNull().default(0),
+	rebuildTo: integer("rebuild_to").notNull().default(0),
+	updatedAt: integer("updated_at").notNull(),
+});
