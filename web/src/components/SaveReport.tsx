@@ -63,7 +63,7 @@ export function SaveReport({ api, view, query, saved, onSaved }: { api: ApiClien
 			>
 				<label>
 					Report name
-					<input value={name} maxLength={200} required placeholder="What it answers, e.g. Escalation rate by channel" onInput={(e) => setName(value(e))} />
+					<input value={name} maxLength={200} required placeholder="e.g. Escalation rate by channel" onInput={(e) => setName(value(e))} />
 				</label>
 				<label>
 					Description
