@@ -5,6 +5,7 @@ import { ApiError } from "./errors";
 import { adminRoutes } from "./routes/admin";
 import { INGEST_PATHS, ingestRoutes } from "./routes/ingest";
 import { liveRoutes } from "./routes/live";
+import { peopleRoutes } from "./routes/people";
 import { queryRoutes } from "./routes/query";
 import { ingestReadRoutes } from "./routes/read";
 import { isTransient, messageOf } from "./hub/d1-writer";
@@ -73,6 +74,7 @@ export const app = new Hono<AppEnv>()
 	.route("/v1", queryRoutes)
 	.route("/v1", tenantRoutes)
 	.route("/v1", reportRoutes)
+	.route("/v1", peopleRoutes)
 	.route("/v1", exportRoutes)
 	.route("/v1", alertRoutes)
 	.route("/v1/admin", adminRoutes);
