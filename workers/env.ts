@@ -10,6 +10,8 @@ export interface Env {
 	EXPORT_RUNNER: DurableObjectNamespace<import("./exports/runner").ExportRunner>;
 	/** Delay before a new export's first run (ms, default 0); tests raise it to run exports by hand. */
 	EXPORT_DELAY_MS?: string;
+	/** Work per export alarm (ms, default 15,000); the end-to-end crash test lowers it to get many steps. */
+	EXPORT_RUN_BUDGET_MS?: string;
 	/** Self service binding to the AeWriter entrypoint: one invocation per 250 AE points. */
 	AE_WRITER?: Service<import("./hub/ae-writer").AeWriter>;
 	ASSETS?: Fetcher;

@@ -295,7 +295,8 @@ export async function runTenantExports(env: Env, tenantId: string, budgetMs = RU
 	const until = Date.now() + budgetMs;
 	let ran = 0;
 	const tried = new Set<string>();
-	while (Date.now() < until) {
+	// At least one run per call, whatever the budget: an alarm always makes progress.
+	for (let first = true; first || Date.now() < until; first = false) {
 		const next = await env.DB.prepare(
 			"SELECT id FROM exports WHERE tenant_id = ?1 AND state IN ('queued', 'running') AND lease_until < ?2 ORDER BY created_at, id LIMIT 10",
 		)
@@ -303,7 +304,7 @@ export async function runTenantExports(env: Env, tenantId: string, budgetMs = RU
 			.all<{ id: string }>();
 		const id = next.results.find((r) => !tried.has(r.id))?.id;
 		if (!id) break;
-		const outcome = await runExport(env, id, { budgetMs: Math.max(1_000, until - Date.now()) });
+		const outcome = await runExport(env, id, { budgetMs: Math.max(0, until - Date.now()) });
 		ran++;
 		if (outcome !== "more") tried.add(id);
 	}

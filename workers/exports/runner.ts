@@ -23,7 +23,8 @@ export class ExportRunner extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		const tenantId = await this.ctx.storage.get<string>("tenant");
 		if (!tenantId) return;
-		const { next } = await runTenantExports(this.env, tenantId, RUN_BUDGET_MS);
+		const budget = this.env.EXPORT_RUN_BUDGET_MS ? Number(this.env.EXPORT_RUN_BUDGET_MS) : RUN_BUDGET_MS;
+		const { next } = await runTenantExports(this.env, tenantId, budget);
 		if (next != null) await this.ctx.storage.setAlarm(next);
 	}
 }
