@@ -330,3 +330,150 @@ describe("funnels on random journeys", () => {
 				expect(pick(body.steps)).toEqual(expected(attempts, 4));
 			});
 });
+
+// ── retention and lifecycle: matrices computed from the raw events with Intl's local dates ──
+
+const PARIS = "Europe/Paris";
+const dates = new Intl.DateTimeFormat("en-CA", { timeZone: PARIS, year: "numeric", month: "2-digit", day: "2-digit" });
+const localDay = (t: number) => dates.format(new Date(t));
+/** The period of a local date: itself, the Monday of its week, or its month. */
+function periodOf(unit: "day" | "week" | "month", date: string): string {
+	if (unit === "day") return date;
+	if (unit === "month") return date.slice(0, 7);
+	const d = new Date(`${date}T00:00:00Z`);
+	d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7));
+	return d.toISOString().slice(0, 10);
+}
+const labelOf = (unit: "day" | "week" | "month", iso: string) => periodOf(unit, iso.slice(0, 10));
+
+describe("retention and lifecycle", () => {
+	let t: Awaited<ReturnType<typeof makeTenant>>;
+	const evs: Ev[] = [];
+	// Monday 2026-09-07 to Sunday 2026-11-22 in Paris (summer time ends on 2026-10-25).
+	const START = Date.parse("2026-09-06T22:00:00Z");
+	const END = Date.parse("2026-11-22T23:00:00Z");
+	beforeAll(async () => {
+		t = await makeTenant("pret", { timezone: PARIS });
+		const r = prng(11);
+		for (let p = 0; p < 300; p++) {
+			const anon = `v${p}`;
+			const user = r() < 0.5 ? `m${p}` : null;
+			let at = START + Math.floor(r() * (END - START) * 0.8);
+			const stickiness = r();
+			let signedUp = false;
+			while (at < END) {
+				const signupNow = user && !signedUp && r() < 0.4;
+				if (signupNow) signedUp = true;
+				evs.push({
+					message_id: `k${evs.length}`,
+					event: signupNow ? "signup" : r() < 0.3 ? "purchase" : "view",
+					user_id: signedUp ? user : null,
+					anonymous_id: signupNow || !signedUp ? anon : null,
+					timestamp: at,
+				});
+				at += r() < 0.6 ? Math.floor(r() * 6 * HOUR) : Math.floor((1 + r() * 20) * DAY * (1.2 - stickiness));
+			}
+		}
+		// Two people active just now: their periods have not ended.
+		evs.push({ message_id: "now1", event: "view", user_id: "now1", timestamp: Date.now() - HOUR });
+		evs.push({ message_id: "now2", event: "signup", user_id: "now2", timestamp: Date.now() - 2 * HOUR });
+		await insertEvents(t.id, evs);
+		await peopleUp();
+	}, 60_000);
+
+	/** Per person: local dates by event, and the first instant of each event (and of any). */
+	const facts = () =>
+		[...persons(evs).values()].map((list) => ({
+			days: (name?: string) => new Set(list.filter((e) => !name || e.event === name).map((e) => localDay(e.ts))),
+			first: (name?: string) => list.find((e) => !name || e.event === name)?.ts ?? null,
+		}));
+
+	async function retention(body: unknown) {
+		const res = await call("/v1/retention", { method: "POST", key: t.readKey, json: body });
+		return { status: res.status, body: await json(res) };
+	}
+
+	for (const unit of ["day", "week", "month"] as const)
+		for (const [start, ret] of [[undefined, undefined], ["signup", "purchase"]] as const)
+			it(`retention by ${unit}, cohorts by ${start ?? "first seen"}, returning with ${ret ?? "any event"}`, async () => {
+				const periods = unit === "day" ? 10 : unit === "week" ? 6 : 2;
+				const range = unit === "day" ? { from: "2026-10-20", to: "2026-10-31" } : { from: "2026-09-07", to: "2026-11-22" };
+				const { status, body } = await retention({ period: unit, date_range: range, periods, start_event: start, return_event: ret });
+				expect(status).toBe(200);
+				const from = Date.parse(`${range.from}T00:00:00+02:00`);
+				const to = Date.parse(`${range.to}T00:00:00+01:00`) + DAY;
+				// Offsets from the cohort's period, counted in periods; those not started yet are null.
+				const order = (p: string) => (unit === "month" ? Number(p.slice(0, 4)) * 12 + Number(p.slice(5, 7)) : Date.parse(`${p}T00:00:00Z`) / (unit === "week" ? 7 * DAY : DAY));
+				const nowAt = order(periodOf(unit, localDay(Date.now())));
+				const want = new Map<string, { people: number; retained: (number | null)[] }>();
+				for (const f of facts()) {
+					const first = f.first(start);
+					if (first == null || first < from || first >= to) continue;
+					const c = periodOf(unit, localDay(first));
+					if (!want.has(c)) want.set(c, { people: 0, retained: new Array(periods + 1).fill(0) });
+					const w = want.get(c)!;
+					w.people++;
+					const active = new Set([...f.days(ret)].map((d) => periodOf(unit, d)));
+					for (const a of active) {
+						const k = Math.round(order(a) - order(c));
+						if (k >= 0 && k <= periods) w.retained[k]!++;
+					}
+				}
+				for (const [c, w] of want) w.retained = w.retained.map((x, k) => (Math.round(order(c)) + k > Math.round(nowAt) ? null : x));
+				const got = body.cohorts.filter((c: any) => c.people > 0);
+				expect(got.map((c: any) => labelOf(unit, c.cohort))).toEqual([...want.keys()].sort());
+				for (const c of got) {
+					const w = want.get(labelOf(unit, c.cohort))!;
+					expect(c.people).toBe(w.people);
+					expect(c.retained).toEqual(w.retained);
+					expect(c.rates[0]).toBe(Math.round((w.retained[0]! / w.people) * 1e6) / 1e6);
+				}
+				expect(body.meta).toMatchObject({ timezone: PARIS, pending_events: 0 });
+			});
+
+	for (const unit of ["day", "week"] as const)
+		for (const ev of [undefined, "purchase"] as const)
+			it(`lifecycle by ${unit} (${ev ?? "any event"})`, async () => {
+				const range = unit === "day" ? { from: "2026-10-22", to: "2026-10-28" } : { from: "2026-09-14", to: "2026-11-22" };
+				const { status, body } = await retention({ form: "lifecycle", period: unit, date_range: range, return_event: ev });
+				expect(status).toBe(200);
+				const labels: string[] = body.periods.map((p: any) => labelOf(unit, p.period));
+				const prev = (p: string) => {
+					const d = new Date(`${p}T00:00:00Z`);
+					d.setUTCDate(d.getUTCDate() - (unit === "week" ? 7 : 1));
+					return d.toISOString().slice(0, 10);
+				};
+				const people = facts().map((f) => ({ active: new Set([...f.days(ev)].map((d) => periodOf(unit, d))), first: f.first(ev) }));
+				labels.forEach((p, i) => {
+					const q = prev(p);
+					const firstIn = (x: { first: number | null }) => x.first != null && periodOf(unit, localDay(x.first)) === p;
+					const firstBefore = (x: { first: number | null }) => x.first != null && periodOf(unit, localDay(x.first)) < p;
+					const want = {
+						new: people.filter((x) => x.active.has(p) && firstIn(x)).length,
+						returning: people.filter((x) => x.active.has(p) && x.active.has(q) && firstBefore(x)).length,
+						resurrecting: people.filter((x) => x.active.has(p) && !x.active.has(q) && firstBefore(x)).length,
+						dormant: people.filter((x) => !x.active.has(p) && x.active.has(q)).length,
+					};
+					const activeBefore = people.filter((x) => x.active.has(q)).length;
+					expect({ period: p, ...body.periods[i], period_: undefined }).toMatchObject({ period: body.periods[i].period, ...want, active: want.new + want.returning + want.resurrecting });
+					expect(body.periods[i].churn_rate).toBe(activeBefore ? Math.round((want.dormant / activeBefore) * 1e6) / 1e6 : null);
+				});
+				expect(body.periods.reduce((s: number, p: any) => s + p.new, 0)).toBeGreaterThan(0);
+			});
+
+	it("periods that have not started are null, not zero", async () => {
+		const { body } = await retention({ period: "day", date_range: "7d", periods: 3 });
+		const today = body.cohorts.at(-1);
+		expect(today.people).toBeGreaterThanOrEqual(2);
+		expect(today.retained.slice(1)).toEqual([null, null, null]);
+		expect(today.retained[0]).toBe(today.people);
+	});
+
+	it("refuses another time zone, and names the field", async () => {
+		const r = await retention({ period: "week", date_range: "30d", timezone: "UTC" });
+		expect(r.status).toBe(400);
+		expect(r.body.error).toMatchObject({ code: "invalid_retention", details: { field: "timezone" } });
+		const l = await retention({ form: "lifecycle", period: "week", date_range: "30d", start_event: "signup" });
+		expect(l.body.error).toMatchObject({ code: "invalid_retention", details: { field: "start_event" } });
+	});
+});

@@ -6,6 +6,7 @@ import { parseJson } from "../lib/http";
 import { PEOPLE_TENANT_SQL, type PeopleTenant, tenantOrThrow } from "../people/context";
 import { answerFunnel } from "../people/funnel";
 import { runPeople } from "../people/pass";
+import { answerRetention } from "../people/retention";
 import { hasAdminToken } from "./admin";
 
 /** The body as JSON; an empty body is a 400 with an example. */
@@ -33,6 +34,11 @@ export const peopleRoutes = new Hono<AppEnv>()
 		const { tenantId, tenant } = await tenantOf(c);
 		const body = await readBody(c.req.raw, "invalid_funnel", `{"steps":[{"event":"page_view"},{"event":"signup"}],"date_range":"30d"}`);
 		return c.json(await answerFunnel(c.env.DB, tenantId, tenant, body));
+	})
+	.post("/retention", async (c) => {
+		const { tenantId, tenant } = await tenantOf(c);
+		const body = await readBody(c.req.raw, "invalid_retention", `{"period":"week","date_range":"90d"}`);
+		return c.json(await answerRetention(c.env.DB, tenantId, tenant, body));
 	})
 	// The cron's people pass on demand (the operator's admin token), like POST /v1/admin/rollups/run.
 	.post("/admin/people/run", async (c) => {
