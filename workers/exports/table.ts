@@ -51,9 +51,12 @@ export const timeText = (v: Cell): string => (typeof v === "number" ? new Date(v
 
 /** Gzip of bytes: one complete gzip member (RFC 1952). Members may follow each other in one file. */
 export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-	const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+	const stream = new Blob([blobPart(bytes)]).stream().pipeThrough(new CompressionStream("gzip"));
 	return new Uint8Array(await new Response(stream).arrayBuffer());
 }
+
+/** NOTE: the DOM typings' Blob wants ArrayBuffer-backed arrays; ours never sit on a SharedArrayBuffer. */
+export const blobPart = (b: Uint8Array) => b as Uint8Array<ArrayBuffer>;
 
 /** Concatenates byte arrays. */
 export function concat(chunks: Uint8Array[], total = chunks.reduce((n, c) => n + c.length, 0)): Uint8Array {

@@ -1,4 +1,4 @@
-import { type ByteSink, type Cell, type Column, type FormatWriter, type TableHead, timeMs, utf8 } from "../table";
+import { blobPart, type ByteSink, type Cell, type Column, type FormatWriter, type TableHead, timeMs, utf8 } from "../table";
 
 /**
  * A small Parquet writer (format 2.x, the parts DuckDB, pandas/pyarrow and Spark read): one flat
@@ -162,7 +162,7 @@ interface State {
 const physical = (c: Column) => (c.type === "int" || c.type === "time" ? TYPE.INT64 : c.type === "double" ? TYPE.DOUBLE : TYPE.BYTE_ARRAY);
 
 async function gzipBytes(b: Uint8Array): Promise<Uint8Array> {
-	const s = new Blob([b]).stream().pipeThrough(new CompressionStream("gzip"));
+	const s = new Blob([blobPart(b)]).stream().pipeThrough(new CompressionStream("gzip"));
 	return new Uint8Array(await new Response(s).arrayBuffer());
 }
 

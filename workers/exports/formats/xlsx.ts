@@ -1,3 +1,4 @@
+/// <reference path="../pako.d.ts" />
 import { Deflate, deflateRaw } from "pako";
 import { type ByteSink, type Cell, type Column, type FormatWriter, type TableHead, utf8 } from "../table";
 
