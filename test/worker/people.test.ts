@@ -270,6 +270,76 @@ describe("funnels on hand-built journeys", () => {
 		expect(body.steps.map((s: any) => s.entered)).toEqual([1, 0, 0, 0]);
 	});
 
+	it("one person's events, merged identities included, newest first and paged", async () => {
+		const get = async (id: string, qs = "", key = t.readKey) => {
+			const res = await call(`/v1/people/${encodeURIComponent(id)}/events${qs}`, { key });
+			return { status: res.status, body: await json(res) };
+		};
+		const { status, body } = await get("a4");
+		expect(status).toBe(200);
+		expect(body.person).toEqual({ id: "u4", identifiers: ["a4", "u4"], first_seen: new Date(MON + 2 * DAY + 10 * HOUR).toISOString() });
+		expect(body.events.map((e: any) => e.event)).toEqual(["cart", "signup", "identify", "view"]);
+		expect(body.events[3]).toMatchObject({ id: "j10", type: "track", anonymous_id: "a4", user_id: null, country: "DE", timestamp: new Date(MON + 2 * DAY + 10 * HOUR).toISOString() });
+		expect(body.next_cursor).toBeNull();
+		// Two at a time, oldest first: the same events, in the other order.
+		const first = await get("u4", "?order=asc&limit=2");
+		expect(first.body.events.map((e: any) => e.event)).toEqual(["view", "identify"]);
+		const second = await get("u4", `?order=asc&limit=2&cursor=${first.body.next_cursor}`);
+		expect(second.body.events.map((e: any) => e.event)).toEqual(["signup", "cart"]);
+		expect(second.body.next_cursor).toBeNull();
+		// The alias's old id finds the new person; the shared device's later user is someone else.
+		expect((await get("old8")).body.person.id).toBe("new8");
+		expect((await get("second9")).body.events.map((e: any) => e.event)).toEqual(["cart"]);
+		expect((await get("dev9")).body.person.id).toBe("first9");
+	});
+
+	it("a person's page includes events stored since the last pass, and marks archived ones", async () => {
+		await insertEvents(t.id, [{ message_id: "fresh1", event: "refund", user_id: "p1", timestamp: MON + 6 * DAY }]);
+		await env.DB.prepare("DELETE FROM events WHERE tenant_id = ?1 AND message_id = 'j1'").bind(t.id).run();
+		const res = await call("/v1/people/p1/events", { key: t.readKey });
+		const body = await json(res);
+		expect(body.events.map((e: any) => e.event)).toEqual(["refund", "purchase", "cart", "signup", "view"]);
+		expect(body.events[3]).toEqual({ event: "signup", timestamp: new Date(MON + 10 * HOUR + 10 * MIN).toISOString(), archived: true });
+		expect(body.meta.pending_events).toBe(1);
+		await peopleUp();
+		const again = await json(await call("/v1/people/p1/events", { key: t.readKey }));
+		expect(again.events.map((e: any) => e.event)).toEqual(["refund", "purchase", "cart", "signup", "view"]);
+		expect(again.meta.pending_events).toBe(0);
+	});
+
+	it("another tenant's person is a 404; the same id in another tenant is another person", async () => {
+		expect((await call("/v1/people/p5/events", { key: other.readKey })).status).toBe(404);
+		const mine = await json(await call("/v1/people/p1/events", { key: other.readKey }));
+		expect(mine.events.map((e: any) => e.id)).toEqual(["x1"]);
+		expect((await call("/v1/people/nobody/events", { key: t.readKey })).status).toBe(404);
+		expect((await json(await call("/v1/people/p1/events?cursor=zzz", { key: t.readKey }))).error).toMatchObject({ code: "invalid_cursor", details: { field: "cursor" } });
+		expect((await json(await call("/v1/people/p1/events?limit=0", { key: t.readKey }))).error).toMatchObject({ code: "invalid_request" });
+	});
+
+	it("the people behind a query's point", async () => {
+		const people = async (b: unknown, key = t.readKey) => json(await call("/v1/people", { method: "POST", key, json: b }));
+		// Monday's views (a daily series' first point, filtered to views).
+		const views = await people({ date_range: RANGE, granularity: "day", filters: [["is", "event", "view"]], row: { time: "2026-10-05T00:00:00Z" } });
+		expect(views.people).toEqual([{ id: "p1", events: 1, first_seen: new Date(MON + 10 * HOUR).toISOString() }]);
+		// A breakdown row: country US over the week.
+		const us = await people({ date_range: RANGE, dimensions: ["country"], row: { dimensions: ["US"] } });
+		expect(us.people.map((p: any) => [p.id, p.events])).toEqual([["p3", 2], ["p2", 1]]);
+		// Wednesday: the anonymous visitor's events count for the person they became; paged one by one.
+		const wed = { date_range: RANGE, granularity: "day", row: { time: "2026-10-07T00:00:00Z" }, limit: 1 };
+		const page1 = await people(wed);
+		expect(page1.people.map((p: any) => [p.id, p.events])).toEqual([["u4", 4]]);
+		expect(page1.remaining).toBe(2);
+		const page2 = await people({ ...wed, cursor: page1.next_cursor });
+		expect(page2.people.map((p: any) => [p.id, p.events])).toEqual([["p10", 2]]);
+		expect(page2.next_cursor).toBeNull();
+		// The other tenant sees its own p1 only.
+		expect((await people({ date_range: RANGE }, other.readKey)).people.map((p: any) => p.id)).toEqual(["p1"]);
+		const bad = await people({ date_range: RANGE, granularity: "day", row: { time: "2026-10-05T10:00:00Z" } });
+		expect(bad.error).toMatchObject({ code: "invalid_people", details: { field: "row.time" } });
+		const miss = await people({ date_range: RANGE, dimensions: ["country"] });
+		expect(miss.error).toMatchObject({ code: "invalid_people", details: { field: "row.dimensions" } });
+	});
+
 	it("refuses what it cannot answer, naming the field", async () => {
 		const bad = async (b: unknown) => (await funnel(t.readKey, b)).body.error;
 		expect(await bad({ steps: [{ event: "view" }], date_range: "7d" })).toMatchObject({ code: "invalid_funnel", details: { field: "steps" } });

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { authorizeWith, keyFromHeaders, requireKey } from "../auth/keys";
+import { authorizeWith, keyFromHeaders } from "../auth/keys";
 import type { AppEnv } from "../env";
 import { ApiError } from "../errors";
 import { parseJson } from "../lib/http";
@@ -7,6 +7,7 @@ import { PEOPLE_TENANT_SQL, type PeopleTenant, tenantOrThrow } from "../people/c
 import { answerFunnel } from "../people/funnel";
 import { runPeople } from "../people/pass";
 import { answerRetention } from "../people/retention";
+import { peopleAt, personEvents } from "../people/views";
 import { hasAdminToken } from "./admin";
 
 /** The body as JSON; an empty body is a 400 with an example. */
@@ -22,8 +23,6 @@ async function tenantOf(c: { env: AppEnv["Bindings"]; req: { raw: Request } }): 
 	return { tenantId: auth.tenantId, tenant: tenantOrThrow(row) };
 }
 
-const readKey = requireKey("read", "admin");
-
 /**
  * People: funnels, retention and lifecycle, one person's events and the people behind a query's
  * point. The tenant always comes from the key; another tenant's person is a 404.
@@ -34,6 +33,15 @@ export const peopleRoutes = new Hono<AppEnv>()
 		const { tenantId, tenant } = await tenantOf(c);
 		const body = await readBody(c.req.raw, "invalid_funnel", `{"steps":[{"event":"page_view"},{"event":"signup"}],"date_range":"30d"}`);
 		return c.json(await answerFunnel(c.env.DB, tenantId, tenant, body));
+	})
+	.post("/people", async (c) => {
+		const { tenantId, tenant } = await tenantOf(c);
+		const body = await readBody(c.req.raw, "invalid_people", `{"date_range":"7d","filters":[["is","event","signup"]]}`);
+		return c.json(await peopleAt(c.env.DB, tenantId, tenant, body));
+	})
+	.get("/people/:id/events", async (c) => {
+		const { tenantId, tenant } = await tenantOf(c);
+		return c.json(await personEvents(c.env.DB, tenantId, tenant, c.req.param("id"), c.req.query()));
 	})
 	.post("/retention", async (c) => {
 		const { tenantId, tenant } = await tenantOf(c);
@@ -48,5 +56,3 @@ export const peopleRoutes = new Hono<AppEnv>()
 				: new ApiError(401, "unauthorized", "Missing API key: send the admin token as 'Authorization: Bearer <token>'.");
 		return c.json(await runPeople(c.env, { trigger: "admin" }));
 	});
-
-export { readKey };
