@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { runPeople } from "../../workers/people/pass";
 import { call, json, makeTenant } from "../helpers";
 import { DAY, type Ev, HOUR, insertEvents, MIN, peopleUp, prng } from "../people-data";
 
@@ -545,5 +546,80 @@ describe("retention and lifecycle", () => {
 		expect(r.body.error).toMatchObject({ code: "invalid_retention", details: { field: "timezone" } });
 		const l = await retention({ form: "lifecycle", period: "week", date_range: "30d", start_event: "signup" });
 		expect(l.body.error).toMatchObject({ code: "invalid_retention", details: { field: "start_event" } });
+	});
+});
+
+describe("the people pass", () => {
+	let t: Awaited<ReturnType<typeof makeTenant>>;
+	const evs: Ev[] = [];
+	/** The tenant's per-person tables, by the ids people are shown with (pids are the pass's own numbers). */
+	async function snapshot() {
+		const q = async (sql: string) => (await env.DB.prepare(sql).bind(t.id).all<Record<string, unknown>>()).results.map((r) => JSON.stringify(r));
+		return {
+			ids: await q("SELECT i.id, i.linked, p.person FROM people_ids i JOIN people p ON p.pid = i.pid WHERE i.tenant_id = ?1 ORDER BY i.id"),
+			people: await q("SELECT person, first_seen FROM people WHERE tenant_id = ?1 ORDER BY person"),
+			events: await q("SELECT p.person, n.name, e.ts, e.ref FROM people_events e JOIN people p ON p.pid = e.pid JOIN people_names n ON n.code = e.code WHERE e.tenant_id = ?1 ORDER BY e.ref"),
+			days: await q("SELECT p.person, d.day, d.word, d.bits FROM people_days d JOIN people p ON p.pid = d.pid WHERE d.tenant_id = ?1 ORDER BY p.person, d.day, d.word"),
+			firsts: await q("SELECT p.person, n.name, f.first_ts FROM people_firsts f JOIN people p ON p.pid = f.pid JOIN people_names n ON n.code = f.code WHERE n.tenant_id = ?1 ORDER BY p.person, n.name"),
+		};
+	}
+	const clear = () =>
+		env.DB.batch(
+			["people_events", "people_days", "people_ids"].map((tb) => env.DB.prepare(`DELETE FROM ${tb} WHERE tenant_id = ?1`).bind(t.id)).concat([
+				env.DB.prepare("DELETE FROM people_firsts WHERE code IN (SELECT code FROM people_names WHERE tenant_id = ?1)").bind(t.id),
+				env.DB.prepare("DELETE FROM people WHERE tenant_id = ?1").bind(t.id),
+			]),
+		);
+	const setWatermark = (w: number) => env.DB.prepare("UPDATE rollup_cursor SET watermark = ?1 WHERE id = 'people'").bind(w).run();
+
+	beforeAll(async () => {
+		t = await makeTenant("ppass", { timezone: "Asia/Kolkata" });
+		const r = prng(5);
+		for (let i = 0; i < 400; i++) {
+			const p = Math.floor(r() * 40);
+			const kind = r();
+			evs.push({
+				message_id: `q${i}`,
+				event: kind < 0.1 ? "alias" : ["view", "signup", "buy"][Math.floor(r() * 3)]!,
+				type: kind < 0.1 ? "alias" : "track",
+				user_id: kind < 0.1 ? `n${p}` : r() < 0.5 ? `u${p % 25}` : null,
+				anonymous_id: r() < 0.7 ? `a${p}` : kind < 0.1 ? null : `b${p}`,
+				previous_id: kind < 0.1 ? `u${p % 25}` : null,
+				timestamp: MON + Math.floor(r() * 20 * DAY),
+			});
+		}
+		await insertEvents(t.id, evs);
+	}, 60_000);
+
+	it("gives the same tables whatever its chunks, and a second run over the same events changes nothing", async () => {
+		const before = (await env.DB.prepare("SELECT coalesce((SELECT watermark FROM rollup_cursor WHERE id = 'people'), 0) AS w").first<{ w: number }>())!.w;
+		const mine = (await env.DB.prepare("SELECT min(rowid) AS lo FROM events WHERE tenant_id = ?1").bind(t.id).first<{ lo: number }>())!.lo;
+		await setWatermark(Math.min(before, mine - 1));
+		for (let i = 0; i < 200; i++) if ((await runPeople(env, { trigger: "test", chunk: 7 })).caught_up) break;
+		const small = await snapshot();
+		expect(small.ids.length).toBeGreaterThan(40);
+		expect(small.events.length).toBe(400);
+		await clear();
+		await setWatermark(mine - 1);
+		await peopleUp();
+		expect(await snapshot()).toEqual(small);
+		// Everything read again: the same rows (links are not applied twice, bits and minima are idempotent).
+		await setWatermark(mine - 1);
+		await peopleUp();
+		expect(await snapshot()).toEqual(small);
+	});
+
+	it("rebuilds active days in the new zone after a change of time zone", async () => {
+		const local = (tz: string) => {
+			const f = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+			return new Set(evs.map((e) => Math.round(Date.parse(`${f.format(new Date(e.timestamp))}T00:00:00Z`) / DAY)));
+		};
+		const days = async () => new Set((await env.DB.prepare("SELECT DISTINCT day FROM people_days WHERE tenant_id = ?1").bind(t.id).all<{ day: number }>()).results.map((r) => r.day));
+		expect(await days()).toEqual(local("Asia/Kolkata"));
+		const res = await call(`/v1/admin/tenants/${t.id}`, { method: "PATCH", key: "ew_dev_admin", json: { timezone: "America/Los_Angeles" } });
+		expect(res.status).toBe(200);
+		await peopleUp();
+		expect(await days()).toEqual(local("America/Los_Angeles"));
+		expect((await env.DB.prepare("SELECT tz, rebuild_from, rebuild_to FROM people_tenants WHERE tenant_id = ?1").bind(t.id).first())).toMatchObject({ tz: "America/Los_Angeles" });
 	});
 });
