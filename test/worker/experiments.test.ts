@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, makeTenant } from "../helpers";
+import { ADMIN, call, makeTenant } from "../helpers";
 import { insertRows, prng, type Row } from "../rollup-data";
 
 // An A/B test on a checkout page, built person by person, with the traps a real one has: purchases
@@ -174,6 +174,26 @@ describe("POST /v1/experiments", () => {
 		const p2 = p1 * 1.05;
 		const need = Math.ceil(((1.959964 + 0.841621) ** 2 * (p1 * (1 - p1) + p2 * (1 - p2))) / (0.05 * p1) ** 2);
 		expect(Math.abs(body.tests[0].more_units_needed - (need - Math.min(A.people, arms().get("B")!.people)))).toBeLessThanOrEqual(1);
+	});
+
+	it("an anonymous visitor who signs in and buys is one converted person, once the people pass has linked the two ids", async () => {
+		const other = await makeTenant("exp-ids", { timezone: "UTC" });
+		const at = FROM + 5 * HOUR;
+		const base = { country: null, device: null, browser: null, os: null };
+		const rows: Row[] = [
+			{ ...base, message_id: "ids-1", event: "experiment_viewed", user_id: null, anonymous_id: "anon-1", timestamp: at, properties: { experiment: "checkout", variant: "A" } },
+			{ ...base, message_id: "ids-2", event: "signed_in", user_id: "u-1", anonymous_id: "anon-1", timestamp: at + HOUR, properties: {} },
+			{ ...base, message_id: "ids-3", event: "purchase", user_id: "u-1", anonymous_id: null, timestamp: at + 2 * HOUR, properties: { kind: "order", amount: 50 } },
+			// A second visitor who never signs in or buys.
+			{ ...base, message_id: "ids-4", event: "experiment_viewed", user_id: null, anonymous_id: "anon-2", timestamp: at, properties: { experiment: "checkout", variant: "A" } },
+		];
+		await insertRows(other.id, rows);
+		const ask = () => call("/v1/experiments", { method: "POST", key: other.readKey, json: { exposure: checkout, goal: orders, date_range: RANGE } }).then((r) => r.json() as Promise<any>);
+		// Before the pass, the purchase's user id is a stranger to the exposure's anonymous id.
+		expect((await ask()).variants).toEqual([{ variant: "A", people: 2, converted: 0, rate: 0 }]);
+		const pass = await call("/v1/admin/people/run", { method: "POST", key: ADMIN });
+		expect(pass.status).toBe(200);
+		expect((await ask()).variants).toEqual([{ variant: "A", people: 2, converted: 1, rate: 0.5 }]);
 	});
 
 	it("names the field when an experiment is asked wrongly", async () => {

@@ -7,7 +7,8 @@ import { formatLocal, isValidTimeZone } from "../query/time";
 import { type Arm, proportionTest, sampleRatioMismatch, type TestResult, welchTest } from "./analyze";
 
 /**
- * POST /v1/experiments: an A/B test read from raw events. A person (user_id, else anonymous_id) is in
+ * POST /v1/experiments: an A/B test read from raw events. A person (user_id, else anonymous_id, with
+ * identities merged by identify and alias as the people pass has seen them) is in
  * the variant of their first exposure event (an event with the experiment's filters and a variant
  * value); people exposed to more than one variant are left out and counted. The goal is counted per
  * person from their first exposure to the end of the range (or of the conversion window):
@@ -96,7 +97,14 @@ function numberOf(prop: string, params: unknown[], alias = ""): string {
 	return `(CASE WHEN json_type(${alias}properties, ${p}) IN ('integer', 'real') THEN json_extract(${alias}properties, ${p}) END)`;
 }
 
-const person = (alias = "") => `coalesce(${alias}user_id, ${alias}anonymous_id)`;
+/**
+ * The person of an event (alias `e`) given its people_ids row (alias `i`, LEFT JOINed on the event's
+ * user_id, else anonymous_id): merged identities (identify, alias) are one person once the people pass
+ * has seen them; an identifier it has not seen yet is its own person until then.
+ */
+const ID = (e: string) => `coalesce(${e}.user_id, ${e}.anonymous_id)`;
+const person = (e: string, i: string) => `CASE WHEN ${i}.pid IS NOT NULL THEN 'p:' || ${i}.pid ELSE 'i:' || ${ID(e)} END`;
+const identity = (e: string, i: string) => `LEFT JOIN people_ids ${i} ON ${i}.tenant_id = ?1 AND ${i}.id = ${ID(e)}`;
 
 interface ArmRow {
 	variant: string;
@@ -148,8 +156,8 @@ export async function runExperiment(db: D1Database, tenantId: string, body: unkn
 		return `?${params.length + 4}`;
 	};
 	const exposureEvent = add(req.exposure.event);
-	const variant = textOf(req.exposure.variant, params);
-	const exposureWhere = rawFilterSql(req.exposure.filters as Filter[], params);
+	const variant = textOf(req.exposure.variant, params, "x.");
+	const exposureWhere = rawFilterSql(req.exposure.filters as Filter[], params, "x.");
 	const goalEvent = add(req.goal.event);
 	const goalWhere = rawFilterSql(req.goal.filters as Filter[], params, "g.");
 	const metric = req.goal.metric;
@@ -161,15 +169,15 @@ export async function runExperiment(db: D1Database, tenantId: string, body: unkn
 		metric === "conversion" ? "(g.n IS NOT NULL)" : metric === "count" ? "coalesce(g.n, 0)" : metric.startsWith("sum:") ? "coalesce(g.total, 0)" : "(CASE WHEN g.valued > 0 THEN g.total * 1.0 / g.valued END)";
 	const sql = `
 WITH exposed AS (
-	SELECT ${person()} AS person, min(timestamp) AS first_at, min(${variant}) AS variant, count(DISTINCT ${variant}) AS variants
-	FROM events
-	WHERE tenant_id = ?1 AND event = ${exposureEvent} AND timestamp >= ?2 AND timestamp < ?3 AND ${person()} IS NOT NULL AND ${variant} IS NOT NULL${exposureWhere}
+	SELECT ${person("x", "xi")} AS person, min(x.timestamp) AS first_at, min(${variant}) AS variant, count(DISTINCT ${variant}) AS variants
+	FROM events x ${identity("x", "xi")}
+	WHERE x.tenant_id = ?1 AND x.event = ${exposureEvent} AND x.timestamp >= ?2 AND x.timestamp < ?3 AND ${ID("x")} IS NOT NULL AND ${variant} IS NOT NULL${exposureWhere}
 	GROUP BY 1
 ),
 goals AS (
 	SELECT e.person AS person, count(*) AS n, sum(${value}) AS total, count(${value}) AS valued
 	-- CROSS JOIN keeps the goal events the outer loop: each probes the exposed people's automatic index.
-	FROM events g CROSS JOIN exposed e ON e.person = ${person("g.")}
+	FROM events g ${identity("g", "gi")} CROSS JOIN exposed e ON e.person = ${person("g", "gi")}
 	WHERE g.tenant_id = ?1 AND g.event = ${goalEvent} AND g.timestamp >= ?2 AND g.timestamp < ?4 AND e.variants = 1 AND g.timestamp >= e.first_at ${window}${goalWhere}
 	GROUP BY 1
 )
@@ -249,7 +257,7 @@ GROUP BY 1, 2`;
 			window_hours: req.window?.hours ?? null,
 			goals_counted_until: formatLocal(goalsTo, tz),
 			rows_scanned: read,
-			method: `${metric === "conversion" ? "two-proportion z-test (pooled p-value, unpooled 95% interval)" : "Welch's t-test"} per variant against the control; people are user_id, else anonymous_id; sample ratio by χ²`,
+			method: `${metric === "conversion" ? "two-proportion z-test (pooled p-value, unpooled 95% interval)" : "Welch's t-test"} per variant against the control; people are user_id, else anonymous_id, merged by identify and alias; sample ratio by χ²`,
 		},
 	};
 }
