@@ -1,65 +1,45 @@
-// Saved reports, boards, share links and the Support board, in real Chromium against the platform
-// started as `npm start` starts it (platform.mjs). Numbers on screen are compared with POST /v1/query,
-// with the board's own results and with the seeded events themselves. Every new screen is saved as
-// a screenshot (desktop, 375 px, dark) in test/browser/artifacts/ and checked with axe-core.
+// Saved reports, boards, share links and the Support board, in real Chromium: tests registered by
+// dashboard.test.mjs on its platform (one platform for every browser test: it takes the longest to
+// start). Numbers on screen are compared with POST /v1/query, with the board's own results and with
+// the seeded events themselves. Every new screen is saved as a screenshot (desktop, 375 px, dark) in
+// test/browser/artifacts/ and checked with axe-core.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { it } from "node:test";
 import { capture as captureOn, inRange, local, signIn as signInOn } from "./helpers.mjs";
-import { artifactsDir, DEV, launchChromium, query, startPlatform } from "./platform.mjs";
+import { DEV, launchChromium, query } from "./platform.mjs";
 
-const log = (...a) => console.error("  ·", ...a);
+/** The phase in which the browser is expected to log refused requests (a revoked or altered share link). */
+export const REFUSED = "refused";
 
-let platform;
-let browser;
-let page;
-let dir;
-let adminKey;
-/** Console errors and uncaught exceptions, by the test that saw them. */
-const consoleErrors = [];
-let phase = "setup";
-/** Where the browser is expected to log refused requests (a revoked or altered share link). */
-const EXPECTED_NOISE = new Set(["refused"]);
-const axeReport = [];
-/** What the tests hand on to each other. */
-const made = {};
+/**
+ * Registers the tests, in order, in the caller's suite. `env` is read when they run: the platform,
+ * the browser and its page, the artifacts' directory and axe report, the console errors and the
+ * setter of the phase they are recorded under.
+ */
+export function boardTests(env) {
+	let page;
+	let platform;
+	let adminKey;
+	/** What the tests hand on to each other. */
+	const made = {};
+	const setPhase = (p) => env.setPhase(p);
+	const url = (path) => `${platform.url}${path}`;
+	const signIn = (key) => signInOn(page, platform.url, key);
+	const capture = (name, on = page) => captureOn(on, env.dir, env.axeReport, name);
+	const ready = (sel, on = page) => on.waitForSelector(`${sel}[data-state="ready"]`, { timeout: 30_000 });
+	const api = async (path, { key = DEV.readKey, ...init } = {}) => {
+		const res = await platform.server.fetch(path, { key, ...init });
+		const body = await res.json();
+		assert.ok(res.ok, `${init.method ?? "GET"} ${path}: HTTP ${res.status} ${JSON.stringify(body)}`);
+		return body;
+	};
+	/** Numbers of a locator's cells, from their exact data-value. */
+	const values = (locator) => locator.evaluateAll((els) => els.map((el) => (el.dataset.value === "" ? null : Number(el.dataset.value))));
 
-const url = (path) => `${platform.url}${path}`;
-const signIn = (key) => signInOn(page, platform.url, key);
-const capture = (name, on = page) => captureOn(on, dir, axeReport, name);
-const ready = (sel, on = page) => on.waitForSelector(`${sel}[data-state="ready"]`, { timeout: 30_000 });
-const api = async (path, { key = DEV.readKey, ...init } = {}) => {
-	const res = await platform.server.fetch(path, { key, ...init });
-	const body = await res.json();
-	assert.ok(res.ok, `${init.method ?? "GET"} ${path}: HTTP ${res.status} ${JSON.stringify(body)}`);
-	return body;
-};
-/** Numbers of a locator's cells, from their exact data-value. */
-const values = (locator) => locator.evaluateAll((els) => els.map((el) => (el.dataset.value === "" ? null : Number(el.dataset.value))));
-const listen = (p) => {
-	p.on("console", (m) => m.type() === "error" && consoleErrors.push({ phase, text: m.text() }));
-	p.on("pageerror", (e) => consoleErrors.push({ phase, text: `uncaught: ${e.message}` }));
-};
-
-before(async () => {
-	dir = artifactsDir();
-	platform = await startPlatform({ log });
-	browser = await launchChromium();
-	page = browser.context.pages()[0] ?? (await browser.context.newPage());
-	listen(page);
-	adminKey = (await api("/v1/admin/tenants/demo/keys", { method: "POST", key: DEV.adminToken, json: { scope: "admin", name: "browser admin" } })).key;
-});
-
-after(async () => {
-	if (dir) writeFileSync(join(dir, "axe-boards.json"), `${JSON.stringify(axeReport, null, 1)}\n`);
-	await browser?.close();
-	await platform?.server.cleanup();
-});
-
-describe("reports, boards and share links in Chromium", { concurrency: 1 }, () => {
 	it("support: a read key is told that an admin creates the Support board", async () => {
-		phase = "support";
+		({ page, platform } = env);
+		setPhase("support");
+		adminKey = (await api("/v1/admin/tenants/demo/keys", { method: "POST", key: DEV.adminToken, json: { scope: "admin", name: "boards admin" } })).key;
 		await signIn(DEV.readKey);
 		await page.waitForSelector(".overview");
 		await page.goto(url("/support"));
@@ -72,7 +52,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 	});
 
 	it("support: an admin key creates the board; its figures equal the seeded events", async () => {
-		phase = "support";
+		setPhase("support");
 		await signIn(adminKey);
 		await page.waitForSelector(".overview");
 		await page.goto(url("/support"));
@@ -146,7 +126,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 	});
 
 	it("explore: a formula built in the page equals POST /v1/query's answer, and is saved as a report", async () => {
-		phase = "explore";
+		setPhase("explore");
 		await page.goto(url("/explore?range=30d&g=none&chart=table"));
 		await ready(".explore");
 		const metrics = page.locator("fieldset", { hasText: "Metrics" });
@@ -220,7 +200,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 	});
 
 	it("explore: a heat map of weekday × hour, a distribution with its bins, and ordering by change", async () => {
-		phase = "explore";
+		setPhase("explore");
 		await page.goto(url("/explore?range=30d&g=none&m=count&d=day_of_week,hour_of_day&f=is:event:message_sent&chart=heatmap"));
 		await ready(".explore");
 		const answer = await query(platform.server, JSON.parse(await page.locator(".copy-block pre").first().textContent()));
@@ -271,7 +251,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 	});
 
 	it("boards: a board is built from saved reports, rearranged and resized; the order persists after a reload", async () => {
-		phase = "boards";
+		setPhase("boards");
 		await page.goto(url("/boards"));
 		await ready(".boards-page");
 		await page.getByLabel("New board").fill("Browser board");
@@ -349,7 +329,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 	});
 
 	it("sharing: a read key sees why it cannot; an admin's link opens the board without a key, until it is revoked", async () => {
-		phase = "share";
+		setPhase("share");
 		const { id, expected } = made.board;
 		await signIn(DEV.readKey);
 		await page.waitForSelector(".overview");
@@ -368,7 +348,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 		await box.waitFor();
 		const link = await box.getByRole("textbox").inputValue();
 		assert.match(link, new RegExp(`^${platform.url.replace(/[.]/g, "\\.")}/#/shared/shr_[a-z2-9]{16}\\.\\d+\\.[A-Za-z0-9_-]{43}$`));
-		await browser.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: platform.url });
+		await page.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: platform.url });
 		await box.getByRole("button", { name: "Copy link" }).click();
 		assert.equal(await page.evaluate(() => navigator.clipboard.readText()), link);
 		const row = page.locator("[data-testid=shares] tbody tr").first();
@@ -381,7 +361,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 		const fresh = await launchChromium();
 		try {
 			const viewer = fresh.context.pages()[0] ?? (await fresh.context.newPage());
-			listen(viewer);
+			env.listen(viewer);
 			const calls = [];
 			viewer.on("request", (r) => new URL(r.url()).pathname.startsWith("/v1/") && calls.push({ path: new URL(r.url()).pathname, auth: r.headers().authorization ?? null }));
 			await viewer.goto(link);
@@ -405,7 +385,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 			await row.getByRole("button", { name: /Revoke link/ }).click();
 			await row.getByRole("button", { name: "Yes, revoke" }).click();
 			await page.locator("[data-testid=shares] tbody tr[data-status=revoked]").waitFor();
-			phase = "refused";
+			setPhase(REFUSED);
 			await viewer.reload();
 			const refused = viewer.getByTestId("share-refused");
 			await refused.waitFor();
@@ -425,14 +405,7 @@ describe("reports, boards and share links in Chromium", { concurrency: 1 }, () =
 			await fresh.close();
 		}
 		// The only console errors there are the browser's notes about the refused requests.
-		for (const e of consoleErrors.filter((x) => x.phase === "refused")) assert.match(e.text, /status of 403/);
-		phase = "share";
+		for (const e of env.consoleErrors.filter((x) => x.phase === REFUSED)) assert.match(e.text, /status of 403/);
+		setPhase("share");
 	});
-
-	it("logged no console errors", () => {
-		assert.deepEqual(
-			consoleErrors.filter((e) => !EXPECTED_NOISE.has(e.phase)),
-			[],
-		);
-	});
-});
+}

@@ -1,7 +1,8 @@
 // The dashboard in real Chromium (Debian's package, driven by playwright-core) against the
 // platform started the way `npm start` starts it (platform.mjs). Figures on screen are compared
 // with POST /v1/query answers and with the seeded events themselves. Every screen is saved as a
-// screenshot (desktop, 375 px, dark) in test/browser/artifacts/ and checked with axe-core.
+// screenshot (desktop, 375 px, dark) in test/browser/artifacts/ and checked with axe-core. Reports,
+// boards and share links (boards.mjs) are tested on the same platform, after these.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildDashboard } from "../../scripts/build-web.mjs";
+import { boardTests, REFUSED } from "./boards.mjs";
 import { capture as captureOn, inRange, signIn as signInOn } from "./helpers.mjs";
 import { artifactsDir, DEV, launchChromium, query, startPlatform } from "./platform.mjs";
 
@@ -21,8 +23,8 @@ let dir;
 /** Console errors and uncaught exceptions, by the test that saw them. */
 const consoleErrors = [];
 let phase = "setup";
-/** Tests in which the browser is expected to log failed requests (bad keys, a dropped socket). */
-const EXPECTED_NOISE = new Set(["bad-key", "drop"]);
+/** Tests in which the browser is expected to log failed requests (bad keys, a dropped socket, a refused share link). */
+const EXPECTED_NOISE = new Set(["bad-key", "drop", REFUSED]);
 const axeReport = [];
 
 const url = (path) => `${platform.url}${path}`;
@@ -36,13 +38,18 @@ const signIn = (key) => signInOn(page, platform.url, key);
 /** Screenshots of the current screen: desktop, 375 px wide and dark, each checked with axe-core. */
 const capture = (name) => captureOn(page, dir, axeReport, name);
 
+/** Records a page's console errors and uncaught exceptions under the current phase. */
+function listen(p) {
+	p.on("console", (m) => m.type() === "error" && consoleErrors.push({ phase, text: m.text() }));
+	p.on("pageerror", (e) => consoleErrors.push({ phase, text: `uncaught: ${e.message}` }));
+}
+
 before(async () => {
 	dir = artifactsDir();
 	platform = await startPlatform({ log });
 	browser = await launchChromium();
 	page = browser.context.pages()[0] ?? (await browser.context.newPage());
-	page.on("console", (m) => m.type() === "error" && consoleErrors.push({ phase, text: m.text() }));
-	page.on("pageerror", (e) => consoleErrors.push({ phase, text: `uncaught: ${e.message}` }));
+	listen(page);
 });
 
 after(async () => {
@@ -335,6 +342,22 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		await page.locator("[data-testid=live-feed] .ev", { hasText: name }).first().waitFor({ timeout: 5000 });
 		assert.equal(await numberAt('[data-live="last-60m"] .kpi-value'), before + 1, "the counters came back whole, plus the new event");
 		for (const e of consoleErrors.filter((x) => x.phase === "drop")) assert.match(e.text, /WebSocket/);
+	});
+
+	boardTests({
+		get platform() {
+			return platform;
+		},
+		get page() {
+			return page;
+		},
+		get dir() {
+			return dir;
+		},
+		axeReport,
+		consoleErrors,
+		listen,
+		setPhase: (p) => (phase = p),
 	});
 
 	it("logged no console errors", () => {
