@@ -37,7 +37,8 @@ describe("the support preset board", () => {
 		const results = await json(await call(`/v1/boards/${body.board.id}/results`, { key: t.readKey }));
 		expect(results.tiles.map((x: any) => x.status)).toEqual(Array(12).fill(200));
 		// Every part from rollups or pair spans: nothing read raw.
-		for (const tile of results.tiles) expect(["rollup", "pairs", "mixed"], `${tile.report.name}: ${tile.meta.raw_reason}`).toContain(tile.meta.plan);
+		for (const tile of results.tiles)
+			for (const plan of tile.meta.parts?.map((p: any) => p.plan) ?? [tile.meta.plan]) expect(["rollup", "pairs"], `${tile.report.name}: ${tile.meta.raw_reason}`).toContain(plan);
 		const tile = (name: string) => results.tiles.find((x: any) => x.report.name === name);
 		expect(tile("Conversations started").results[0].metrics[0]).toBe(conversations.length);
 		const scores = new Map<number, number>();
@@ -46,5 +47,9 @@ describe("the support preset board", () => {
 		const open = conversations.filter((c) => c.resolvedAt == null).length;
 		expect(tile("Resolution and escalation").results[0].metrics.at(-1)).toBe(open);
 		expect(tile("Messages by weekday and hour").report.chart).toBe("heatmap");
+		// An agent's replies are the messages carrying its agent_id (from rollups: no sender_type filter).
+		const replies = new Map<string, number>();
+		for (const c of conversations) for (const m of c.messages) if (m.agent && m.ts < now) replies.set(m.agent, (replies.get(m.agent) ?? 0) + 1);
+		expect(Object.fromEntries(tile("By agent").results.map((r: any) => [r.dimensions[0], r.metrics[0]]))).toEqual(Object.fromEntries(replies));
 	}, 60_000);
 });
