@@ -18,6 +18,8 @@ export interface Env {
 	ENVIRONMENT?: string;
 	/** Delay from the first buffered write to its flush (ms); tests raise it to drive alarms by hand. */
 	FLUSH_DELAY_MS?: string;
+	/** How often a hub re-reads its tenant and re-checks its cached keys (ms, default 60 s); tests lower it. */
+	HUB_KEY_REFRESH_MS?: string;
 	/** Secret in production (`wrangler secret put ADMIN_TOKEN`); `ew_dev_admin` locally. */
 	ADMIN_TOKEN?: string;
 	/** Signs board share links (HMAC-SHA256). A secret in production (`npm run deploy` generates it); unset: no share links. */

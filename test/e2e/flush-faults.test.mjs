@@ -12,7 +12,9 @@ let server;
 const log = (...a) => console.log(`[flush-faults +${Math.round(performance.now())}ms]`, ...a);
 
 before(async () => {
-	server = await startServer({ name: "edgewise-e2e-flush-faults", log });
+	// Hubs re-read their tenant and keys every second (not every minute), so refreshes fall inside the
+	// D1 outage below: ingest must go on with what the hub knew.
+	server = await startServer({ name: "edgewise-e2e-flush-faults", log, vars: { HUB_KEY_REFRESH_MS: "1000" } });
 }, { timeout: 240_000 });
 after(async () => {
 	await server?.cleanup();

@@ -50,6 +50,8 @@ const ALARM_MAX_EVENTS = 25_000;
 /** How long message_ids are remembered here for exact dedupe; D1's primary key backs it up after. */
 export const DEDUPE_WINDOW_MS = 7 * 24 * 3600_000;
 const KEY_REFRESH_MS = 60_000;
+/** After a failed refresh (D1 unavailable), the next try. */
+const KEY_RETRY_MS = 5_000;
 
 /** A request the hub could not store: retryable, and safe to retry (message_ids dedupe it). */
 const HUB_STORE_FAILED: IngestOutcome = { ok: false, status: 500, code: "internal_error", message: "The tenant hub could not store this request; retrying it is safe." };
@@ -77,6 +79,8 @@ export class TenantHub extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
 	private tenantId: string | null = null;
 	private keys = new Map<string, KeyState>();
+	/** The keys known before the last refresh, re-checked as they are used; the fallback while D1 is unavailable. */
+	private staleKeys = new Map<string, KeyState>();
 	private keysLoadedAt = 0;
 	/** Bumped by every key change notification, so a D1 read that raced one is not cached. */
 	private keyEpoch = 0;
@@ -122,15 +126,28 @@ export class TenantHub extends DurableObject<Env> {
 	}
 
 	private async loadTenant(now: number) {
-		if (this.rateLimitEps && now - this.keysLoadedAt < KEY_REFRESH_MS) return;
-		const row = await drizzle(this.env.DB).select().from(tenants).where(eq(tenants.id, this.tenantId!)).get();
+		const refreshMs = Number(this.env.HUB_KEY_REFRESH_MS) || KEY_REFRESH_MS;
+		if (this.rateLimitEps && now - this.keysLoadedAt < refreshMs) return;
+		let row: typeof tenants.$inferSelect | undefined;
+		try {
+			row = await drizzle(this.env.DB).select().from(tenants).where(eq(tenants.id, this.tenantId!)).get();
+		} catch (err) {
+			// D1 unavailable at a periodic refresh: a hub that has its tenant keeps its rate limit and the
+			// keys it knows (revocations reach it directly), so ingest goes on through an outage; it tries
+			// again in a few seconds. Without a first load there is nothing to go on: the error stands.
+			if (!this.rateLimitEps) throw err;
+			console.warn("hub: tenant refresh failed; keeping the cached settings and keys", String(err));
+			this.keysLoadedAt = now - refreshMs + KEY_RETRY_MS;
+			return;
+		}
 		this.rateLimitEps = row?.rateLimitEps ?? 0;
 		if (!this.tokensAt) {
 			this.tokens = this.rateLimitEps;
 			this.tokensAt = now;
 		}
 		// Periodic re-check of cached keys: a backstop for a revoke notification that failed.
-		this.keys.clear();
+		this.staleKeys = this.keys;
+		this.keys = new Map();
 		this.keysLoadedAt = now;
 	}
 
@@ -138,7 +155,17 @@ export class TenantHub extends DurableObject<Env> {
 		const cached = this.keys.get(keyHash);
 		if (cached) return cached;
 		const epoch = this.keyEpoch;
-		const row = await activeKey(this.env.DB, this.tenantId!, keyHash);
+		let row: Awaited<ReturnType<typeof activeKey>>;
+		try {
+			row = await activeKey(this.env.DB, this.tenantId!, keyHash);
+		} catch (err) {
+			// D1 unavailable: a key this hub knew before its last refresh stays good until D1 answers
+			// (a revocation since would have reached the hub and removed it); an unknown key cannot be checked.
+			const stale = this.staleKeys.get(keyHash);
+			if (!stale) throw err;
+			this.keys.set(keyHash, stale);
+			return stale;
+		}
 		if (!row) return null;
 		const state = { scope: row.scope, allowedOrigins: row.allowedOrigins ?? null, lastUsed: now, lastUsedWritten: 0 };
 		// A revoke that arrived while D1 answered may have read the row before its update: re-check.
@@ -639,6 +666,7 @@ export class TenantHub extends DurableObject<Env> {
 	async forgetKey(keyHash: string): Promise<void> {
 		this.keyEpoch++;
 		this.keys.delete(keyHash);
+		this.staleKeys.delete(keyHash);
 	}
 
 	/** A key was revoked: refuse it from now on and close the live sockets opened with it. */
