@@ -25,15 +25,15 @@
 //
 // Ports: 8870 Miniflare entry (the browser's origin), 8871 the worker's direct socket.
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { DatabaseSync } from "node:sqlite";
 import { gzipSync } from "node:zlib";
 import { buildDashboard } from "../scripts/build-web.mjs";
 import { CHROMIUM, launchChromium } from "../scripts/chromium.mjs";
 import { DEV } from "../scripts/dev-keys.mjs";
 import { ensureDevVars, progress, ROOT, wrangler } from "../scripts/lib.mjs";
+import { api, newData } from "./lib/benchapi.mjs";
+import { bulkLoad, findD1File, sourceHash } from "./lib/d1file.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
 import { DATA_VERSION, dataPlan, EVENTS_INSERT_SQL, forEachEvent, sqliteParams } from "./lib/querydata.mjs";
 import { round, summary, table } from "./lib/querystats.mjs";
@@ -55,7 +55,6 @@ const BUILD = join(DATA, "build-dashboard");
 const STATE = join(DATA, "dashboard-state");
 const PORTS = { entry: 8870, direct: 8871 };
 const DAY = 86_400_000;
-const D1_DIR = join("v3", "d1", "miniflare-D1DatabaseObject");
 const TARGETS = { js_gzip_kb: 60, overview_ms: 1000 };
 
 const log = (...a) => console.error("•", ...a);
@@ -105,55 +104,18 @@ async function librariesOnly() {
 
 // ── 2. data ──
 
-const hash = (...dirs) => {
-	const h = createHash("sha256");
-	for (const d of dirs) for (const f of readdirSync(join(ROOT, d), { recursive: true }).sort()) if (/\.(ts|sql)$/.test(f)) h.update(f).update(readFileSync(join(ROOT, d, f)));
-	return h.digest("hex").slice(0, 10);
-};
-
-function findD1File(persist) {
-	const dir = join(persist, D1_DIR);
-	for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-		if (!f.endsWith(".sqlite") || f === "metadata.sqlite") continue;
-		const db = new DatabaseSync(join(dir, f), { readOnly: true });
-		try {
-			if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get()) return join(dir, f);
-		} finally {
-			db.close();
-		}
-	}
-	throw new Error(`no D1 file with an events table under ${rel(dir)}`);
-}
-
 /** The events straight into a fresh local D1 file (node:sqlite, indexes built once at the end). */
 function generate(plan, into) {
 	rmSync(into, { recursive: true, force: true });
 	wrangler(["d1", "migrations", "apply", "DB", "--local"], { persistTo: into });
-	const db = new DatabaseSync(findD1File(into));
-	const mode = db.prepare("PRAGMA journal_mode").get().journal_mode;
-	db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;");
-	const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL").all();
-	for (const i of indexes) db.exec(`DROP INDEX "${i.name}"`);
-	const insert = db.prepare(EVENTS_INSERT_SQL);
 	const every = Math.max(1, Math.floor(plan.events / 200));
 	let n = 0;
-	db.exec("BEGIN");
-	forEachEvent(plan, { users: CFG.users }, (e, users) => {
-		insert.run(...sqliteParams(TENANT, `d${DATA_VERSION}-`, e, users));
-		if (++n % 100_000 === 0) db.exec("COMMIT; BEGIN");
-		if (n % every === 0 || n === plan.events) progress(`  generating ${plan.events.toLocaleString("en-US")} events`, n, plan.events);
-	});
-	db.exec("COMMIT");
-	for (const i of indexes) db.exec(i.sql);
-	db.exec(`PRAGMA journal_mode = ${mode}`);
-	db.close();
-}
-
-async function api(base, method, path, { token, body } = {}) {
-	const res = await fetch(`${base}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) }, body: body ? JSON.stringify(body) : undefined });
-	const text = await res.text();
-	if (!res.ok) throw new Error(`${method} ${path} → HTTP ${res.status}: ${text.slice(0, 800)}`);
-	return JSON.parse(text);
+	bulkLoad(findD1File(into), EVENTS_INSERT_SQL, (insert) =>
+		forEachEvent(plan, { users: CFG.users }, (e, users) => {
+			insert(...sqliteParams(TENANT, `d${DATA_VERSION}-`, e, users));
+			if (++n % every === 0 || n === plan.events) progress(`  generating ${plan.events.toLocaleString("en-US")} events`, n, plan.events);
+		}),
+	);
 }
 
 async function startServer() {
@@ -175,7 +137,7 @@ async function startServer() {
  * events, then tenant, keys and rollup settings (admin API), then rollups until caught up.
  */
 async function preparedState(plan) {
-	const key = `dashboard-v${DATA_VERSION}-${plan.events}-${CFG.users}-${plan.to}-${hash("migrations", "workers/rollup", "workers/sketch")}`;
+	const key = `dashboard-v${DATA_VERSION}-${plan.events}-${CFG.users}-${plan.to}-${sourceHash(["migrations", "workers/rollup", "workers/sketch"])}`;
 	const cache = join(DATA, key);
 	for (const d of readdirSync(DATA)) if (/^dashboard-v\d+-/.test(d) && d !== key && d.includes(`-${plan.events}-`)) rmSync(join(DATA, d), { recursive: true, force: true });
 	if (existsSync(join(cache, "meta.json"))) {
@@ -213,18 +175,6 @@ async function preparedState(plan) {
 }
 
 // ── 3. the overview in Chromium ──
-
-/**
- * One new event through the ingest API, waited for until the hub has flushed it to D1: the data
- * stamp changes, so the next answers are computed, not taken from the worker's answer cache.
- */
-async function newData(base, keys) {
-	await api(base, "POST", "/v1/events", { token: keys.ingest, body: { event: "bench_tick", user_id: "bench" } });
-	for (const until = Date.now() + 10_000; Date.now() < until; await sleep(20)) {
-		if ((await api(base, "GET", "/v1/ingest/stats", { token: keys.read })).buffered === 0) return;
-	}
-	throw new Error("the hub did not flush the new event in 10 s");
-}
 
 async function measureOverview(base, keys) {
 	const readKey = keys.read;

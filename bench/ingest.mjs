@@ -45,13 +45,13 @@ import {
 	killAllSync,
 	killGroup,
 	listeningPorts,
-	machineCpu,
 	memory,
 	memoryBreakdown,
 	portFree,
 	rssSampler,
 	runMeta,
 	spawnGroup,
+	waitQuiet as waitQuietFor,
 	workerdPids,
 } from "./lib/system.mjs";
 
@@ -201,21 +201,7 @@ async function quietPass(name, opts) {
 	return best;
 }
 
-/** Machine-wide CPU busy % over 1 s, waiting up to `maxS` seconds for it to drop below 25%. */
-async function waitQuiet(maxS, quietly = false) {
-	const until = Date.now() + maxS * 1000;
-	for (;;) {
-		const m0 = machineCpu();
-		await sleep(1000);
-		const m1 = machineCpu();
-		const busy = Math.round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100);
-		if (busy < 25 || Date.now() >= until) {
-			if (busy >= 25) log(`machine is ${busy}% busy (other processes): figures will be pessimistic`);
-			return busy;
-		}
-		if (!quietly) log(`machine is ${busy}% busy (other processes), waiting for quiet…`);
-	}
-}
+const waitQuiet = (maxS, quietly = false) => waitQuietFor(maxS, log, { quietly });
 
 // ── setup ──
 function build() {

@@ -30,7 +30,7 @@ import { BIN, ROOT, wrangler } from "../scripts/lib.mjs";
 import { percentile, runLoad } from "./lib/load.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
 import { batchBodies } from "./lib/payloads.mjs";
-import { cpuWindow, killAllSync, machineCpu, runMeta } from "./lib/system.mjs";
+import { cpuWindow, killAllSync, runMeta, waitQuiet as waitQuietFor } from "./lib/system.mjs";
 
 const env = process.env;
 const num = (k, d) => (env[k] ? Number(env[k]) : d);
@@ -108,23 +108,7 @@ function heartbeat(base) {
 	};
 }
 
-/**
- * Waits up to `maxS` seconds for the machine to be < 25% busy (our own server and viewers are idle
- * between passes, so what is busy is someone else's work). Returns the last busy %.
- */
-async function waitQuiet(maxS) {
-	const until = Date.now() + maxS * 1000;
-	for (;;) {
-		const m0 = machineCpu();
-		await sleep(1000);
-		const m1 = machineCpu();
-		const busy = Math.round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100);
-		if (busy < 25 || Date.now() >= until) {
-			if (busy >= 25) log(`machine still ${busy}% busy with other processes: this pass is pessimistic`);
-			return busy;
-		}
-	}
-}
+const waitQuiet = (maxS) => waitQuietFor(maxS, log);
 
 /** Waits until the hub has flushed its buffer to D1; returns the milliseconds it took. */
 async function drain(base) {

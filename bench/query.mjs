@@ -14,6 +14,14 @@
 //               drains to D1, then rollups until caught up: the cron work for 1M fresh events.
 //   5. DuckDB   the same rows in an in-memory DuckDB table (typed columns), the same overview in
 //               SQL with approximate (primary) and exact aggregates.
+//   6. board    the support preset's board (12 reports) on a month of support-desk events
+//               (bench/lib/board.mjs): GET /v1/boards/:id/results cold (new data flushed before each
+//               load: every tile computed) and warm (the answer cache), by one viewer and by 100
+//               concurrent viewers; the cache's hit rate and gain; the same 12 questions in DuckDB on
+//               the same raw rows; every tile's numbers checked against DuckDB's (a mismatch fails).
+//
+//   BENCH_ONLY=                   overview | board: run only that part (both by default)
+//   BENCH_QUICK=0                 1: small data sets and fewer runs, to check that it works
 //
 //   BENCH_QUERY_EVENTS=10000000   events in the 30 days        BENCH_QUERY_USERS=200000
 //   BENCH_QUERY_REPS=30           timed overviews (≥ 30)       BENCH_QUERY_WARMUP=3
@@ -28,40 +36,53 @@
 //                                 the 30-day overview's previous period is empty)
 //   BENCH_QUERY_PROFILE=0         1 records a perf CPU profile of workerd during the timed overviews
 //                                 and the fresh rollup (needs `perf`; JIT frames named, a little slower)
+//   BENCH_BOARD_EVENTS=10000000   support-desk events in the month    BENCH_BOARD_USERS=200000
+//   BENCH_BOARD_VIEWERS=100       concurrent viewers                  BENCH_BOARD_COLD=20 (cold loads, each + a warm one)
+//   BENCH_BOARD_WAVES=3           crowds of viewers loading at once right after new data
+//   BENCH_BOARD_WARM_LOADS=20     loads per viewer in the warm crowd
+//   BENCH_BOARD_DUCK_REPS=20      DuckDB board loads, one at a time   BENCH_BOARD_DUCK_WAVES=1 (crowds of viewers)
+//   BENCH_WAIT_QUIET              alias of BENCH_QUERY_WAIT_QUIET (also before each board phase)
 //
 // Ports: 8860 Miniflare entry, 8861 the worker's direct socket.
 import { fork } from "node:child_process";
-import { createHash } from "node:crypto";
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { DEV } from "../scripts/dev-keys.mjs";
 import { BIN, ensureDevVars, progress, ROOT, wrangler } from "../scripts/lib.mjs";
+import { api, HttpError, need, rollupUntilCaughtUp as rollupLoop } from "./lib/benchapi.mjs";
+import { findD1File, seedEvents, sourceHash } from "./lib/d1file.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
+import { boardConfig, runBoard } from "./lib/board.mjs";
+import { boardLines, boardTargets } from "./lib/boardreport.mjs";
 import { analysePerf, perfUsable } from "./lib/profile.mjs";
 import { csvLine, DATA_VERSION, dataPlan, EVENTS_INSERT_SQL, forEachEvent, freshEvents, sqliteParams } from "./lib/querydata.mjs";
 import { round, summary, table } from "./lib/querystats.mjs";
-import { cpuWindow, killAll, killAllSync, machineCpu, portFree, runMeta, spawnGroup } from "./lib/system.mjs";
+import { cpuWindow, killAll, killAllSync, portFree, runMeta, spawnGroup, waitQuiet as waitQuietFor } from "./lib/system.mjs";
 
 const env = process.env;
 const num = (k, d) => (env[k] != null && env[k] !== "" ? Number(env[k]) : d);
+const QUICK = env.BENCH_QUICK === "1";
+const ONLY = env.BENCH_ONLY ?? "";
+if (!["", "overview", "board"].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: use overview or board`);
 const CFG = {
-	events: num("BENCH_QUERY_EVENTS", 10_000_000),
+	events: num("BENCH_QUERY_EVENTS", QUICK ? 200_000 : 10_000_000),
 	users: num("BENCH_QUERY_USERS", 200_000),
 	days: 30,
 	reps: Math.max(1, num("BENCH_QUERY_REPS", 30)),
 	warmup: Math.max(1, num("BENCH_QUERY_WARMUP", 3)),
-	fresh: num("BENCH_QUERY_FRESH", 1_000_000),
+	fresh: num("BENCH_QUERY_FRESH", QUICK ? 20_000 : 1_000_000),
 	freshBatch: 500,
 	freshConnections: num("BENCH_QUERY_FRESH_CONNECTIONS", 4),
 	freshDirect: env.BENCH_QUERY_FRESH_DIRECT === "1",
 	freshMaxSeconds: num("BENCH_QUERY_FRESH_MAX_S", 300),
 	rollupTimeout: num("BENCH_QUERY_ROLLUP_TIMEOUT", 900),
-	exact: env.BENCH_QUERY_EXACT !== "0",
+	exact: (env.BENCH_QUERY_EXACT ?? (QUICK ? "0" : "1")) !== "0",
 	short: env.BENCH_QUERY_SHORT === "1",
 	keepState: env.BENCH_QUERY_KEEP_STATE === "1",
-	waitQuiet: num("BENCH_QUERY_WAIT_QUIET", 0),
+	waitQuiet: num("BENCH_QUERY_WAIT_QUIET", num("BENCH_WAIT_QUIET", 0)),
 	profile: env.BENCH_QUERY_PROFILE === "1",
+	board: boardConfig(env, QUICK),
 };
 const TENANT = "qbench";
 const DATA = join(ROOT, "bench", ".data");
@@ -69,7 +90,6 @@ const BUILD = join(DATA, "build-query");
 const STATE = join(DATA, "query-state");
 const PORTS = { entry: 8860, direct: 8861 };
 const DAY = 86_400_000;
-const D1_DIR = join("v3", "d1", "miniflare-D1DatabaseObject");
 const STAMP = new Date().toISOString().replace(/[:.]/g, "-");
 const RUN = Date.now().toString(36);
 
@@ -89,6 +109,9 @@ for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"])
 		process.exit(130);
 	});
 
+const waitQuiet = async (maxS) => (maxS ? waitQuietFor(maxS, log) : null);
+const rollupUntilCaughtUp = (base, label, expected) => rollupLoop(base, label, expected, CFG.rollupTimeout);
+
 // ── phases: wall time of each step, printed at the end ──
 const PHASES = [];
 async function phase(name, fn) {
@@ -103,79 +126,7 @@ async function phase(name, fn) {
 	}
 }
 
-/** Machine-wide CPU busy % over 1 s, waiting up to `maxS` seconds for it to drop below 25%. */
-async function waitQuiet(maxS) {
-	if (!maxS) return null;
-	const until = Date.now() + maxS * 1000;
-	for (;;) {
-		const m0 = machineCpu();
-		await sleep(1000);
-		const m1 = machineCpu();
-		const busy = Math.round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100);
-		if (busy < 25 || Date.now() >= until) return busy;
-		log(`  machine is ${busy}% busy (other processes), waiting for quiet…`);
-	}
-}
-
-// ── HTTP: every non-2xx answer is an error that shows status and body ──
-class HttpError extends Error {}
-async function api(base, method, path, { token, body, retries = 0 } = {}) {
-	for (let attempt = 0; ; attempt++) {
-		let res;
-		let text;
-		try {
-			res = await fetch(`${base}${path}`, {
-				method,
-				headers: { authorization: `Bearer ${token}`, ...(body != null ? { "content-type": "application/json" } : {}) },
-				body: body == null ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-			});
-			text = await res.text();
-		} catch (err) {
-			if (attempt < retries) {
-				await sleep(200 * 2 ** attempt);
-				continue;
-			}
-			throw new HttpError(`${method} ${path}: request failed (${err.cause?.message ?? err.message})`);
-		}
-		if ((res.status === 429 || res.status === 503) && attempt < retries) {
-			await sleep(Math.max(200 * 2 ** attempt, Number(res.headers.get("retry-after") ?? 0) * 1000));
-			continue;
-		}
-		if (!res.ok) throw new HttpError(`${method} ${path} → HTTP ${res.status}: ${text.slice(0, 2000) || "(empty body)"}`);
-		try {
-			return JSON.parse(text);
-		} catch {
-			throw new HttpError(`${method} ${path} → HTTP ${res.status} but the body is not JSON: ${text.slice(0, 500)}`);
-		}
-	}
-}
-
-function need(cond, what, value) {
-	if (!cond) throw new HttpError(`unexpected answer: ${what}; got ${JSON.stringify(value)?.slice(0, 1500)}`);
-}
-
 // ── the data: cached D1 file (events only) + Parquet for DuckDB ──
-function migrationsHash() {
-	const h = createHash("sha256");
-	for (const f of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) h.update(f).update(readFileSync(join(ROOT, "migrations", f)));
-	return h.digest("hex").slice(0, 10);
-}
-
-/** The D1 database file of a persist dir: the *.sqlite that has an `events` table. */
-function findD1File(persist) {
-	const dir = join(persist, D1_DIR);
-	for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-		if (!f.endsWith(".sqlite") || f === "metadata.sqlite") continue;
-		const db = new DatabaseSync(join(dir, f), { readOnly: true });
-		try {
-			if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get()) return join(dir, f);
-		} finally {
-			db.close();
-		}
-	}
-	throw new Error(`no D1 sqlite file with an events table under ${rel(dir)}`);
-}
-
 function dirSize(dir) {
 	let n = 0;
 	for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += statSync(join(e.parentPath ?? e.path, e.name)).size;
@@ -188,59 +139,21 @@ function applyMigrations(persist) {
 
 /** Generates the events into a fresh D1 file and a CSV (for DuckDB), with a progress bar. */
 function generate(plan, cache) {
-	const tmp = join(DATA, "query-gen");
-	rmSync(tmp, { recursive: true, force: true });
-	log(`  applying migrations to an empty local D1 (${rel(tmp)})…`);
-	applyMigrations(tmp);
-	const file = findD1File(tmp);
-	const csvPath = join(cache, "events.csv");
-	const db = new DatabaseSync(file);
-	const mode = db.prepare("PRAGMA journal_mode").get().journal_mode;
-	// Bulk load: no journal, no fsync, a large cache, and the secondary indexes built once at the
-	// end (1.5x the rows/s). A failed load is thrown away, so no journal is needed. The file gets
-	// its own journal mode back for workerd, and the indexes are re-created from their exact DDL.
-	db.exec("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000; PRAGMA temp_store = MEMORY;");
-	const indexes = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL").all();
-	for (const i of indexes) db.exec(`DROP INDEX "${i.name}"`);
-	const insert = db.prepare(EVENTS_INSERT_SQL);
-	const fd = openSync(csvPath, "w");
 	const prefix = `q${DATA_VERSION}-`;
-	const label = `  generating ${fmt(plan.events)} events`;
-	const every = Math.max(1, Math.floor(plan.events / 200));
-	const TXN = 100_000;
-	let csv = [];
-	let n = 0;
-	const t0 = performance.now();
-	db.exec("BEGIN");
-	forEachEvent(plan, { users: CFG.users }, (e, users) => {
-		insert.run(...sqliteParams(TENANT, prefix, e, users));
-		csv.push(csvLine(prefix, e, users));
-		n++;
-		if (csv.length === 20_000) {
-			writeSync(fd, csv.join(""));
-			csv = [];
-		}
-		if (n % TXN === 0) db.exec("COMMIT; BEGIN");
-		if (n % every === 0 || n === plan.events) progress(label, n, plan.events);
+	log(`  applying migrations to an empty local D1 (${rel(join(DATA, "query-gen"))})…`);
+	return seedEvents({
+		tmp: join(DATA, "query-gen"),
+		into: cache,
+		sql: EVENTS_INSERT_SQL,
+		csvPath: join(cache, "events.csv"),
+		total: plan.events,
+		label: `  generating ${fmt(plan.events)} events`,
+		each: (add) => forEachEvent(plan, { users: CFG.users }, (e, users) => add(sqliteParams(TENANT, prefix, e, users), csvLine(prefix, e, users))),
 	});
-	db.exec("COMMIT");
-	writeSync(fd, csv.join(""));
-	closeSync(fd);
-	log(`  building ${indexes.length} indexes (${indexes.map((i) => i.name).join(", ")})…`);
-	for (const i of indexes) db.exec(i.sql);
-	db.exec(`PRAGMA journal_mode = ${mode}`);
-	const seconds = (performance.now() - t0) / 1000;
-	const count = db.prepare("SELECT count(*) AS n FROM events WHERE tenant_id = ?").get(TENANT).n;
-	db.close();
-	if (count !== plan.events) throw new Error(`generated ${plan.events} events but the D1 file holds ${count}`);
-	rmSync(join(cache, "v3"), { recursive: true, force: true });
-	renameSync(join(tmp, "v3"), join(cache, "v3"));
-	rmSync(tmp, { recursive: true, force: true });
-	return { seconds: round(seconds, 1), events_per_s: Math.round(plan.events / seconds), journal_mode: mode };
 }
 
 async function prepareData(plan) {
-	const key = `query-v${DATA_VERSION}-${plan.events}-${CFG.users}-${plan.to}-${migrationsHash()}`;
+	const key = `query-v${DATA_VERSION}-${plan.events}-${CFG.users}-${plan.to}-${sourceHash(["migrations"], /\.sql$/)}`;
 	const cache = join(DATA, key);
 	const metaPath = join(cache, "meta.json");
 	// Stale data sets (another data version, or the same size for another day or schema) go: each
@@ -270,10 +183,10 @@ async function prepareData(plan) {
 }
 
 // ── the runtime ──
-async function startServer() {
+async function startServer(persist = STATE) {
 	const mf = await startMiniflare(
 		{
-			persist: rel(STATE),
+			persist: rel(persist),
 			entryPort: PORTS.entry,
 			workers: [{ name: "edgewise", config: "wrangler.toml", scriptPath: rel(join(BUILD, "index.js")), directPort: PORTS.direct }],
 		},
@@ -331,62 +244,6 @@ async function setupTenant(base) {
 	const keys = { ingest: await key("ingest"), read: await key("read") };
 	const patched = await api(base, "PATCH", `/v1/admin/tenants/${TENANT}`, { token: admin, body: { dimension_props: ["channel"], metric_props: ["amount", "duration_ms"] } });
 	return { keys, tenant: patched };
-}
-
-/** One status line, rewritten in place on a terminal (every 10 s otherwise). */
-function statusLine() {
-	let last = 0;
-	return (text, done = false) => {
-		if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}${done ? "\n" : ""}`);
-		else if (done || Date.now() - last > 10_000) {
-			last = Date.now();
-			process.stderr.write(`${text}\n`);
-		}
-	};
-}
-
-/**
- * POST /v1/admin/rollups/run until it reports caught_up. "Cron work" is the sum of the passes'
- * own duration_ms (what the scheduled handler would spend); wall time includes HTTP and waits.
- */
-async function rollupUntilCaughtUp(base, label, expected) {
-	const t0 = performance.now();
-	const passes = [];
-	const details = [];
-	const line = statusLine();
-	let processed = 0;
-	let buckets = 0;
-	let idle = 0;
-	for (;;) {
-		const r = await api(base, "POST", "/v1/admin/rollups/run", { token: DEV.adminToken });
-		// NOTE: the contract says processed_events; the worker in progress reports scanned_events.
-		const n = r.processed_events ?? r.scanned_events;
-		need(Number.isFinite(n) && Number.isFinite(r.duration_ms) && typeof r.caught_up === "boolean", "rollups/run returns {processed_events, buckets_written, duration_ms, caught_up}", r);
-		details.push(r);
-		passes.push(r.duration_ms);
-		processed += n;
-		buckets += r.buckets_written ?? 0;
-		const work = passes.reduce((a, b) => a + b, 0);
-		// pending_* are not in the contract: shown when the worker reports them.
-		const pending = Number.isFinite(r.pending_hours) ? `, pending ${fmt(r.pending_hours)} hours / ${fmt(r.pending_days ?? 0)} days` : "";
-		line(`${label}: pass ${passes.length}, ${fmt(processed)}/${fmt(expected)} events scanned, ${fmt(buckets)} buckets written${pending}, ${fmt(work / 1000, 1)} s cron work${r.caught_up ? ", caught up" : ""}`, r.caught_up);
-		if (r.caught_up) break;
-		idle = n === 0 && !r.buckets_written ? idle + 1 : 0;
-		if (idle >= 20) throw new Error(`rollups are not progressing: 20 passes in a row processed nothing and were not caught up (last: ${JSON.stringify(r)})`);
-		if ((performance.now() - t0) / 1000 > CFG.rollupTimeout) throw new Error(`rollups not caught up after ${CFG.rollupTimeout} s (${passes.length} passes, ${processed} events; last pass: ${JSON.stringify(r).slice(0, 600)}); raise BENCH_QUERY_ROLLUP_TIMEOUT`);
-	}
-	const work = passes.reduce((a, b) => a + b, 0);
-	return {
-		passes: passes.length,
-		cron_work_s: round(work / 1000, 2),
-		wall_s: round((performance.now() - t0) / 1000, 2),
-		processed_events: processed,
-		buckets_written: buckets,
-		events_per_cron_s: work ? Math.round(processed / (work / 1000)) : null,
-		pass_ms: summary(passes),
-		// Every pass's own report, as the worker returned it (for the rollup's authors).
-		pass_reports: details,
-	};
 }
 
 // ── the overview ──
@@ -672,7 +529,7 @@ function report(R) {
 	const out = [];
 	const m = R.meta;
 	out.push("", `Query benchmark — ${m.date}, commit ${m.git.commit}${m.git.dirty ? ` + uncommitted changes to ${m.git.changed.join(", ")}` : ""}, ${m.machine.cores}× ${m.machine.cpu_model}, Node ${m.node}`);
-	out.push(`Data: ${fmt(CFG.events)} events, tenant ${TENANT} (UTC), ${R.data?.plan?.from} … ${R.data?.plan?.to}, ${fmt(CFG.users)} users${R.data?.cached ? " (cached data set)" : ""}. Worker: Miniflare ${m.miniflare} on its direct socket. DuckDB ${m.duckdb}, in-memory, ${m.machine.cores} threads.`, "");
+	if (R.data) out.push(`Data: ${fmt(CFG.events)} events, tenant ${TENANT} (UTC), ${R.data?.plan?.from} … ${R.data?.plan?.to}, ${fmt(CFG.users)} users${R.data?.cached ? " (cached data set)" : ""}. Worker: Miniflare ${m.miniflare} on its direct socket. DuckDB ${m.duckdb}, in-memory, ${m.machine.cores} threads.`, "");
 	const ms = (v) => (v == null ? "–" : fmt(v, 1));
 	const rows = [];
 	const ew = R.edgewise?.overview;
@@ -752,6 +609,7 @@ function report(R) {
 		const cut = (v) => (Array.isArray(v) ? [...v.slice(0, 3).map(cut), ...(v.length > 3 ? [`… ${v.length - 3} more`] : [])] : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cut(x)])) : v);
 		out.push("", "GET /v1/system/status (at the end):", JSON.stringify(cut(R.edgewise.status), null, 1).replace(/\n\s*/g, " "));
 	}
+	if (R.board) out.push("", ...boardLines(R.board, CFG.board));
 	out.push("", "Targets:");
 	for (const t of R.targets) out.push(`  [${t.pass == null ? "N/A " : t.pass ? "PASS" : "MISS"}] ${t.target}: ${t.measured}`);
 	for (const e of R.errors) out.push("", `ERROR (${e.phase}): ${e.message}`);
@@ -759,6 +617,10 @@ function report(R) {
 }
 
 function targets(R) {
+	return [...(ONLY === "board" ? [] : overviewTargets(R)), ...(ONLY === "overview" ? [] : boardTargets(R.board))];
+}
+
+function overviewTargets(R) {
 	const ew = R.edgewise?.overview;
 	const dk = R.duckdb?.approx;
 	const fr = R.edgewise?.fresh?.rollup;
@@ -779,22 +641,12 @@ function targets(R) {
 }
 
 // ── main ──
-async function main() {
-	mkdirSync(DATA, { recursive: true });
-	// The admin token of local development (ADMIN_TOKEN in .dev.vars), as `npm start` sets it up.
-	ensureDevVars();
-	for (const p of Object.values(PORTS)) if (!(await portFree(p))) throw new Error(`port ${p} in use (another bench:query or dev server running?)`);
-	if (CFG.profile && !perfUsable()) throw new Error("BENCH_QUERY_PROFILE=1 needs `perf` (linux-perf)");
-	const t0 = Date.now();
-	const R = {
-		meta: runMeta(ROOT, { packages: { wrangler: "wrangler", miniflare: "miniflare", duckdb: "@duckdb/node-api" }, config: CFG }),
-		errors: [],
-	};
+/** Steps 1-5: the overview data set, its rollup, the overview, the fresh events, DuckDB. */
+async function overviewPart(R) {
 	const today = Math.floor(Date.now() / DAY) * DAY;
 	const plan = dataPlan({ events: CFG.events, days: CFG.days, today });
 	const ranges = { main: { from: plan.from, to: plan.to }, short: CFG.short ? { from: new Date(today - 14 * DAY).toISOString().slice(0, 10), to: plan.to } : null };
 
-	await phase("build", () => wrangler(["deploy", "--dry-run", "--outdir", BUILD]));
 	const data = await phase("data", () => prepareData(plan));
 	await stopDuck();
 	R.data = { cached: data.cached, key: data.key, plan: data.plan, generate: data.generate, parquet: data.parquet };
@@ -840,6 +692,44 @@ async function main() {
 			R.comparison = compareAnswers(R.edgewise.overview, R.duckdb);
 		} catch (err) {
 			R.errors.push({ phase: "compare", message: `cannot compare answers: ${err.message}` });
+		}
+	}
+}
+
+async function main() {
+	mkdirSync(DATA, { recursive: true });
+	// The admin token of local development (ADMIN_TOKEN in .dev.vars), as `npm start` sets it up.
+	ensureDevVars();
+	for (const p of Object.values(PORTS)) if (!(await portFree(p))) throw new Error(`port ${p} in use (another bench:query or dev server running?)`);
+	if (CFG.profile && !perfUsable()) throw new Error("BENCH_QUERY_PROFILE=1 needs `perf` (linux-perf)");
+	const t0 = Date.now();
+	const R = {
+		meta: runMeta(ROOT, { packages: { wrangler: "wrangler", miniflare: "miniflare", duckdb: "@duckdb/node-api" }, config: CFG }),
+		errors: [],
+	};
+	await phase("build", () => wrangler(["deploy", "--dry-run", "--outdir", BUILD]));
+	if (ONLY !== "board") await overviewPart(R);
+	if (ONLY !== "overview") {
+		try {
+			R.board = await runBoard(
+				{
+					data: DATA,
+					state: join(DATA, "board-state"),
+					keepState: CFG.keepState,
+					rollupTimeout: CFG.rollupTimeout,
+					log,
+					phase,
+					waitQuiet: () => waitQuiet(CFG.waitQuiet),
+					startServer,
+					duck: { start: startDuck, ask: askDuck, stop: stopDuck, pids: () => (duck ? [duck.pid] : []) },
+				},
+				CFG.board,
+			);
+			const bad = R.board.comparison.filter((c) => c.status === "MISMATCH" || c.status === "FAILED");
+			if (bad.length) R.errors.push({ phase: "board", message: `board tiles failed or differ from DuckDB's: ${bad.map((c) => `${c.name} (${c.status}): ${c.problems.join("; ")}`).join(" | ")}` });
+		} catch (err) {
+			R.errors.push({ phase: "board", message: String(err instanceof HttpError ? err.message : (err?.stack ?? err)) });
+			log(`Board part failed: ${R.errors.at(-1).message}`);
 		}
 	}
 	if (CFG.profile) R.profiles = PROFILES;

@@ -115,6 +115,27 @@ export function machineCpu() {
 	return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
 }
 
+/**
+ * Waits up to `maxS` seconds for the machine to be < 25% busy (measured over 1 s; the benchmark's
+ * own processes are idle while it waits, so what is busy is someone else's work). Returns the last
+ * busy %; says through `log` while it waits (unless `quietly`) and when it gives up. With `maxS` 0
+ * it only measures.
+ */
+export async function waitQuiet(maxS, log = () => {}, { quietly = false } = {}) {
+	const until = Date.now() + maxS * 1000;
+	for (;;) {
+		const m0 = machineCpu();
+		await new Promise((r) => setTimeout(r, 1000));
+		const m1 = machineCpu();
+		const busy = Math.round(((m1.busy - m0.busy) / (m1.total - m0.total)) * 100);
+		if (busy < 25 || Date.now() >= until) {
+			if (busy >= 25) log(`machine is ${busy}% busy (other processes): figures will be pessimistic`);
+			return busy;
+		}
+		if (!quietly) log(`machine is ${busy}% busy (other processes), waiting for quiet…`);
+	}
+}
+
 /** RSS split into anonymous memory (heaps, caches) and file-backed pages (binary, mmapped files). */
 export function memoryBreakdown(pid) {
 	const s = read(`/proc/${pid}/smaps_rollup`);
