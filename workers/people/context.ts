@@ -45,7 +45,8 @@ export const ANY = -1;
 /** How fresh the per-person tables are: events of the tenant stored but not yet in them, and when the pass last ran. */
 export async function freshness(db: D1Database, tenantId: string, t: PeopleTenant): Promise<{ pending_events: number; people_as_of: string | null }> {
 	const r = await db
-		.prepare("SELECT count(*) AS n FROM events WHERE rowid > ?1 AND tenant_id = ?2")
+		// NOTE: `+tenant_id` keeps SQLite on the rowid range; on the tenant's index it would count all its events.
+		.prepare("SELECT count(*) AS n FROM events WHERE rowid > ?1 AND +tenant_id = ?2")
 		.bind(t.watermark ?? 0, tenantId)
 		.first<{ n: number }>();
 	return { pending_events: r?.n ?? 0, people_as_of: t.pass_at ? new Date(t.pass_at).toISOString() : null };

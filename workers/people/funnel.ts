@@ -144,7 +144,8 @@ function stepEventsSql(c: Ctx, stepIdx: number[], p: Params): { from: string; wh
 	const codes = [...new Set(stepIdx.map((k) => c.codes[k] ?? -1))];
 	return {
 		from: `people_events pe${raw ? " JOIN events e ON e.rowid = pe.ref" : ""}`,
-		where: `pe.tenant_id = ?1 AND pe.wk BETWEEN ?4 AND ?5 AND pe.ts >= ?2 AND pe.ts < ?3 AND pe.code IN (${codes.join(", ")})`,
+		// One week per statement (?4 = ?5): the keyset on the rest of the key then reads the index in order.
+		where: `pe.tenant_id = ?1 AND pe.wk = ?4 AND ?5 = ?5 AND pe.ts >= ?2 AND pe.ts < ?3 AND pe.code IN (${codes.join(", ")})`,
 		mask: cases.join(" | "),
 		raw,
 	};
@@ -256,10 +257,12 @@ async function valuesOf(c: Ctx, pids: number[], breakdown: Dim): Promise<Map<num
 		const cond = f.length ? ` AND ${filtersSql(f, p, time)}` : "";
 		const { results } = await c.db
 			.prepare(
-				`SELECT pid, v FROM (SELECT pe.pid, min(pe.ts) AS ts, ${v} AS v FROM json_each(?6) j JOIN people_events pe ON pe.tenant_id = ?1 AND pe.wk BETWEEN ?4 AND ?5 AND pe.pid = j.value
-				JOIN events e ON e.rowid = pe.ref WHERE pe.code = ${c.codes[0] ?? -1} AND pe.ts >= ?2 AND pe.ts < ?3${cond} GROUP BY pe.pid)`,
+				// NOTE: CROSS JOIN keeps the order person × week → key lookups (a week range would scan every person's rows).
+				`SELECT pid, v FROM (SELECT pe.pid, min(pe.ts) AS ts, ${v} AS v FROM json_each(?6) j CROSS JOIN json_each(?4) w
+				CROSS JOIN people_events pe ON pe.tenant_id = ?1 AND pe.wk = w.value AND pe.pid = j.value
+				JOIN events e ON e.rowid = pe.ref WHERE pe.code = ${c.codes[0] ?? -1} AND pe.ts >= ?2 AND pe.ts < ?3 AND ?5 = ?5${cond} GROUP BY pe.pid)`,
 			)
-			.bind(c.tenantId, c.from, c.to, lo, hi, JSON.stringify(pids.slice(i, i + 2000)), ...p.values)
+			.bind(c.tenantId, c.from, c.to, JSON.stringify(Array.from({ length: hi - lo + 1 }, (_, k) => lo + k)), 0, JSON.stringify(pids.slice(i, i + 2000)), ...p.values)
 			.all<{ pid: number; v: string | null }>();
 		c.deadline.check();
 		for (const r of results) out.set(r.pid, valueOut(r.v) as string | null);

@@ -91,19 +91,21 @@ const SQL = {
  */
 function mergeStatements(db: D1Database, merges: unknown[][]): D1PreparedStatement[] {
 	const m = "json_each(?1) m";
-	const weeks = `${m}, json_each(m.value -> 4) w`;
-	const days = `${m}, json_each(m.value -> 5) d`;
+	// NOTE: CROSS JOIN fixes the join order: without it SQLite reads the table by tenant alone and
+	// scans the tenant's whole history for each merge.
+	const weeks = `${m} CROSS JOIN json_each(m.value -> 4) w`;
+	const days = `${m} CROSS JOIN json_each(m.value -> 5) d`;
 	const sql = [
 		`UPDATE people_ids SET pid = m.t FROM (SELECT value ->> 0 AS tenant, value ->> 1 AS f, value ->> 2 AS t FROM json_each(?1)) m WHERE people_ids.pid = m.f`,
 		`INSERT OR IGNORE INTO people_events (tenant_id, wk, pid, code, ts, ref) SELECT e.tenant_id, e.wk, m.value ->> 2, e.code, e.ts, e.ref
-			FROM ${weeks} JOIN people_events e ON e.tenant_id = m.value ->> 0 AND e.wk = w.value AND e.pid = m.value ->> 1`,
+			FROM ${weeks} CROSS JOIN people_events e ON e.tenant_id = m.value ->> 0 AND e.wk = w.value AND e.pid = m.value ->> 1`,
 		`DELETE FROM people_events WHERE (tenant_id, wk, pid) IN (SELECT m.value ->> 0, w.value, m.value ->> 1 FROM ${weeks})`,
 		`INSERT INTO people_days (tenant_id, day, pid, word, bits) SELECT x.tenant_id, x.day, m.value ->> 2, x.word, x.bits
-			FROM ${days} JOIN people_days x ON x.tenant_id = m.value ->> 0 AND x.day = d.value AND x.pid = m.value ->> 1 WHERE 1
+			FROM ${days} CROSS JOIN people_days x ON x.tenant_id = m.value ->> 0 AND x.day = d.value AND x.pid = m.value ->> 1 WHERE 1
 			ON CONFLICT DO UPDATE SET bits = bits | excluded.bits`,
 		`DELETE FROM people_days WHERE (tenant_id, day, pid) IN (SELECT m.value ->> 0, d.value, m.value ->> 1 FROM ${days})`,
 		`INSERT INTO people_firsts (code, pid, first_ts) SELECT f.code, m.value ->> 2, f.first_ts
-			FROM ${m} JOIN people_names n ON n.tenant_id = m.value ->> 0 JOIN people_firsts f ON f.code = n.code AND f.pid = m.value ->> 1 WHERE 1
+			FROM ${m} CROSS JOIN people_names n ON n.tenant_id = m.value ->> 0 CROSS JOIN people_firsts f ON f.code = n.code AND f.pid = m.value ->> 1 WHERE 1
 			ON CONFLICT DO UPDATE SET first_ts = min(first_ts, excluded.first_ts)`,
 		`DELETE FROM people_firsts WHERE (code, pid) IN (SELECT n.code, m.value ->> 1 FROM ${m} JOIN people_names n ON n.tenant_id = m.value ->> 0)`,
 		`UPDATE people SET first_seen = min(people.first_seen, x.fs) FROM (SELECT value ->> 2 AS t, min(value ->> 3) AS fs FROM json_each(?1) GROUP BY 1) x WHERE people.pid = x.t`,

@@ -108,7 +108,7 @@ export async function personEvents(db: D1Database, tenantId: string, t: PeopleTe
 	const beyond = (ts: number, ref: number) => !cursor || (desc ? ts < cursor[0] || (ts === cursor[0] && ref < cursor[1]) : ts > cursor[0] || (ts === cursor[0] && ref > cursor[1]));
 	// Events stored since the last pass, of this person's identifiers (as their events will be attributed).
 	const { results: fresh } = await db
-		.prepare(`SELECT ${EVENT_COLS} FROM events WHERE rowid > ?1 AND tenant_id = ?2 AND coalesce(user_id, anonymous_id) IN (SELECT value FROM json_each(?3))`)
+		.prepare(`SELECT ${EVENT_COLS} FROM events WHERE rowid > ?1 AND +tenant_id = ?2 AND coalesce(user_id, anonymous_id) IN (SELECT value FROM json_each(?3))`)
 		.bind(watermark, tenantId, JSON.stringify(ids))
 		.all<RawEvent>();
 	deadline.check();
