@@ -20,7 +20,10 @@
 //               concurrent viewers; the cache's hit rate and gain; the same 12 questions in DuckDB on
 //               the same raw rows; every tile's numbers checked against DuckDB's (a mismatch fails).
 //
-//   BENCH_ONLY=                   overview | board: run only that part (both by default)
+//   7. people   a 4-step funnel and a 12-week retention on 10M events of 1M people
+//               (bench/lib/peoplebench.mjs, BENCH_PEOPLE_* settings there), against DuckDB.
+//
+//   BENCH_ONLY=                   overview | board | people: run only that part (all by default)
 //   BENCH_QUICK=0                 1: small data sets and fewer runs, to check that it works
 //
 //   BENCH_QUERY_EVENTS=10000000   events in the 30 days        BENCH_QUERY_USERS=200000
@@ -55,6 +58,7 @@ import { findD1File, seedEvents, sourceHash } from "./lib/d1file.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
 import { boardConfig, runBoard } from "./lib/board.mjs";
 import { boardLines, boardTargets } from "./lib/boardreport.mjs";
+import { peoplePhase, peopleReport } from "./lib/peoplebench.mjs";
 import { analysePerf, perfUsable } from "./lib/profile.mjs";
 import { csvLine, DATA_VERSION, dataPlan, EVENTS_INSERT_SQL, forEachEvent, freshEvents, sqliteParams } from "./lib/querydata.mjs";
 import { round, summary, table } from "./lib/querystats.mjs";
@@ -64,7 +68,8 @@ const env = process.env;
 const num = (k, d) => (env[k] != null && env[k] !== "" ? Number(env[k]) : d);
 const QUICK = env.BENCH_QUICK === "1";
 const ONLY = env.BENCH_ONLY ?? "";
-if (!["", "overview", "board"].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: use overview or board`);
+if (!["", "overview", "board", "people"].includes(ONLY)) throw new Error(`BENCH_ONLY=${ONLY}: use overview, board or people`);
+const runs = (part) => ONLY === "" || ONLY === part;
 const CFG = {
 	events: num("BENCH_QUERY_EVENTS", QUICK ? 200_000 : 10_000_000),
 	users: num("BENCH_QUERY_USERS", 200_000),
@@ -610,6 +615,7 @@ function report(R) {
 		out.push("", "GET /v1/system/status (at the end):", JSON.stringify(cut(R.edgewise.status), null, 1).replace(/\n\s*/g, " "));
 	}
 	if (R.board) out.push("", ...boardLines(R.board, CFG.board));
+	if (R.people) out.push("", ...peopleReport(R.people));
 	out.push("", "Targets:");
 	for (const t of R.targets) out.push(`  [${t.pass == null ? "N/A " : t.pass ? "PASS" : "MISS"}] ${t.target}: ${t.measured}`);
 	for (const e of R.errors) out.push("", `ERROR (${e.phase}): ${e.message}`);
@@ -617,7 +623,7 @@ function report(R) {
 }
 
 function targets(R) {
-	return [...(ONLY === "board" ? [] : overviewTargets(R)), ...(ONLY === "overview" ? [] : boardTargets(R.board))];
+	return [...(runs("overview") ? overviewTargets(R) : []), ...(runs("board") ? boardTargets(R.board) : []), ...(R.people?.targets ?? [])];
 }
 
 function overviewTargets(R) {
@@ -708,8 +714,8 @@ async function main() {
 		errors: [],
 	};
 	await phase("build", () => wrangler(["deploy", "--dry-run", "--outdir", BUILD]));
-	if (ONLY !== "board") await overviewPart(R);
-	if (ONLY !== "overview") {
+	if (runs("overview")) await overviewPart(R);
+	if (runs("board")) {
 		try {
 			R.board = await runBoard(
 				{
@@ -731,6 +737,10 @@ async function main() {
 			R.errors.push({ phase: "board", message: String(err instanceof HttpError ? err.message : (err?.stack ?? err)) });
 			log(`Board part failed: ${R.errors.at(-1).message}`);
 		}
+	}
+	if (runs("people")) {
+		R.people = await phase("people", () => peoplePhase());
+		for (const e of R.people.errors) R.errors.push({ phase: `people ${e.phase}`, message: e.message });
 	}
 	if (CFG.profile) R.profiles = PROFILES;
 	R.phases = PHASES;
