@@ -24,6 +24,7 @@ import type {
 	UpdateReportInput,
 	UpdateTenantInput,
 } from "./types";
+import type { ExperimentAnswer, ExperimentInput, FunnelAnswer, FunnelInput, InsightsAnswer, InsightsInput, PeopleAnswer, PeopleInput, PersonEvents, RetentionAnswer, RetentionInput } from "./people";
 
 /** The API's origin: the page's own, unless the build named another (a dashboard on Pages). */
 export const API_ORIGIN = __API_ORIGIN__ || location.origin;
@@ -117,6 +118,33 @@ export function apiFor(key: string) {
 			revokeShare: (id: string, shareId: string) => call<Share>(() => api.v1.boards[":id"].shares[":shareId"].$delete({ param: { id, shareId } })),
 			/** Creates a preset's board and reports (POST /v1/boards/presets/:preset, admin key). */
 			preset: (name: string) => call<PresetResult>(() => api.v1.boards.presets[":preset"].$post({ param: { preset: name } })),
+		},
+		// People and patterns (issue 16): these routes validate their bodies themselves (zod).
+		funnel: (json: FunnelInput, signal?: AbortSignal) => {
+			const args = { json };
+			return call<FunnelAnswer>(() => api.v1.funnels.$post(args, opts(signal)));
+		},
+		retention: (json: RetentionInput, signal?: AbortSignal) => {
+			const args = { json };
+			return call<RetentionAnswer>(() => api.v1.retention.$post(args, opts(signal)));
+		},
+		/** The people behind a query row (POST /v1/people). */
+		people: (json: PeopleInput, signal?: AbortSignal) => {
+			const args = { json };
+			return call<PeopleAnswer>(() => api.v1.people.$post(args, opts(signal)));
+		},
+		/** One person's events (GET /v1/people/:id/events); the query string is read by the route itself. */
+		personEvents: (id: string, query: { order?: "asc" | "desc"; limit?: string; cursor?: string }, signal?: AbortSignal) => {
+			const args = { param: { id }, query };
+			return call<PersonEvents>(() => api.v1.people[":id"].events.$get(args, opts(signal)));
+		},
+		insights: (json: InsightsInput, signal?: AbortSignal) => {
+			const args = { json };
+			return call<InsightsAnswer>(() => api.v1.insights.$post(args, opts(signal)));
+		},
+		experiment: (json: ExperimentInput, signal?: AbortSignal) => {
+			const args = { json };
+			return call<ExperimentAnswer>(() => api.v1.experiments.$post(args, opts(signal)));
 		},
 		admin: {
 			tenant: (id: string, signal?: AbortSignal) => call<AdminTenant>(() => api.v1.admin.tenants[":id"].$get({ param: { id } }, opts(signal))),
