@@ -29,6 +29,8 @@ const LAZY: Record<string, Loader> = {
 	"/boards": () => import("./screens/Boards").then((m) => m.Boards),
 	"/support": () => import("./screens/Support").then((m) => m.Support),
 	"/settings": () => import("./screens/Settings").then((m) => m.Settings),
+	"/exports": () => import("./screens/Exports").then((m) => m.Exports),
+	"/alerts": () => import("./screens/Alerts").then((m) => m.Alerts),
 };
 const loaded = new Map<string, ComponentType<ScreenProps>>();
 
@@ -38,11 +40,13 @@ const NAV = [
 	["/explore", "Explore"],
 	["/boards", "Boards"],
 	["/support", "Support"],
+	["/exports", "Exports"],
+	["/alerts", "Alerts"],
 	["/settings", "Settings"],
 ] as const;
 
-/** A board's page is its list's screen: /boards/<id> is drawn by /boards. */
-const screenOf = (path: string) => (path.startsWith("/boards/") ? "/boards" : path);
+/** A board's page is its list's screen: /boards/<id> is drawn by /boards (and /alerts/<id>, the link in alert notifications, by /alerts). */
+const screenOf = (path: string) => (path.startsWith("/boards/") ? "/boards" : path.startsWith("/alerts/") ? "/alerts" : path);
 
 function Lazy({ path, props }: { path: string; props: ScreenProps }) {
 	const [C, setC] = useState<ComponentType<ScreenProps> | null>(() => loaded.get(path) ?? null);

@@ -1,10 +1,13 @@
 import type { ComponentChildren } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiFailure, type ApiClient } from "../api/client";
 import type { Board, QueryInput, TenantInfo } from "../api/types";
 import { BoardEditor, TileControls } from "../components/BoardEditor";
 import { batchTile, BoardGrid, type TileData, tileData } from "../components/BoardGrid";
 import { ZonePicker } from "../components/Controls";
+import { opsFor } from "../api/ops";
+import { ExportButton, exportRange } from "../components/ExportButton";
+import { SchedulesPanel } from "../components/SchedulesPanel";
 import { SharePanel } from "../components/SharePanel";
 import { ErrorNote, Skeleton } from "../components/States";
 import { useLoad } from "../hooks";
@@ -51,7 +54,8 @@ async function asSaved(api: ApiClient, id: string, signal: AbortSignal): Promise
  * (add, remove, move, resize, rename) and share links. `base` is the page's path (/boards/<id>, or
  * /support for the Support board); `head` replaces the board's own title.
  */
-export function BoardPage({ api, info, id, search, base, head, onAuthError }: { api: ApiClient; info: TenantInfo; id: string; search: string; base: string; head?: ComponentChildren; onAuthError: (e: ApiFailure) => void }) {
+export function BoardPage({ api, secret, info, id, search, base, head, onAuthError }: { api: ApiClient; secret: string; info: TenantInfo; id: string; search: string; base: string; head?: ComponentChildren; onAuthError: (e: ApiFailure) => void }) {
+	const ops = useMemo(() => opsFor(secret), [secret]);
 	const view = parseBoardView(search);
 	const override = view.range != null || view.tz != null;
 	const load = useLoad(JSON.stringify([id, view.range, view.tz]), (signal) => (override ? overRange(api, id, view.range, view.tz, signal) : asSaved(api, id, signal)));
@@ -134,6 +138,7 @@ export function BoardPage({ api, info, id, search, base, head, onAuthError }: { 
 						</select>
 					</label>
 					<ZonePicker tz={view.tz} tenantTz={info.tenant.timezone} onChange={(tz) => go({ ...view, tz })} />
+					<ExportButton ops={ops} target={{ board_id: id, ...(view.range || view.tz ? exportRange(view.range, view.tz) : {}) }} what={meta.name} />
 					<button type="button" aria-pressed={view.edit ? "true" : "false"} onClick={() => go({ ...view, edit: !view.edit })}>
 						{view.edit ? "Done editing" : "Edit board"}
 					</button>
@@ -167,9 +172,15 @@ export function BoardPage({ api, info, id, search, base, head, onAuthError }: { 
 					tiles={tiles}
 					busy={load.status === "loading"}
 					explore
-					controls={view.edit ? (i) => <TileControls index={i} layout={layout} name={tiles[i]?.report?.name ?? tiles[i]!.reportId} onChange={(l) => save({ layout: l })} /> : undefined}
+					controls={(i) => (
+						<>
+							{view.edit && <TileControls index={i} layout={layout} name={tiles[i]?.report?.name ?? tiles[i]!.reportId} onChange={(l) => save({ layout: l })} />}
+							{tiles[i]?.report && <ExportButton ops={ops} target={{ report_id: tiles[i]!.reportId }} what={tiles[i]!.report!.name} compact />}
+						</>
+					)}
 				/>
 			)}
+			<SchedulesPanel ops={ops} target={{ board_id: id }} timezone={info.tenant.timezone} what="board" />
 			<SharePanel api={api} boardId={id} admin={admin} />
 		</div>
 	);

@@ -16,7 +16,7 @@ export function Boards(props: ScreenProps) {
 
 function OneBoard({ id, ...props }: ScreenProps & { id: string }) {
 	useTitle("Board");
-	return <BoardPage api={props.api} info={props.info} id={id} search={props.search} base={`/boards/${id}`} onAuthError={props.onAuthError} />;
+	return <BoardPage api={props.api} secret={props.secret} info={props.info} id={id} search={props.search} base={`/boards/${id}`} onAuthError={props.onAuthError} />;
 }
 
 function BoardList({ api, onAuthError }: ScreenProps) {

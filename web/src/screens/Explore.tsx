@@ -7,7 +7,10 @@ import { CopyBlock } from "../components/Copy";
 import { MetricsField } from "../components/MetricsField";
 import { DimensionsField, FilterForm } from "../components/QueryFields";
 import { ReportView } from "../components/ReportView";
+import { opsFor } from "../api/ops";
+import { ExportButton } from "../components/ExportButton";
 import { SaveReport } from "../components/SaveReport";
+import { SchedulesPanel } from "../components/SchedulesPanel";
 import { ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { curlCommand, exploreQuery, prettyJson, viewFromQuery } from "../lib/explore";
@@ -23,7 +26,8 @@ const count = (s: string) => {
 	return s && Number.isInteger(n) && n >= 1 && n <= 10_000 ? n : null;
 };
 
-export function Explore({ api, info, search, onAuthError }: ScreenProps) {
+export function Explore({ api, secret, info, search, onAuthError }: ScreenProps) {
+	const ops = useMemo(() => opsFor(secret), [secret]);
 	useTitle("Explore");
 	const view = parseExplore(search);
 	const tenant = info.tenant;
@@ -55,6 +59,8 @@ export function Explore({ api, info, search, onAuthError }: ScreenProps) {
 	const orderKeys = [...visible, ...view.dimensions, ...(view.g ? ["time"] : []), ...(view.compare ? visible.flatMap((m) => [`change:${m}`, `change_pct:${m}`]) : [])];
 	const groups = view.dimensions.length + (view.g ? 1 : 0) >= 2;
 
+	// The saved report when the view is exactly its query; any change exports what is shown, as a query.
+	const asSaved = saved.data && !opening && JSON.stringify(exploreQuery(viewFromQuery(saved.data.query, saved.data.chart, saved.data.id).view)) === JSON.stringify(q);
 	if (opening) return saved.error ? <ErrorNote error={saved.error} title="The saved report could not be opened" /> : <Skeleton height={300} />;
 	return (
 		<div style={{ display: "grid", gap: "1rem" }} data-state={load.status === "ok" ? "ready" : load.status} class="explore">
@@ -150,6 +156,7 @@ export function Explore({ api, info, search, onAuthError }: ScreenProps) {
 			<section class="panel" aria-labelledby="result-title" aria-busy={load.status === "loading" ? "true" : "false"}>
 				<div class="panel-head">
 					<h2 id="result-title">Result</h2>
+					<ExportButton ops={ops} target={asSaved ? { report_id: saved.data!.id } : { query: q }} what={asSaved ? saved.data!.name : "this query's result"} />
 					<div class="segmented" role="group" aria-label="Chart type">
 						{CHART_TYPES.map((c) => (
 							<button type="button" aria-pressed={view.chart === c ? "true" : "false"} onClick={() => set({ chart: c })}>
@@ -171,6 +178,7 @@ export function Explore({ api, info, search, onAuthError }: ScreenProps) {
 			</section>
 
 			<SaveReport api={api} view={view} query={q} saved={saved.data ?? null} onSaved={(id) => set({ report: id })} />
+			{saved.data && view.report === saved.data.id && <SchedulesPanel ops={ops} target={{ report_id: saved.data.id }} timezone={tenant.timezone} what="report" />}
 
 			<div class="grid two">
 				<section class="panel">

@@ -4,6 +4,7 @@ import { ApiFailure } from "../api/client";
 import type { AdminKey, AdminTenant, NewKey } from "../api/types";
 import { CopyButton } from "../components/Copy";
 import { ErrorNote, Skeleton } from "../components/States";
+import { WebhookSecrets } from "../components/WebhookSecrets";
 import { useLoad, useTitle } from "../hooks";
 
 const value = (e: Event) => (e.currentTarget as HTMLInputElement).value;
@@ -11,7 +12,7 @@ const value = (e: Event) => (e.currentTarget as HTMLInputElement).value;
 const names = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }) : "–");
 
-export function Settings({ api, info, onAuthError }: ScreenProps) {
+export function Settings({ api, secret, info, onAuthError }: ScreenProps) {
 	useTitle("Settings");
 	const id = info.tenant.id;
 	const admin = info.key.scope === "admin";
@@ -52,6 +53,7 @@ export function Settings({ api, info, onAuthError }: ScreenProps) {
 						</div>
 					</dl>
 				</section>
+				<WebhookSecrets secret={secret} admin={false} />
 			</div>
 		);
 
@@ -69,6 +71,7 @@ export function Settings({ api, info, onAuthError }: ScreenProps) {
 						revoke={(keyId) => api.admin.revokeKey(id, keyId)}
 						reload={load.reload}
 					/>
+					<WebhookSecrets secret={secret} admin />
 				</>
 			) : (
 				!load.error && <Skeleton height={300} />

@@ -14,7 +14,7 @@ const SUPPORT_BOARD = "Support";
  * The Support page: the workspace's "Support" board, the support preset's twelve reports over the
  * support event convention. Without it, an admin key creates it here; a read key is told who can.
  */
-export function Support({ api, info, search, onAuthError }: ScreenProps) {
+export function Support({ api, secret, info, search, onAuthError }: ScreenProps) {
 	useTitle("Support");
 	const load = useLoad("support-board", (signal) => api.boards.list(signal));
 	useEffect(() => {
@@ -43,7 +43,7 @@ export function Support({ api, info, search, onAuthError }: ScreenProps) {
 	);
 	if (load.error) return <ErrorNote error={load.error} title="The support board could not be found" onRetry={load.reload} />;
 	if (!load.data) return <Skeleton height={300} />;
-	if (board) return <BoardPage api={api} info={info} id={board.id} search={search} base="/support" head={head} onAuthError={onAuthError} />;
+	if (board) return <BoardPage api={api} secret={secret} info={info} id={board.id} search={search} base="/support" head={head} onAuthError={onAuthError} />;
 	return (
 		<div style={{ display: "grid", gap: "1rem" }} data-state="missing">
 			<div class="page-head">{head}</div>
