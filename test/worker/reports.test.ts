@@ -60,7 +60,7 @@ describe("reports", () => {
 		const created = await newReport(a.readKey, { name: "  Weekly KPIs ", description: "Events and users", chart: "number", query: kpis });
 		expect(created.status).toBe(201);
 		const r = created.body;
-		expect(r).toEqual({ id: expect.stringMatching(/^rep_[a-z2-9]{16}$/), name: "Weekly KPIs", description: "Events and users", chart: "number", query: kpis, created_at: expect.any(String), updated_at: r.created_at });
+		expect(r).toEqual({ id: expect.stringMatching(/^rep_[a-z2-9]{16}$/), name: "Weekly KPIs", description: "Events and users", kind: "query", chart: "number", query: kpis, created_at: expect.any(String), updated_at: r.created_at });
 		expect(Math.abs(Date.parse(r.created_at) - Date.now())).toBeLessThan(60_000);
 
 		// The query is kept as sent (not as parsed, with defaults), so POST /v1/query takes it back unchanged.
@@ -109,7 +109,7 @@ describe("reports", () => {
 		expect(fieldOf(await post({ ...ok, description: "x".repeat(LIMITS.description + 1) }))).toBe("description");
 		const chart = await post({ ...ok, chart: "pie" });
 		expect(fieldOf(chart)).toBe("chart");
-		expect(chart.body.error.message).toBe("chart: must be one of line, bar, table, number, heatmap");
+		expect(chart.body.error.message).toBe("chart: must be one of line, bar, table, number, heatmap, funnel");
 		expect(fieldOf(await post({ name: "n", chart: "line" }))).toBe("query");
 		expect(fieldOf(await post({ ...ok, query: [kpis] }))).toBe("query");
 		expect(fieldOf(await post({ ...ok, query: "count" }))).toBe("query");
@@ -141,7 +141,7 @@ describe("reports", () => {
 		const patch = (body: unknown) => send("PATCH", `/v1/reports/${r.id}`, a.readKey, body);
 		const empty = await patch({});
 		expect(empty.status).toBe(400);
-		expect(empty.body.error.message).toBe("body: send at least one of name, description, query, chart");
+		expect(empty.body.error.message).toBe("body: send at least one of name, description, kind, query, chart");
 		expect(fieldOf(await patch({ name: "" }))).toBe("name");
 		expect(fieldOf(await patch({ chart: "donut" }))).toBe("chart");
 		expect(fieldOf(await patch({ query: { metrics: ["count"], date_range: "forever" } }))).toBe("query.date_range");
@@ -437,7 +437,7 @@ describe("share links", () => {
 		expect(body.tiles).toHaveLength(1);
 		const { report, report_id, width, status, ...answer } = body.tiles[0];
 		// The report's name and chart, not its saved query.
-		expect(report).toEqual({ id: r1.id, name: "Shared totals", description: "what a visitor sees", chart: "number" });
+		expect(report).toEqual({ id: r1.id, name: "Shared totals", description: "what a visitor sees", kind: "query", chart: "number" });
 		expect([report_id, width, status]).toEqual([r1.id, 12, 200]);
 		const direct = await send("POST", "/v1/query", a.readKey, r1.query);
 		expect(noTook(answer)).toEqual(noTook(direct.body));

@@ -269,8 +269,11 @@ export const pairSpans = sqliteTable(
 	(t) => [primaryKey({ columns: [t.tenantId, t.pair, t.key] }), index("pair_spans_start").on(t.tenantId, t.pair, t.startTs)],
 );
 
-export const CHART_TYPES = ["line", "bar", "table", "number", "heatmap"] as const;
+export const CHART_TYPES = ["line", "bar", "table", "number", "heatmap", "funnel"] as const;
 export type ChartType = (typeof CHART_TYPES)[number];
+/** What a saved report's query is the body of: POST /v1/query, /v1/funnels, /v1/retention, /v1/experiments, /v1/insights. */
+export const REPORT_KINDS = ["query", "funnel", "retention", "experiment", "insights"] as const;
+export type ReportKind = (typeof REPORT_KINDS)[number];
 
 /** Saved reports: a named query of a tenant and how to draw it. */
 export const reports = sqliteTable(
@@ -280,7 +283,9 @@ export const reports = sqliteTable(
 		tenantId: text("tenant_id").notNull(),
 		name: text("name").notNull(),
 		description: text("description").notNull().default(""),
-		/** JSON: a POST /v1/query body, validated when saved. */
+		/** Which endpoint's body `query` is (rows saved before kinds existed are queries). */
+		kind: text("kind", { enum: REPORT_KINDS }).notNull().default("query"),
+		/** JSON: the body of the kind's endpoint (POST /v1/query for "query"), validated when saved. */
 		query: text("query").notNull(),
 		chart: text("chart", { enum: CHART_TYPES }).notNull(),
 		createdAt: integer("created_at").notNull(),

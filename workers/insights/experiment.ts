@@ -74,7 +74,8 @@ const experimentRequest = z
 
 type ExperimentRequest = z.infer<typeof experimentRequest>;
 
-function parse(body: unknown): ExperimentRequest {
+/** Parses a POST /v1/experiments body, or a 400 `invalid_experiment` naming the field. */
+export function parseExperiment(body: unknown): ExperimentRequest {
 	const parsed = experimentRequest.safeParse(body);
 	if (parsed.success) return parsed.data;
 	const issues = formatIssues(parsed.error.issues);
@@ -129,7 +130,7 @@ export function holm(ps: readonly number[]): number[] {
 }
 
 export async function runExperiment(db: D1Database, tenantId: string, body: unknown, tenantTz: string, now: number) {
-	const req = parse(body);
+	const req = parseExperiment(body);
 	const tz = req.timezone ?? tenantTz;
 	if (!isValidTimeZone(tz)) throw new ApiError(400, "invalid_experiment", `timezone: '${tz}' is not an IANA time zone (e.g. UTC, Europe/Paris, America/New_York)`, { field: "timezone" });
 	const range = resolveRange(req, tz, now);

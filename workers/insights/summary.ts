@@ -35,7 +35,8 @@ const summaryRequest = z
 
 export type SummaryRequest = z.infer<typeof summaryRequest>;
 
-function parseSummary(body: unknown): SummaryRequest {
+/** Parses a POST /v1/insights body (its own fields; metrics and filters are the query parser's), or a 400 naming the field. */
+export function parseSummary(body: unknown): SummaryRequest {
 	const parsed = summaryRequest.safeParse(body ?? {});
 	if (parsed.success) return parsed.data;
 	const issues = formatIssues(parsed.error.issues);

@@ -14,10 +14,15 @@ export interface PeopleTenant {
 }
 
 /** The tenant of the key whose hash is ?1 (for authorizeWith: one round trip with the key check). */
-export const PEOPLE_TENANT_SQL = `SELECT t.timezone, p.tz AS people_tz, s.archived_before,
-	(SELECT watermark FROM rollup_cursor WHERE id = 'people') AS watermark, (SELECT updated_at FROM rollup_cursor WHERE id = 'people') AS pass_at
+const PEOPLE_TENANT_COLUMNS = `t.timezone, p.tz AS people_tz, s.archived_before,
+	(SELECT watermark FROM rollup_cursor WHERE id = 'people') AS watermark, (SELECT updated_at FROM rollup_cursor WHERE id = 'people') AS pass_at`;
+export const PEOPLE_TENANT_SQL = `SELECT ${PEOPLE_TENANT_COLUMNS}
 	FROM api_keys k JOIN tenants t ON t.id = k.tenant_id LEFT JOIN people_tenants p ON p.tenant_id = t.id LEFT JOIN rollup_tenants s ON s.tenant_id = t.id
 	WHERE k.hash = ?1`;
+/** The same of tenant ?1 (for answers given without a key: share links, exports, schedules). */
+export const PEOPLE_TENANT_BY_ID_SQL = `SELECT ${PEOPLE_TENANT_COLUMNS}
+	FROM tenants t LEFT JOIN people_tenants p ON p.tenant_id = t.id LEFT JOIN rollup_tenants s ON s.tenant_id = t.id
+	WHERE t.id = ?1`;
 
 export function tenantOrThrow(row: PeopleTenant | null): PeopleTenant {
 	if (!row) throw new ApiError(404, "not_found", "Tenant not found.");

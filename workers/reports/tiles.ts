@@ -1,6 +1,7 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ApiError } from "../errors";
-import { answerQuery, type TenantRow } from "../query/answer";
+import type { TenantRow } from "../query/answer";
+import { answerReport, type ReportAnswer, reportContext } from "./kinds";
 import { type BoardRow, type ReportRow, reportJson, type Tile } from "./model";
 
 /** Board ?1 of tenant ?2. */
@@ -11,7 +12,6 @@ export const BOARD_REPORTS_SQL = `SELECT r.* FROM boards b, json_each(b.layout) 
 	JOIN reports r ON r.tenant_id = b.tenant_id AND r.id = json_extract(j.value, '$.report_id')
 	WHERE b.id = ?1 AND b.tenant_id = ?2`;
 
-type Answer = Awaited<ReturnType<typeof answerQuery>>;
 type Failure = { status: ContentfulStatusCode; error: { code: string; message: string; details: unknown } };
 type Shown = ReturnType<typeof reportJson> | Omit<ReturnType<typeof reportJson>, "query" | "created_at" | "updated_at">;
 
@@ -23,8 +23,9 @@ function failure(err: unknown, reportId: string): Failure {
 }
 
 /**
- * Answers every tile of a board at once, each as POST /v1/query would answer its report's query
- * (`status` 200 with `results` and `meta`, or its own error), all as of one instant. `full` shows the
+ * Answers every tile of a board at once, each as its kind's endpoint answers its report's query
+ * (POST /v1/query, /v1/funnels, /v1/retention, /v1/experiments, /v1/insights: `status` 200 and that
+ * answer's fields, or its own error), all as of one instant. `full` shows the
  * reports whole (with their queries); a shared board shows only their names, descriptions and charts.
  * `pendingSince` asks the tenant's hub what it has not flushed yet (meta.complete_through): once for
  * the whole board.
@@ -40,7 +41,7 @@ export async function answerTiles(
 	now = Date.now(),
 ) {
 	let asked: Promise<number | null> | undefined;
-	const pendingOnce = () => (asked ??= pendingSince());
+	const ctx = reportContext(db, tenantId, tenant, now, () => (asked ??= pendingSince()));
 	const byId = new Map(reports.map((r) => [r.id, r]));
 	const layout = JSON.parse(board.layout) as Tile[];
 	return Promise.all(
@@ -51,7 +52,7 @@ export async function answerTiles(
 			const { query, created_at, updated_at, ...summary } = reportJson(row);
 			const report: Shown = full ? { ...summary, query, created_at, updated_at } : summary;
 			try {
-				const answer: Answer = await answerQuery(db, tenantId, query, tenant, now, pendingOnce);
+				const answer: ReportAnswer = await answerReport(summary.kind, query, ctx);
 				return { report_id, width, report, status: 200 as const, ...answer };
 			} catch (err) {
 				return { report_id, width, report, ...failure(err, report_id) };

@@ -13,7 +13,8 @@ import { ErrorNote, Skeleton } from "./States";
 export interface TileData {
 	reportId: string;
 	width: number;
-	report: { id: string; name: string; description: string; chart: ChartType; query?: Record<string, unknown> } | null;
+	/** `funnel` is the chart of funnel reports (the API's report kinds); drawn as bars until the grid has a funnel chart. */
+	report: { id: string; name: string; description: string; chart: ChartType | "funnel"; query?: Record<string, unknown> } | null;
 	answer: AnswerLike | null;
 	error: ApiFailure | null;
 	/** The saved query's metrics (how values read); null when not shown (a shared board). */
@@ -73,7 +74,7 @@ function Tile({ tile, explore, controls }: { tile: TileData; explore?: boolean; 
 			{tile.error ? (
 				<ErrorNote error={tile.error} title={`${name}: no answer`} />
 			) : tile.answer && tile.report ? (
-				<ReportView answer={tile.answer} chart={tile.report.chart} formats={metricFormats(tile.answer.meta.metrics, tile.specs)} title={name} height={200} />
+				<ReportView answer={tile.answer} chart={tile.report.chart === "funnel" ? "bar" : tile.report.chart} formats={metricFormats(tile.answer.meta.metrics, tile.specs)} title={name} height={200} />
 			) : (
 				<Skeleton height={160} />
 			)}
