@@ -31,6 +31,10 @@ const LAZY: Record<string, Loader> = {
 	"/settings": () => import("./screens/Settings").then((m) => m.Settings),
 	"/exports": () => import("./screens/Exports").then((m) => m.Exports),
 	"/alerts": () => import("./screens/Alerts").then((m) => m.Alerts),
+	"/funnels": () => import("./screens/Funnels").then((m) => m.Funnels),
+	"/retention": () => import("./screens/Retention").then((m) => m.Retention),
+	"/experiments": () => import("./screens/Experiments").then((m) => m.Experiments),
+	"/people": () => import("./screens/Person").then((m) => m.Person),
 };
 const loaded = new Map<string, ComponentType<ScreenProps>>();
 
@@ -38,6 +42,9 @@ const NAV = [
 	["/", "Overview"],
 	["/live", "Live"],
 	["/explore", "Explore"],
+	["/funnels", "Funnels"],
+	["/retention", "Retention"],
+	["/experiments", "Experiments"],
 	["/boards", "Boards"],
 	["/support", "Support"],
 	["/exports", "Exports"],
@@ -45,8 +52,8 @@ const NAV = [
 	["/settings", "Settings"],
 ] as const;
 
-/** A board's page is its list's screen: /boards/<id> is drawn by /boards (and /alerts/<id>, the link in alert notifications, by /alerts). */
-const screenOf = (path: string) => (path.startsWith("/boards/") ? "/boards" : path.startsWith("/alerts/") ? "/alerts" : path);
+/** A board's page is its list's screen: /boards/<id> is drawn by /boards (and /alerts/<id>, the link in alert notifications, by /alerts; /people/<id> by the person page). */
+const screenOf = (path: string) => (path.startsWith("/boards/") ? "/boards" : path.startsWith("/alerts/") ? "/alerts" : path.startsWith("/people/") ? "/people" : path);
 
 function Lazy({ path, props }: { path: string; props: ScreenProps }) {
 	const [C, setC] = useState<ComponentType<ScreenProps> | null>(() => loaded.get(path) ?? null);

@@ -41,7 +41,7 @@ export type InsightsAnswer = InferResponseType<Api["v1"]["insights"]["$post"], 2
 export type ExperimentAnswer = InferResponseType<Api["v1"]["experiments"]["$post"], 200>;
 
 /** POST /v1/insights (docs/api.md, "POST /v1/insights"); the server validates it. */
-export interface InsightsInput {
+export type InsightsInput = {
 	metrics?: QueryInput["metrics"];
 	date_range?: QueryInput["date_range"];
 	timezone?: string;
@@ -50,10 +50,10 @@ export interface InsightsInput {
 	movers?: { dimensions: string[]; limit?: number };
 	correlations?: [string, string][];
 	forecast?: { horizon: number };
-}
+};
 
 /** POST /v1/experiments (docs/api.md, "POST /v1/experiments"); the server validates it. */
-export interface ExperimentInput {
+export type ExperimentInput = {
 	exposure: { event: string; filters?: Filter[]; variant: string };
 	goal: { event: string; filters?: Filter[]; metric?: string };
 	date_range: QueryInput["date_range"];
@@ -62,4 +62,4 @@ export interface ExperimentInput {
 	split?: Record<string, number>;
 	window?: { hours: number };
 	minimum_effect?: number;
-}
+};

@@ -92,7 +92,7 @@ export function SaveReport({ api, view, query, saved, onSaved }: { api: ApiClien
 	);
 }
 
-function AddToBoard({ api, reportId }: { api: ApiClient; reportId: string }) {
+export function AddToBoard({ api, reportId }: { api: ApiClient; reportId: string }) {
 	const boards = useLoad("boards", (signal) => api.boards.list(signal));
 	const [pick, setPick] = useState("");
 	const [done, setDone] = useState<{ id: string; name: string } | null>(null);

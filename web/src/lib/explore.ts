@@ -24,8 +24,12 @@ export function exploreQuery(v: ExploreView): QueryInput {
 		...(v.limit != null ? { limit: v.limit } : {}),
 		...(v.perGroup != null ? { limit_per_group: v.perGroup } : {}),
 		...(v.source === "raw" ? { source: "raw" as const } : {}),
+		...(v.insights && v.g ? { insights: { anomalies: true, trend: true, forecast: { horizon: FORECAST_HORIZON[v.g] } } } : {}),
 	};
 }
+
+/** Buckets forecast by the insights toggle: a day of hours, a week of days, a season otherwise. */
+const FORECAST_HORIZON: Record<AnyGranularity, number> = { minute: 30, hour: 24, day: 7, week: 4, month: 3, quarter: 2, year: 1 };
 
 /**
  * JSON as people read it: indented, but an array of plain values (a filter, a list of dimensions)
@@ -109,6 +113,7 @@ export function viewFromQuery(query: Record<string, unknown>, chart: string, rep
 		source: query.source === "raw" ? "raw" : "auto",
 		chart: (CHART_TYPES as readonly string[]).includes(chart) ? (chart as ChartType) : "table",
 		report,
+		insights: query.insights != null && typeof query.insights === "object",
 	};
 	return { view, problems };
 }

@@ -189,9 +189,12 @@ export interface ExploreView extends BaseView {
 	chart: ChartType;
 	/** The saved report this view was opened from (saving updates it). */
 	report: string | null;
+	/** Anomalies, trend and forecast on the time chart (the query's `insights`; needs a granularity). */
+	insights: boolean;
 }
 
 export const DEFAULT_EXPLORE: Omit<ExploreView, keyof BaseView> = {
+	insights: false,
 	metrics: ["count"],
 	dimensions: [],
 	bins: null,
@@ -291,6 +294,7 @@ export function parseExplore(search: string): ExploreView {
 		source: p.get("src") === "raw" ? "raw" : "auto",
 		chart: (CHART_TYPES as readonly string[]).includes(chart ?? "") ? (chart as ChartType) : DEFAULT_EXPLORE.chart,
 		report: report && REPORT_ID.test(report) ? report : null,
+		insights: p.get("ins") === "1",
 	};
 }
 
@@ -308,6 +312,7 @@ export function exploreSearch(v: ExploreView): string {
 	if (v.perGroup != null) p.set("lpg", String(v.perGroup));
 	if (v.source === "raw") p.set("src", "raw");
 	if (v.chart !== DEFAULT_EXPLORE.chart) p.set("chart", v.chart);
+	if (v.insights) p.set("ins", "1");
 	return tidyQuery(p);
 }
 

@@ -6,6 +6,7 @@ import { FilterChips, RangePicker, ZonePicker } from "../components/Controls";
 import { CopyBlock } from "../components/Copy";
 import { MetricsField } from "../components/MetricsField";
 import { DimensionsField, FilterForm } from "../components/QueryFields";
+import { ExploreResult } from "../components/ExploreExtras";
 import { ReportView } from "../components/ReportView";
 import { opsFor } from "../api/ops";
 import { ExportButton } from "../components/ExportButton";
@@ -157,6 +158,9 @@ export function Explore({ api, secret, info, search, onAuthError }: ScreenProps)
 				<div class="panel-head">
 					<h2 id="result-title">Result</h2>
 					<ExportButton ops={ops} target={asSaved ? { report_id: saved.data!.id } : { query: q }} what={asSaved ? saved.data!.name : "this query's result"} />
+					<button type="button" aria-pressed={view.insights ? "true" : "false"} disabled={!view.g} title={view.g ? "Anomalies, trend and a forecast with 80% and 95% bands" : "Insights look at a time series: choose a granularity"} onClick={() => set({ insights: !view.insights })}>
+						Insights
+					</button>
 					<div class="segmented" role="group" aria-label="Chart type">
 						{CHART_TYPES.map((c) => (
 							<button type="button" aria-pressed={view.chart === c ? "true" : "false"} onClick={() => set({ chart: c })}>
@@ -169,7 +173,9 @@ export function Explore({ api, secret, info, search, onAuthError }: ScreenProps)
 					<ErrorNote error={load.error} title="The query was refused" />
 				) : load.data ? (
 					<div data-testid="explore-result" class="dim-when-busy">
-						<ReportView answer={load.data} chart={view.chart} formats={metricFormats(load.data.meta.metrics, view.metrics)} title={resultTitle(load.data)} height={280} />
+						<ExploreResult api={api} answer={load.data} query={q}>
+							<ReportView answer={load.data} chart={view.chart} formats={metricFormats(load.data.meta.metrics, view.metrics)} title={resultTitle(load.data)} height={280} />
+						</ExploreResult>
 					</div>
 				) : (
 					<Skeleton height={240} />
