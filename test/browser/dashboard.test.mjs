@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { buildDashboard } from "../../scripts/build-web.mjs";
 import { boardTests, REFUSED } from "./boards.mjs";
+import { opsTests } from "./ops.mjs";
 import { capture as captureOn, inRange, signIn as signInOn } from "./helpers.mjs";
 import { artifactsDir, DEV, launchChromium, query, startPlatform } from "./platform.mjs";
 
@@ -357,6 +358,21 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		axeReport,
 		consoleErrors,
 		listen,
+		setPhase: (p) => (phase = p),
+	});
+
+	// Exports, schedules, alerts and webhook secrets (ops.mjs), on the same platform.
+	opsTests({
+		get platform() {
+			return platform;
+		},
+		get page() {
+			return page;
+		},
+		get dir() {
+			return dir;
+		},
+		axeReport,
 		setPhase: (p) => (phase = p),
 	});
 

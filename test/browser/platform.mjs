@@ -20,7 +20,9 @@ export async function startPlatform({ events = 20_000, now = Date.now(), log = (
 	const t0 = Date.now();
 	buildDashboard({ devReadKey: DEV.readKey });
 	log(`dashboard built in ${Date.now() - t0} ms`);
-	const server = await startServer({ name: "edgewise-browser", log });
+	// Alerts' test notifications go to a receiver on this machine (ops.mjs): allowed only by
+	// ALLOW_PRIVATE_DESTINATIONS; WEBHOOK_KEY seals the tenant's webhook signing secret.
+	const server = await startServer({ name: "edgewise-browser", log, vars: { ALLOW_PRIVATE_DESTINATIONS: "true", WEBHOOK_KEY: "browser-tests-only-webhook-key" } });
 	try {
 		const seeded = [...demoEvents(events, { now })];
 		for (let i = 0; i < seeded.length; i += 500) {

@@ -112,7 +112,7 @@ export function AlertForm({ ops, tenant, alert, onSaved, onCancel }: { ops: OpsC
 						Type
 						<select name="condition" value={type} onChange={(e) => setType(val(e) === "anomaly" ? "anomaly" : "threshold")}>
 							<option value="threshold">threshold</option>
-							<option value="anomaly">anomaly (against the usual for the hour and weekday)</option>
+							<option value="anomaly">anomaly (unusual for the hour)</option>
 						</select>
 					</label>
 					{type === "threshold" ? (

@@ -132,13 +132,13 @@ export function JobStatus({ ops, job }: { ops: OpsClient; job: ExportJob }) {
 }
 
 /** The file of a done export: its signed link, or else a download through the key (never in a URL). */
-export function Download({ ops, job }: { ops: OpsClient; job: ExportJob }) {
+export function Download({ ops, job, primary = true }: { ops: OpsClient; job: ExportJob; primary?: boolean }) {
 	const [error, setError] = useState<string | null>(null);
 	if (job.expired) return <span class="muted small">File expired</span>;
 	if (job.state !== "done") return null;
 	if ("download_url" in job && job.download_url)
 		return (
-			<a class="button primary" href={job.download_url} download={job.file_name} data-testid="export-download" rel="noopener">
+			<a class={`button${primary ? " primary" : ""}`} href={job.download_url} download={job.file_name} data-testid="export-download" rel="noopener">
 				Download {job.file_name}
 			</a>
 		);
@@ -157,7 +157,7 @@ export function Download({ ops, job }: { ops: OpsClient; job: ExportJob }) {
 	};
 	return (
 		<>
-			<button type="button" class="primary" onClick={fetchIt} data-testid="export-download">
+			<button type="button" class={primary ? "primary" : undefined} onClick={fetchIt} data-testid="export-download">
 				Download {job.file_name}
 			</button>
 			{error && <span class="small" role="alert">{error}</span>}

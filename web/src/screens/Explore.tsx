@@ -157,7 +157,6 @@ export function Explore({ api, secret, info, search, onAuthError }: ScreenProps)
 			<section class="panel" aria-labelledby="result-title" aria-busy={load.status === "loading" ? "true" : "false"}>
 				<div class="panel-head">
 					<h2 id="result-title">Result</h2>
-					<ExportButton ops={ops} target={asSaved ? { report_id: saved.data!.id } : { query: q }} what={asSaved ? saved.data!.name : "this query's result"} />
 					<button type="button" aria-pressed={view.insights ? "true" : "false"} disabled={!view.g} title={view.g ? "Anomalies, trend and a forecast with 80% and 95% bands" : "Insights look at a time series: choose a granularity"} onClick={() => set({ insights: !view.insights })}>
 						Insights
 					</button>
@@ -169,6 +168,7 @@ export function Explore({ api, secret, info, search, onAuthError }: ScreenProps)
 						))}
 					</div>
 				</div>
+				<ExportButton ops={ops} target={asSaved ? { report_id: saved.data!.id } : { query: q }} what={asSaved ? saved.data!.name : "this query's result"} />
 				{load.error ? (
 					<ErrorNote error={load.error} title="The query was refused" />
 				) : load.data ? (

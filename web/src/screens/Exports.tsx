@@ -139,7 +139,7 @@ export function Exports({ secret, search, onAuthError }: ScreenProps) {
 										</td>
 										<td class="num">{r.rows.toLocaleString("en-US")}</td>
 										<td class="num">{r.state === "done" ? bytes(r.bytes) : "–"}</td>
-										<td class="wrap">{r.state === "failed" ? <span class="err-text">{r.error?.message ?? "failed"}</span> : <Download ops={ops} job={r} />}</td>
+										<td class="wrap">{r.state === "failed" ? <span class="err-text">{r.error?.message ?? "failed"}</span> : <Download ops={ops} job={r} primary={false} />}</td>
 									</tr>
 								))}
 							</tbody>
