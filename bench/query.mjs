@@ -47,14 +47,14 @@
 //   BENCH_WAIT_QUIET              alias of BENCH_QUERY_WAIT_QUIET (also before each board phase)
 //
 // Ports: 8860 Miniflare entry, 8861 the worker's direct socket.
-import { fork } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { DEV } from "../scripts/dev-keys.mjs";
-import { BIN, ensureDevVars, progress, ROOT, wrangler } from "../scripts/lib.mjs";
+import { ensureDevVars, progress, ROOT, wrangler } from "../scripts/lib.mjs";
 import { api, HttpError, need, rollupUntilCaughtUp as rollupLoop } from "./lib/benchapi.mjs";
 import { findD1File, seedEvents, sourceHash } from "./lib/d1file.mjs";
+import { duckChild } from "./lib/duckchild.mjs";
 import { startMiniflare } from "./lib/miniflare.mjs";
 import { boardConfig, runBoard } from "./lib/board.mjs";
 import { boardLines, boardTargets } from "./lib/boardreport.mjs";
@@ -103,9 +103,8 @@ const fmt = (n, d = 0) => (n == null || Number.isNaN(n) ? "–" : Number(n).toLo
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rel = (p) => p.replace(`${ROOT}/`, "");
 
-let duck = null;
 process.on("exit", () => {
-	duck?.kill("SIGKILL");
+	duck.kill();
 	killAllSync();
 });
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"])
@@ -438,37 +437,10 @@ async function freshPass(server, keys) {
 }
 
 // ── DuckDB child ──
-async function startDuck() {
-	if (duck) return;
-	duck = fork(join(ROOT, "bench/lib/queryduck.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execPath: join(BIN, "node") });
-	duck.on("exit", () => (duck = null));
-}
-function askDuck(msg) {
-	return new Promise((resolve, reject) => {
-		const child = duck;
-		const onExit = (code) => reject(new Error(`DuckDB child exited (${code}) during ${msg.cmd}`));
-		child.once("exit", onExit);
-		child.once("message", (m) => {
-			child.off("exit", onExit);
-			if (m.ok) resolve(m.result);
-			else reject(new Error(`DuckDB ${msg.cmd}: ${m.error}`));
-		});
-		child.send(msg);
-	});
-}
-async function stopDuck() {
-	if (!duck) return;
-	const child = duck;
-	child.send({ cmd: "close" });
-	await new Promise((r) => {
-		child.once("exit", r);
-		setTimeout(() => {
-			child.kill("SIGKILL");
-			r();
-		}, 5000).unref();
-	});
-	duck = null;
-}
+const duck = duckChild("queryduck.mjs");
+const startDuck = duck.start;
+const askDuck = duck.ask;
+const stopDuck = duck.stop;
 
 async function duckPhase(data, ranges) {
 	await startDuck();
@@ -477,7 +449,7 @@ async function duckPhase(data, ranges) {
 	log(`  loaded ${fmt(out.load.rows)} rows in ${out.load.seconds} s (DuckDB memory ${fmt(out.load.duckdb_memory_mib)} MiB, process RSS ${fmt(out.load.rss_mib)} MiB)`);
 	const run = async (range, exact) => {
 		await waitQuiet(CFG.waitQuiet);
-		const cpu = cpuWindow(() => (duck ? [duck.pid] : []));
+		const cpu = cpuWindow(() => (duck.pid() ? [duck.pid()] : []));
 		const r = await askDuck({ cmd: "overview", range, exact, reps: CFG.reps, warmup: CFG.warmup });
 		const c = cpu();
 		// Over warm-up + timed runs: the share of the machine DuckDB used, and what others used.
@@ -727,7 +699,7 @@ async function main() {
 					phase,
 					waitQuiet: () => waitQuiet(CFG.waitQuiet),
 					startServer,
-					duck: { start: startDuck, ask: askDuck, stop: stopDuck, pids: () => (duck ? [duck.pid] : []) },
+					duck: { start: startDuck, ask: askDuck, stop: stopDuck, pids: () => (duck.pid() ? [duck.pid()] : []) },
 				},
 				CFG.board,
 			);

@@ -10,13 +10,13 @@
 //   BENCH_PEOPLE_PASS_TIMEOUT=1800  seconds allowed for the people pass to catch up
 //   BENCH_PEOPLE_KEEP_STATE=0       1 keeps this run's Miniflare state (bench/.data/people-state)
 // Ports 8890 (Miniflare entry) and 8891 (the worker's direct socket).
-import { fork } from "node:child_process";
-import { createHash } from "node:crypto";
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { DEV } from "../../scripts/dev-keys.mjs";
-import { BIN, ensureDevVars, progress, ROOT, wrangler } from "../../scripts/lib.mjs";
+import { ensureDevVars, progress, ROOT, wrangler } from "../../scripts/lib.mjs";
+import { findD1File, sourceHash } from "./d1file.mjs";
+import { duckChild } from "./duckchild.mjs";
 import { startMiniflare } from "./miniflare.mjs";
 import { FUNNEL_STEPS, forEachPeopleEvent, PEOPLE_DATA_VERSION, PEOPLE_INSERT_SQL, peopleCsv, peopleParams, peoplePlan } from "./peopledata.mjs";
 import { round, summary, table } from "./querystats.mjs";
@@ -40,7 +40,6 @@ const BUILD = join(DATA, "build-people");
 const STATE = join(DATA, "people-state");
 const PORTS = { entry: 8890, direct: 8891 };
 const DAY = 86_400_000;
-const D1_DIR = join("v3", "d1", "miniflare-D1DatabaseObject");
 /** The query API's time limit (workers/query/answer.ts QUERY_TIMEOUT_MS). */
 const LIMIT_MS = 10_000;
 
@@ -61,64 +60,15 @@ async function api(base, method, path, { token, body } = {}) {
 	return { status: res.status, body: json, ms: performance.now() - t0 };
 }
 
-function migrationsHash() {
-	const h = createHash("sha256");
-	for (const f of readdirSync(join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort()) h.update(f).update(readFileSync(join(ROOT, "migrations", f)));
-	return h.digest("hex").slice(0, 10);
-}
-
-function findD1File(persist) {
-	const dir = join(persist, D1_DIR);
-	for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-		if (!f.endsWith(".sqlite") || f === "metadata.sqlite") continue;
-		const db = new DatabaseSync(join(dir, f), { readOnly: true });
-		try {
-			if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get()) return join(dir, f);
-		} finally {
-			db.close();
-		}
-	}
-	throw new Error(`no D1 file under ${rel(dir)}`);
-}
-
 // ── the DuckDB child ──
-let duck = null;
-function startDuck() {
-	if (!duck) {
-		duck = fork(join(ROOT, "bench/lib/peopleduck.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execPath: join(BIN, "node") });
-		duck.on("exit", () => (duck = null));
-	}
-}
-function askDuck(msg) {
-	return new Promise((resolve, reject) => {
-		const child = duck;
-		const onExit = (code) => reject(new Error(`DuckDB child exited (${code}) during ${msg.cmd}`));
-		child.once("exit", onExit);
-		child.once("message", (m) => {
-			child.off("exit", onExit);
-			if (m.ok) resolve(m.result);
-			else reject(new Error(`DuckDB ${msg.cmd}: ${m.error}`));
-		});
-		child.send(msg);
-	});
-}
-async function stopDuck() {
-	if (!duck) return;
-	const child = duck;
-	child.send({ cmd: "close" });
-	await new Promise((r) => {
-		child.once("exit", r);
-		setTimeout(() => {
-			child.kill("SIGKILL");
-			r();
-		}, 5000).unref();
-	});
-	duck = null;
-}
+const duck = duckChild("peopleduck.mjs");
+const startDuck = duck.start;
+const askDuck = duck.ask;
+const stopDuck = duck.stop;
 
 // ── data: generated once, cached (D1 state + Parquet) ──
 async function prepareData(plan) {
-	const key = `people-v${PEOPLE_DATA_VERSION}-${plan.events}-${plan.people}-${plan.to}-${migrationsHash()}`;
+	const key = `people-v${PEOPLE_DATA_VERSION}-${plan.events}-${plan.people}-${plan.to}-${sourceHash(["migrations"], /\.sql$/)}`;
 	const cache = join(DATA, key);
 	for (const d of existsSync(DATA) ? readdirSync(DATA) : []) {
 		const m = /^people-v(\d+)-(\d+)-(\d+)-/.exec(d);
@@ -390,7 +340,7 @@ export function peopleReport(R) {
 // Standalone: node bench/lib/peoplebench.mjs
 if (import.meta.url === `file://${process.argv[1]}`) {
 	process.on("exit", () => {
-		duck?.kill("SIGKILL");
+		duck.kill();
 		killAllSync();
 	});
 	for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => process.exit(130));
