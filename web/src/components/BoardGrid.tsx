@@ -6,6 +6,7 @@ import { metricFormats, type MetricSpec } from "../lib/query";
 import type { AnswerLike } from "../lib/report";
 import type { ChartType } from "../lib/url";
 import { onLinkClick } from "../router";
+import { isOtherKind, KindView, type OtherKind } from "./KindView";
 import { ReportView } from "./ReportView";
 import { ErrorNote, Skeleton } from "./States";
 
@@ -14,8 +15,10 @@ export interface TileData {
 	reportId: string;
 	width: number;
 	/** `funnel` is the chart of funnel reports (the API's report kinds); drawn as bars until the grid has a funnel chart. */
-	report: { id: string; name: string; description: string; chart: ChartType | "funnel"; query?: Record<string, unknown> } | null;
+	report: { id: string; name: string; description: string; kind?: string; chart: ChartType | "funnel"; query?: Record<string, unknown> } | null;
 	answer: AnswerLike | null;
+	/** A report of another kind (funnel, retention, experiment, insights): its endpoint's answer. */
+	other?: { kind: OtherKind; answer: unknown } | null;
 	error: ApiFailure | null;
 	/** The saved query's metrics (how values read); null when not shown (a shared board). */
 	specs: MetricSpec[] | null;
@@ -23,14 +26,20 @@ export interface TileData {
 
 const failureOf = (f: { status: number; error: { code: string; message: string; details: unknown } }) => new ApiFailure(f.status, f.error.code, f.error.message, f.error.details);
 
+/** Where a report of each kind is opened (`?report=<id>`): its screen, and the screen's name. */
+const KIND_SCREENS: Record<string, [string, string]> = { funnel: ["/funnels", "Funnels"], retention: ["/retention", "Retention"], experiment: ["/experiments", "Experiments"] };
+const screenOfKind = (kind: string | undefined) => KIND_SCREENS[kind ?? ""]?.[0] ?? "/explore";
+
 /** A tile of GET /v1/boards/:id/results or GET /v1/shared/:token. */
 export function tileData(t: BoardTile | SharedTile): TileData {
 	const report = t.report ? { ...t.report, query: "query" in t.report ? t.report.query : undefined } : null;
+	const kind = t.report?.kind;
 	return {
 		reportId: t.report_id,
 		width: t.width,
 		report,
 		answer: "results" in t ? t : null,
+		other: isOtherKind(kind) && t.status === 200 ? { kind, answer: t } : null,
 		error: "error" in t ? failureOf(t) : null,
 		specs: specsOf(report?.query),
 	};
@@ -65,14 +74,16 @@ function Tile({ tile, explore, controls }: { tile: TileData; explore?: boolean; 
 			<div class="tile-head">
 				<h2 id={id}>{name}</h2>
 				{explore && tile.report && (
-					<a class="small" href={`/explore?report=${tile.report.id}`} onClick={onLinkClick} aria-label={`Open ${name} in Explore`}>
-						Explore
+					<a class="small" href={`${screenOfKind(tile.report.kind)}?report=${tile.report.id}`} onClick={onLinkClick} aria-label={`Open ${name} in ${KIND_SCREENS[tile.report.kind ?? ""]?.[1] ?? "Explore"}`}>
+						{KIND_SCREENS[tile.report.kind ?? ""] ? "Open" : "Explore"}
 					</a>
 				)}
 			</div>
 			{tile.report?.description && <p class="muted small tile-desc">{tile.report.description}</p>}
 			{tile.error ? (
 				<ErrorNote error={tile.error} title={`${name}: no answer`} />
+			) : tile.other && tile.report ? (
+				<KindView kind={tile.other.kind} chart={tile.report.chart} answer={tile.other.answer} title={name} />
 			) : tile.answer && tile.report ? (
 				<ReportView answer={tile.answer} chart={tile.report.chart === "funnel" ? "bar" : tile.report.chart} formats={metricFormats(tile.answer.meta.metrics, tile.specs)} title={name} height={200} />
 			) : (

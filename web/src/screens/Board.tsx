@@ -4,6 +4,7 @@ import { ApiFailure, type ApiClient } from "../api/client";
 import type { Board, QueryInput, TenantInfo } from "../api/types";
 import { BoardEditor, TileControls } from "../components/BoardEditor";
 import { batchTile, BoardGrid, type TileData, tileData } from "../components/BoardGrid";
+import { answerKind, isOtherKind, type OtherKind } from "../components/KindView";
 import { ZonePicker } from "../components/Controls";
 import { opsFor } from "../api/ops";
 import { ExportButton, exportRange } from "../components/ExportButton";
@@ -32,7 +33,19 @@ async function overRange(api: ApiClient, id: string, range: RangeSel | null, tz:
 		const r = byId.get(t.report_id);
 		return { reportId: t.report_id, width: t.width, report: r ?? null, answer: null, error: r ? null : new ApiFailure(404, "not_found", `No report '${t.report_id}'.`), specs: specsOf(r?.query) };
 	});
-	const asked = tiles.filter((t) => t.report?.query);
+	// Reports of other kinds (funnels, retention…) are asked of their own endpoints, beside the batch.
+	const others = tiles.filter((t) => t.report?.query && isOtherKind(t.report.kind));
+	const asking = Promise.all(
+		others.map((t) => {
+			const kind = t.report!.kind as OtherKind;
+			// Retention periods follow the workspace's zone: a board's zone is not sent to it.
+			return answerKind(api, kind, withRange(t.report!.query!, range, kind === "retention" ? null : tz), signal).then(
+				(answer) => Object.assign(t, { other: { kind, answer }, error: null }),
+				(e: unknown) => Object.assign(t, { other: null, error: e instanceof ApiFailure ? e : new ApiFailure(0, "client_error", String(e)) }),
+			);
+		}),
+	);
+	const asked = tiles.filter((t) => t.report?.query && !isOtherKind(t.report.kind));
 	for (let i = 0; i < asked.length; i += 20) {
 		const chunk = asked.slice(i, i + 20);
 		// NOTE: saved queries were checked by the API when saved, and are checked again by the batch.
@@ -40,6 +53,7 @@ async function overRange(api: ApiClient, id: string, range: RangeSel | null, tz:
 		const { answers } = await api.batch(queries, signal);
 		chunk.forEach((t, k) => Object.assign(t, batchTile(t, answers[`t${k}`])));
 	}
+	await asking;
 	return { board, tiles };
 }
 

@@ -7,13 +7,14 @@ import { BreakdownCard } from "../components/Breakdown";
 import { Chart } from "../components/Chart";
 import { ViewControls } from "../components/Controls";
 import { CopyBlock } from "../components/Copy";
+import { InsightsPanel } from "../components/InsightsPanel";
 import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { Behind } from "../components/Table";
 import { useLoad, useTitle } from "../hooks";
 import { DURATION_INCRS, optionsKey, sparklineOptions, timeSeriesOptions } from "../lib/chart";
 import { changeTone, formatChange, formatMetric, formatMetricShort, isDurationMetric, metricLabel } from "../lib/format";
 import { breakdownDims, breakdownName, chartMetric, kpiMetrics, overviewQueries } from "../lib/overview";
-import { allowedGranularities, effectiveGranularity, type Granularity, rangeLabel } from "../lib/range";
+import { allowedGranularities, apiRange, effectiveGranularity, type Granularity, rangeLabel } from "../lib/range";
 import { breakdownRows, bucketLabel, type Kpi, kpis, seriesData, seriesTable } from "../lib/series";
 import { addFilter, type BaseView, type OverviewView, overviewSearch, parseOverview } from "../lib/url";
 import { navigate, onLinkClick } from "../router";
@@ -109,6 +110,7 @@ export function Overview({ api, info, search, onAuthError }: ScreenProps) {
 					);
 				})}
 			</div>
+			{!empty && <InsightsPanel api={api} body={{ metrics: ["count", "uniques"], date_range: apiRange(view.range), ...(view.tz ? { timezone: view.tz } : {}), ...(view.filters.length ? { filters: view.filters } : {}), movers: { dimensions: ["event"], limit: 5 } }} />}
 		</div>
 	);
 }
