@@ -12,6 +12,7 @@ import { after, before, describe, it } from "node:test";
 import { buildDashboard } from "../../scripts/build-web.mjs";
 import { boardTests, REFUSED } from "./boards.mjs";
 import { opsTests } from "./ops.mjs";
+import { peopleTests } from "./people.mjs";
 import { capture as captureOn, inRange, signIn as signInOn } from "./helpers.mjs";
 import { artifactsDir, DEV, launchChromium, query, startPlatform } from "./platform.mjs";
 
@@ -363,6 +364,21 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 
 	// Exports, schedules, alerts and webhook secrets (ops.mjs), on the same platform.
 	opsTests({
+		get platform() {
+			return platform;
+		},
+		get page() {
+			return page;
+		},
+		get dir() {
+			return dir;
+		},
+		axeReport,
+		setPhase: (p) => (phase = p),
+	});
+
+	// Funnels, retention, people, insights and experiments (people.mjs), on the same platform.
+	peopleTests({
 		get platform() {
 			return platform;
 		},

@@ -43,7 +43,7 @@ function FunnelBars({ steps }: { steps: FunnelStep[] }) {
 						</strong>
 						<span class="muted small">
 							{formatNumber(s.entered)} people · {pct(s.conversion_from_first)} of step 1
-							{s.step > 1 ? ` · ${pct(s.conversion_from_previous)} of step ${s.step - 1}` : ""}
+							{s.step > 2 ? ` · ${pct(s.conversion_from_previous)} of step ${s.step - 1}` : ""}
 						</span>
 					</div>
 					<div class="funnel-track">

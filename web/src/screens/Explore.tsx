@@ -157,9 +157,11 @@ export function Explore({ api, secret, info, search, onAuthError }: ScreenProps)
 			<section class="panel" aria-labelledby="result-title" aria-busy={load.status === "loading" ? "true" : "false"}>
 				<div class="panel-head">
 					<h2 id="result-title">Result</h2>
-					<button type="button" aria-pressed={view.insights ? "true" : "false"} disabled={!view.g} title={view.g ? "Anomalies, trend and a forecast with 80% and 95% bands" : "Insights look at a time series: choose a granularity"} onClick={() => set({ insights: !view.insights })}>
-						Insights
-					</button>
+					<div class="segmented" role="group" aria-label="Patterns">
+						<button type="button" aria-pressed={view.insights ? "true" : "false"} disabled={!view.g} title={view.g ? "Anomalies, trend and a forecast with 80% and 95% bands" : "Insights look at a time series: choose a granularity"} onClick={() => set({ insights: !view.insights })}>
+							Insights
+						</button>
+					</div>
 					<div class="segmented" role="group" aria-label="Chart type">
 						{CHART_TYPES.map((c) => (
 							<button type="button" aria-pressed={view.chart === c ? "true" : "false"} onClick={() => set({ chart: c })}>

@@ -53,6 +53,7 @@ export function Funnels({ api, info, search, onAuthError }: ScreenProps) {
 				<NameList id="funnel-events" names={names} />
 				<fieldset>
 					<legend>Steps</legend>
+					<div class="steps-block">
 					<ol class="steps-editor">
 						{view.steps.map((s, i) => (
 							<li>
@@ -68,6 +69,7 @@ export function Funnels({ api, info, search, onAuthError }: ScreenProps) {
 						))}
 					</ol>
 					{view.steps.length < 8 && <AddStep names={names} onAdd={(event) => set({ steps: [...view.steps, { event, filters: [] }] })} />}
+					</div>
 				</fieldset>
 				<fieldset>
 					<legend>Counting</legend>

@@ -1,0 +1,190 @@
+// Funnels, retention and lifecycle, person pages, the people behind a point, insights on Explore's
+// time chart and the Overview, experiments, and board tiles of those report kinds, in real
+// Chromium: tests registered by dashboard.test.mjs on its platform. Every figure on screen is
+// compared with the API's own answer to the same request, asked here; every new screen is saved as
+// a screenshot (desktop, 375 px, dark) in test/browser/artifacts/ and checked with axe-core.
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { capture as captureOn, signIn as signInOn } from "./helpers.mjs";
+import { DEV } from "./platform.mjs";
+
+/** Registers the tests, in order, in the caller's suite (`env` as boardTests takes it). */
+export function peopleTests(env) {
+	let page;
+	let platform;
+	const setPhase = (p) => env.setPhase(p);
+	const url = (path) => `${platform.url}${path}`;
+	const capture = (name) => captureOn(page, env.dir, env.axeReport, name);
+	const ready = (sel) => page.waitForSelector(`${sel}[data-state="ready"]`, { timeout: 60_000 });
+	const api = async (path, { key = DEV.readKey, ...init } = {}) => {
+		const res = await platform.server.fetch(path, { key, timeoutMs: 60_000, ...init });
+		const body = await res.json();
+		assert.ok(res.ok, `${init.method ?? "GET"} ${path}: HTTP ${res.status} ${JSON.stringify(body).slice(0, 500)}`);
+		return body;
+	};
+	const post = (path, json) => api(path, { method: "POST", json });
+	/** Numbers of a locator's cells, from their exact data-value. */
+	const values = (locator) => locator.evaluateAll((els) => els.map((el) => (el.dataset.value === "" ? null : Number(el.dataset.value))));
+
+	const FUNNEL = { steps: [{ event: "page_view" }, { event: "signup" }, { event: "purchase" }], date_range: "30d", window: "7d", order: "strict" };
+
+	it("people: the people pass has run; the funnel's steps on screen equal POST /v1/funnels", async () => {
+		({ page, platform } = env);
+		setPhase("people");
+		// The cron's people pass, until it has seen every event (funnels and retention read its tables).
+		for (let i = 0; i < 50; i++) {
+			const rep = await api("/v1/admin/people/run", { method: "POST", key: DEV.adminToken });
+			if (rep.caught_up) break;
+			if (rep.busy) await new Promise((r) => setTimeout(r, 1000));
+		}
+		await signInOn(page, platform.url, DEV.readKey);
+		await page.waitForSelector(".overview", T);
+		await page.goto(url("/funnels?s=page_view&s=signup&s=purchase"));
+		await ready(".funnels");
+		const answer = await post("/v1/funnels", FUNNEL);
+		assert.ok(answer.steps[0].entered > 0 && answer.steps[1].entered > 0, "the demo has people at two steps at least");
+		const table = page.getByTestId("funnel-table");
+		assert.deepEqual(await values(table.locator('td[data-col="entered"]')), answer.steps.map((s) => s.entered));
+		assert.deepEqual(await values(table.locator('td[data-col="converted"]')), answer.steps.map((s) => s.converted));
+		assert.deepEqual(await values(table.locator('td[data-col="from-first"]')), answer.steps.map((s) => s.conversion_from_first));
+		assert.deepEqual(await values(table.locator('td[data-col="from-previous"]')), answer.steps.map((s) => s.conversion_from_previous));
+		assert.deepEqual(await values(table.locator('td[data-col="median"]')), answer.steps.map((s) => s.time_to_convert_ms?.median ?? null));
+		assert.equal(await page.locator(".funnel-bars li").count(), 3, "a bar per step");
+		await capture("funnels");
+
+		// Any order and a breakdown: the URL holds them, the answer follows.
+		await page.getByLabel("Order").selectOption("any");
+		await page.getByLabel("Breakdown (first step's)").selectOption("device");
+		await page.waitForFunction(() => new URL(location.href).searchParams.get("by") === "device");
+		await ready(".funnels");
+		await page.getByTestId("funnel-breakdown").waitFor();
+		const any = await post("/v1/funnels", { ...FUNNEL, order: "any", breakdown: "device" });
+		assert.deepEqual(await values(page.getByTestId("funnel-table").locator('td[data-col="entered"]')), any.steps.map((s) => s.entered));
+		assert.deepEqual(await values(page.getByTestId("funnel-breakdown").locator("tbody tr td:nth-child(2)")), any.breakdown.values.map((v) => v.steps[0].entered));
+	});
+
+	it("people: the cohort heat map's cells equal POST /v1/retention's rates; the lifecycle's bars its counts", async () => {
+		setPhase("people");
+		await page.goto(url("/retention"));
+		await ready(".retention");
+		const r = await post("/v1/retention", { form: "retention", period: "week", date_range: "30d" });
+		const rows = page.getByTestId("cohorts").locator("tbody tr[data-cohort]:not(.average)");
+		assert.equal(await rows.count(), r.cohorts.length);
+		for (let i = 0; i < r.cohorts.length; i++) assert.deepEqual(await values(rows.nth(i).locator("td.cell")), r.cohorts[i].rates, `cohort ${r.cohorts[i].cohort}`);
+		assert.deepEqual(await values(page.locator('tr[data-cohort="average"] td.cell')), r.average.rates);
+		assert.ok(r.cohorts.some((c) => c.people > 0), "the demo has cohorts");
+		await capture("retention");
+
+		await page.getByRole("button", { name: "Lifecycle" }).click();
+		await page.waitForFunction(() => new URL(location.href).searchParams.get("form") === "lifecycle");
+		await page.getByTestId("lifecycle").waitFor();
+		await ready(".retention");
+		const l = await post("/v1/retention", { form: "lifecycle", period: "week", date_range: "30d" });
+		const table = page.getByTestId("lifecycle-table");
+		for (const k of ["new", "returning", "resurrecting", "dormant", "churn"])
+			assert.deepEqual(await values(table.locator(`td[data-col="${k}"]`)), l.periods.map((p) => (k === "churn" ? p.churn_rate : p[k])), k);
+		assert.equal(await page.locator(".lc-col").count(), l.periods.length, "a stacked bar per period");
+		await capture("lifecycle");
+	});
+
+	it("people: Explore's insights mark the flagged buckets; a flagged bucket's people and one person's events in order", async () => {
+		setPhase("people");
+		const q = { metrics: ["count"], date_range: "30d", filters: [["is", "event", "conversation_escalated"]], granularity: "day", insights: { anomalies: true, trend: true, forecast: { horizon: 7 } } };
+		const answer = await post("/v1/query", q);
+		const flagged = answer.insights.series[0].anomalies;
+		assert.ok(flagged.length > 0, "the outage three days ago is flagged by the API");
+		await page.goto(url("/explore?f=is:event:conversation_escalated&ins=1"));
+		await ready(".explore");
+		const marks = page.getByTestId("anomalies").locator("li");
+		await marks.first().waitFor();
+		assert.deepEqual(await marks.evaluateAll((els) => els.map((e) => e.dataset.time)), flagged.map((a) => a.time), "a marker at each flagged bucket");
+		// The chart's anomaly series holds the flagged values at those buckets only (uPlot draws its dots).
+		assert.equal(await page.getByTestId("insights-chart").locator("canvas").count() > 0, true);
+		await capture("explore-insights");
+
+		// The people behind the largest flag.
+		await marks.first().getByRole("button", { name: "people" }).click();
+		await ready('[data-testid="people-behind"]');
+		const people = await post("/v1/people", { date_range: "30d", filters: q.filters, granularity: "day", dimensions: [], row: { time: flagged[0].time, dimensions: [] }, limit: 100 });
+		const listed = page.getByTestId("people-behind").locator("li[data-person]");
+		assert.deepEqual(await listed.evaluateAll((els) => els.map((e) => e.dataset.person)), people.people.map((p) => p.id));
+		assert.match(await page.getByTestId("people-total").textContent(), new RegExp(`^${people.remaining} people`));
+		const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
+		const csv = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
+		const lines = csv.trim().split(/\r\n/);
+		assert.equal(lines[0], "person,events,first_seen");
+		assert.deepEqual(lines.slice(1).map((l) => l.split(",")[0]), people.people.map((p) => p.id), "the CSV lists the same people");
+		await capture("people-behind");
+
+		// A person's page: their events in time order, as GET /v1/people/:id/events lists them.
+		const who = people.people[0].id;
+		await listed.first().getByRole("link").click();
+		await page.waitForURL(/\/people\//);
+		await ready(".person");
+		const events = await api(`/v1/people/${encodeURIComponent(who)}/events?limit=50`);
+		const shown = await page.getByTestId("person-events").locator("li").evaluateAll((els) => els.map((e) => [e.dataset.ts, e.dataset.event]));
+		assert.deepEqual(shown, events.events.map((e) => [e.timestamp, e.event]));
+		const times = shown.map(([t]) => Date.parse(t));
+		assert.deepEqual(times, [...times].sort((a, b) => b - a), "newest first");
+		await capture("person");
+		await page.getByRole("button", { name: "Oldest first" }).click();
+		await page.waitForFunction(() => new URL(location.href).searchParams.get("order") === "asc");
+		await ready(".person");
+		const asc = await api(`/v1/people/${encodeURIComponent(who)}/events?order=asc&limit=50`);
+		assert.deepEqual(await page.getByTestId("person-events").locator("li").evaluateAll((els) => els.map((e) => e.dataset.ts)), asc.events.map((e) => e.timestamp));
+	});
+
+	it("people: the Experiments page shows POST /v1/experiments' variants, test and sample ratio check, with a verdict", async () => {
+		setPhase("people");
+		await page.goto(url("/experiments?exp=pricing_page&goal=purchase&ctl=control&win=168"));
+		await ready(".experiments");
+		const x = await post("/v1/experiments", {
+			exposure: { event: "experiment_viewed", variant: "prop:variant", filters: [["is", "prop:experiment", "pricing_page"]] },
+			goal: { event: "purchase" },
+			date_range: "30d",
+			control: "control",
+			window: { hours: 168 },
+		});
+		const rows = page.getByTestId("experiment-variants").locator("tbody tr");
+		assert.deepEqual(await rows.evaluateAll((els) => els.map((e) => e.dataset.variant)), x.variants.map((v) => v.variant));
+		assert.deepEqual(await values(rows.locator('td[data-col="people"]')), x.variants.map((v) => v.people));
+		assert.deepEqual(await values(rows.locator('td[data-col="converted"]')), x.variants.map((v) => v.converted));
+		assert.deepEqual(await values(rows.locator('td[data-col="p"]')), x.variants.map((v) => x.tests.find((t) => t.variant === v.variant)?.p_value ?? null));
+		assert.equal(await page.getByTestId("srm").getAttribute("data-mismatch"), String(x.srm.mismatch));
+		const verdict = await page.getByTestId("verdict").first().textContent();
+		assert.match(verdict, x.tests[0].p_value < 0.05 ? /beats|does worse/ : /No clear difference/);
+		await capture("experiments");
+	});
+
+	it("people: a funnel saved as a report is a funnel tile on a board; the overview says what stands out", { timeout: 180_000 }, async () => {
+		setPhase("people");
+		const T = { timeout: 30_000 };
+		const admin = (await api("/v1/admin/tenants/demo/keys", { method: "POST", key: DEV.adminToken, json: { scope: "admin", name: "people admin" } })).key;
+		await signInOn(page, platform.url, admin);
+		await page.waitForSelector(".overview", T);
+		await page.goto(url("/funnels?s=page_view&s=signup&s=purchase"));
+		await ready(".funnels");
+		const save = page.getByTestId("save-report");
+		await save.getByLabel("Report name").fill("Sign-up funnel", T);
+		await save.getByRole("button", { name: "Save as report" }).click(T);
+		await save.getByTestId("saved").waitFor(T);
+		const { reports } = await api("/v1/reports", { key: admin });
+		const report = reports.find((r) => r.name === "Sign-up funnel");
+		assert.equal(report.kind, "funnel");
+		assert.deepEqual(report.query.steps.map((s) => s.event), ["page_view", "signup", "purchase"]);
+		const board = await api("/v1/boards", { method: "POST", key: admin, json: { name: "People", layout: [{ report_id: report.id, width: 12 }] } });
+		await page.goto(url(`/boards/${board.id}`));
+		await page.waitForSelector(`.tile[data-report="${report.id}"] [data-testid="funnel-table"]`, { timeout: 60_000 });
+		const { tiles } = await api(`/v1/boards/${board.id}/results`, { key: admin });
+		assert.deepEqual(await values(page.locator(`.tile[data-report="${report.id}"] td[data-col="entered"]`)), tiles[0].steps.map((s) => s.entered));
+		await capture("board-funnel");
+
+		await page.goto(url("/"));
+		await ready('[data-testid="insights-panel"]');
+		const summary = await post("/v1/insights", { metrics: ["count", "uniques"], date_range: "30d", movers: { dimensions: ["event"], limit: 5 } });
+		assert.deepEqual(await page.getByTestId("highlights").locator("li").allTextContents(), summary.highlights);
+		await page.getByTestId("insights-panel").scrollIntoViewIfNeeded();
+		await capture("overview-insights");
+		await signInOn(page, platform.url, DEV.readKey);
+	});
+}
