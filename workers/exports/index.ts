@@ -24,6 +24,7 @@ import { checkQuery } from "../reports/model";
 import { linkSecret, signDownload } from "./links";
 import { EXPORT_LIMITS, type ExportRow, exportRequest, kindOf, newExportId } from "./model";
 import { deleteLeftovers, fileKey } from "./run";
+import { peopleCount } from "./people";
 import { eventScope } from "./sources";
 
 export type { ExportRequestInput, ExportRow } from "./model";
@@ -56,6 +57,8 @@ export async function startExport(env: Env, tenantId: string, request: unknown, 
 	const db = env.DB;
 	if (req.query) checkQuery(req.query, "query");
 	if (req.events) await eventScope(db, tenantId, req.events, now, false);
+	// The people behind a point: checked (and its first page read) as POST /v1/people would.
+	if (req.people) await peopleCount(db, tenantId, req.people, now);
 	if (req.report_id && !(await db.prepare("SELECT 1 FROM reports WHERE id = ?1 AND tenant_id = ?2").bind(req.report_id, tenantId).first()))
 		throw field("report_id", `no report '${req.report_id}' in this tenant`, "unknown_report");
 	if (req.board_id && !(await db.prepare("SELECT 1 FROM boards WHERE id = ?1 AND tenant_id = ?2").bind(req.board_id, tenantId).first()))

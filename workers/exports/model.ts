@@ -17,7 +17,7 @@ export const EXPORT_LIMITS = {
 } as const;
 
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
-export type ExportKind = "query" | "report" | "board" | "events";
+export type ExportKind = "query" | "report" | "board" | "events" | "people";
 export const TEXT_FORMATS: readonly ExportFormat[] = ["csv", "ndjson"];
 
 const ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789";
@@ -53,22 +53,27 @@ export const exportRequest = z
 		report_id: id("rep").optional(),
 		board_id: id("brd").optional(),
 		events: eventsSpec.optional(),
+		/** The people behind a chart point: a POST /v1/people body (every page is exported; limit and cursor are the export's). */
+		people: z.custom<Record<string, unknown>>(isObject, "must be an object, as POST /v1/people takes it").optional(),
 		/** Replaces the date range (and time zone) of a saved report's or board's queries. */
 		date_range: dateRange.optional(),
 		timezone: z.string().max(64).optional(),
 	})
 	.strict()
 	.superRefine((r, ctx) => {
-		const given = (["query", "report_id", "board_id", "events"] as const).filter((k) => r[k] !== undefined);
+		const given = (["query", "report_id", "board_id", "events", "people"] as const).filter((k) => r[k] !== undefined);
 		if (given.length !== 1)
 			ctx.addIssue({
 				code: "custom",
 				path: given.length ? [given[1]!] : [],
-				message: given.length ? `give one of query, report_id, board_id, events (got ${given.join(" and ")})` : "give one of query, report_id, board_id or events: what to export",
+				message: given.length ? `give one of query, report_id, board_id, events, people (got ${given.join(" and ")})` : "give one of query, report_id, board_id, events or people: what to export",
 			});
 		const kind = kindOf(r);
 		if (r.gzip && !TEXT_FORMATS.includes(r.format)) ctx.addIssue({ code: "custom", path: ["gzip"], message: `gzip applies to csv and ndjson; ${r.format} is compressed already` });
-		if (r.format === "pdf" && kind === "events") ctx.addIssue({ code: "custom", path: ["format"], message: "a PDF report is of a saved report, a board or a query; export events as csv, ndjson, parquet or xlsx" });
+		if (r.format === "pdf" && (kind === "events" || kind === "people"))
+			ctx.addIssue({ code: "custom", path: ["format"], message: `a PDF report is of a saved report, a board or a query; export ${kind} as csv, ndjson, parquet or xlsx` });
+		for (const k of ["limit", "cursor"] as const)
+			if (r.people && r.people[k] !== undefined) ctx.addIssue({ code: "custom", path: ["people", k], message: "an export holds every page: leave limit and cursor out" });
 		if (kind === "board" && (r.format === "csv" || r.format === "parquet"))
 			ctx.addIssue({ code: "custom", path: ["format"], message: `a board holds one table per report: export it as xlsx (a sheet per report), ndjson (a "report" field per line) or pdf, not ${r.format}` });
 		if ((r.date_range || r.timezone) && kind !== "report" && kind !== "board")
@@ -78,8 +83,8 @@ export const exportRequest = z
 export type ExportRequest = z.infer<typeof exportRequest>;
 export type ExportRequestInput = z.input<typeof exportRequest>;
 
-export function kindOf(r: Pick<ExportRequest, "query" | "report_id" | "board_id" | "events">): ExportKind {
-	return r.report_id ? "report" : r.board_id ? "board" : r.events ? "events" : "query";
+export function kindOf(r: Pick<ExportRequest, "query" | "report_id" | "board_id" | "events" | "people">): ExportKind {
+	return r.report_id ? "report" : r.board_id ? "board" : r.events ? "events" : r.people ? "people" : "query";
 }
 
 /** An export's row as D1 returns it. */

@@ -5,7 +5,9 @@ import { renderPdf } from "./formats/pdf";
 import { CONTENT_TYPES, EXPORT_LIMITS, type ExportRequest, type ExportRow, exportPrefix, fileName } from "./model";
 import { PartSink } from "./sink";
 import { TextWriter } from "./formats/text";
+import { PEOPLE_COLUMNS, peopleCount, peoplePages } from "./people";
 import { countScope, EVENT_COLUMNS, type EventPos, type EventScope, eventPages, eventScope, eventTextPages, sections } from "./sources";
+import type { Cell, TableHead } from "./table";
 
 /** A run holds its export this long past its budget; a run that dies lets go when it runs out. */
 export const LEASE_MS = 60_000;
@@ -13,13 +15,14 @@ export const LEASE_MS = 60_000;
 export const RUN_BUDGET_MS = 15_000;
 
 /**
- * Where an events export stands after its last checkpoint: the last row written, the rows and bytes so
- * far, the carry object (the file's bytes after its last full part) and the format writer's state.
+ * Where a paged export (raw events, people) stands after its last checkpoint: the source's fixed
+ * scope, the last row written, the rows and bytes so far, the carry object (the file's bytes after
+ * its last full part) and the format writer's state.
  */
 interface Cursor {
 	seq: number;
-	scope: Omit<EventScope, "where" | "params">;
-	pos: EventPos | null;
+	scope: unknown;
+	pos: unknown;
 	/** Rows of the next page (sized from the rows seen, so a new run does not start with an oversized page). */
 	page?: number;
 	rows: number;
@@ -89,7 +92,8 @@ export async function runExport(env: Env, id: string, opts: RunOptions = {}): Pr
 			throw new ApiError(500, "gave_up", `Stopped after ${row.attempts - 1} runs in a row that made no progress; the last: ${last}`);
 		}
 		if (await finishedBefore(ctx)) return "done";
-		return row.kind === "events" ? await runEvents(ctx, started + budget, opts) : await runWhole(ctx);
+		const paged = row.kind === "events" ? await eventsSource(ctx) : row.kind === "people" ? peopleSource(ctx) : null;
+		return paged ? await runPaged(ctx, paged, started + budget, opts) : await runWhole(ctx);
 	} catch (err) {
 		if (err instanceof LostLease) return "busy";
 		if (err instanceof SimulatedCrash) throw err;
@@ -201,25 +205,79 @@ const tooManyRows = (n: number) =>
 		limit: EXPORT_LIMITS.xlsxRows,
 	});
 
-/** Raw events: pages from the cursor on, a checkpoint when the budget is spent, the file completed at the end. */
-async function runEvents(ctx: Ctx, deadline: number, opts: RunOptions): Promise<RunOutcome> {
+type Page = { rows: Cell[][]; pos: unknown; next: number } | { text: string; rows: number; pos: unknown; next: number };
+
+/** A source read in pages from a position, with checkpoints between pages: raw events, the people behind a point. */
+interface PagedSource {
+	table: TableHead;
+	/** The first run: the rows expected and what stays fixed for the export (stored in its cursor). */
+	start(): Promise<{ expected: number; scope: unknown }>;
+	/** Pages after `pos` (null: from the start); `text`: CSV or NDJSON lines rendered by the source, when it can. */
+	pages(scope: unknown, pos: unknown, pageRows: number | undefined, text: "csv" | "ndjson" | null): AsyncIterable<Page>;
+	/** Before the file is completed: throws if the rows written are not what the scope holds. */
+	verify(scope: unknown, rows: number, expected: number): Promise<void>;
+}
+
+const rowsChanged = (what: string, rows: number, expected: number, now: number | null) =>
+	new ApiError(409, "rows_changed", `The export wrote ${rows} rows where ${expected} were expected${now == null ? "" : ` (${now} are there now)`}: ${what} while it ran. Export again.`, { rows, expected });
+
+/** Raw events: a rowid snapshot fixes the rows (events are never updated; new ones get higher rowids). */
+async function eventsSource(ctx: Ctx): Promise<PagedSource> {
 	const { row, env } = ctx;
 	const req = JSON.parse(row.request) as ExportRequest;
 	// The filters are compiled again from the request every run; the range and the snapshot were fixed by the first run.
 	const fresh = await eventScope(env.DB, row.tenant_id, req.events!, row.created_at, false);
+	const full = (scope: unknown): EventScope => ({ ...(scope as Omit<EventScope, "where" | "params">), where: fresh.where, params: fresh.params });
+	return {
+		table: { name: "events", columns: EVENT_COLUMNS },
+		async start() {
+			const counted = await eventScope(env.DB, row.tenant_id, req.events!, row.created_at, true);
+			return { expected: counted.expected, scope: { from: counted.from, to: counted.to, snap: counted.snap } };
+		},
+		pages: (scope, pos, pageRows, text) =>
+			text ? eventTextPages(env.DB, row.tenant_id, full(scope), pos as EventPos | null, text, pageRows) : eventPages(env.DB, row.tenant_id, full(scope), pos as EventPos | null, pageRows),
+		async verify(scope, rows, expected) {
+			// Twice: what was written against what the snapshot holds now (rows archived away meanwhile
+			// would make a file that looks complete but is not).
+			const now = await countScope(env.DB, row.tenant_id, full(scope));
+			if (rows !== expected || now !== expected) throw rowsChanged("events of the range were archived or deleted", rows, expected, now);
+		},
+	};
+}
+
+/**
+ * The people behind a point: POST /v1/people page after page, its range fixed at the export's
+ * creation. The list is read again page by page, so a people pass that merges identities (or late
+ * events) while it runs changes it: the count is checked at the end.
+ */
+function peopleSource(ctx: Ctx): PagedSource {
+	const { row, env } = ctx;
+	const body = (JSON.parse(row.request) as ExportRequest).people!;
+	return {
+		table: { name: "people", columns: PEOPLE_COLUMNS },
+		start: async () => ({ expected: await peopleCount(env.DB, row.tenant_id, body, row.created_at), scope: null }),
+		pages: (_scope, pos) => peoplePages(env.DB, row.tenant_id, body, row.created_at, (pos as string | null) ?? null),
+		async verify(_scope, rows, expected) {
+			if (rows !== expected) throw rowsChanged("the list of people changed (identities merged or late events)", rows, expected, null);
+		},
+	};
+}
+
+/** A paged source: pages from the cursor on, a checkpoint when the budget is spent, the file completed at the end. */
+async function runPaged(ctx: Ctx, source: PagedSource, deadline: number, opts: RunOptions): Promise<RunOutcome> {
+	const { row, env } = ctx;
 	let cursor = row.cursor ? (JSON.parse(row.cursor) as Cursor) : null;
 	let expected = row.expected_rows ?? 0;
 	if (!cursor || row.expected_rows == null) {
-		const counted = await eventScope(env.DB, row.tenant_id, req.events!, row.created_at, true);
-		expected = counted.expected;
+		const first = await source.start();
+		expected = first.expected;
 		if (row.format === "xlsx" && expected > EXPORT_LIMITS.xlsxRows) throw tooManyRows(expected);
 		if (row.upload_id) await abortUpload(env, row).catch(() => {});
-		cursor = { seq: 0, scope: { from: counted.from, to: counted.to, snap: counted.snap }, pos: null, rows: 0, carry: 0, enc: undefined };
+		cursor = { seq: 0, scope: first.scope, pos: null, rows: 0, carry: 0, enc: undefined };
 		await ctx.commit("expected_rows = ?4, cursor = NULL, upload_id = NULL, parts = '[]', rows = 0, bytes = 0, progress = 0", [expected]);
 		row.upload_id = null;
 		row.parts = "[]";
 	}
-	const scope: EventScope = { ...cursor.scope, where: fresh.where, params: fresh.params };
 	let carry: Uint8Array | null = null;
 	if (cursor.carry) {
 		const obj = await env.ARCHIVE.get(carryKey(row, cursor.seq));
@@ -232,18 +290,15 @@ async function runEvents(ctx: Ctx, deadline: number, opts: RunOptions): Promise<
 		ctx.commit("upload_id = ?4", [uploadId]),
 	);
 	const writer = writerFor(row.format, sink, row.gzip === 1, cursor.enc);
-	if (!cursor.pos && cursor.rows === 0 && cursor.enc === undefined) await writer.startTable({ name: "events", columns: EVENT_COLUMNS });
+	if (!cursor.pos && cursor.rows === 0 && cursor.enc === undefined) await writer.startTable(source.table);
 	let rows = cursor.rows;
 	let pos = cursor.pos;
 	let pages = 0;
 	let finished = true;
 	let pageRows = cursor.page;
 	// CSV and NDJSON lines come rendered by SQLite; Parquet and XLSX take typed values.
-	const source =
-		writer instanceof TextWriter && (row.format === "csv" || row.format === "ndjson")
-			? eventTextPages(env.DB, row.tenant_id, scope, pos, row.format, pageRows)
-			: eventPages(env.DB, row.tenant_id, scope, pos, pageRows);
-	for await (const page of source) {
+	const text = writer instanceof TextWriter && (row.format === "csv" || row.format === "ndjson") ? row.format : null;
+	for await (const page of source.pages(cursor.scope, pos, pageRows, text)) {
 		if ("text" in page) await (writer as TextWriter).writeText(page.text);
 		else await writer.writeRows(page.rows);
 		rows += typeof page.rows === "number" ? page.rows : page.rows.length;
@@ -272,14 +327,7 @@ async function runEvents(ctx: Ctx, deadline: number, opts: RunOptions): Promise<
 	}
 	await writer.endTable();
 	await writer.finish();
-	// The row count is checked twice: what was written against what the snapshot holds now (rows
-	// archived away meanwhile would make a file that looks complete but is not).
-	const now = await countScope(env.DB, row.tenant_id, scope);
-	if (rows !== expected || now !== expected)
-		throw new ApiError(409, "rows_changed", `The export wrote ${rows} rows where ${expected} were expected (${now} are there now): events of the range were archived or deleted while it ran. Export again.`, {
-			rows,
-			expected,
-		});
+	await source.verify(cursor.scope, rows, expected);
 	await ctx.commit("parts = ?4", [JSON.stringify(sink.state.parts)]);
 	const obj = await sink.complete();
 	if (obj.size !== sink.offset) throw new Error(`the completed file has ${obj.size} bytes, ${sink.offset} were written`);

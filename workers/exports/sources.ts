@@ -3,8 +3,11 @@ import { answerQuery, TENANT_BY_ID_SQL, type TenantRow } from "../query/answer";
 import { resolveRange } from "../query/plan";
 import { type Filter, parseQuery } from "../query/spec";
 import { isValidTimeZone } from "../query/time";
+import type { ReportKind } from "../db/schema";
+import { answerReport, type QueryAnswer, type ReportAnswer, reportContext } from "../reports/kinds";
 import { type BoardRow, notFound, type ReportRow, reportJson, type Tile } from "../reports/model";
 import { BOARD_REPORTS_SQL, BOARD_SQL } from "../reports/tiles";
+import { type Kpi, kindKpis, kindTable, rangeOf } from "./kinds";
 import type { ExportRequest } from "./model";
 import type { Cell, Column, TableHead } from "./table";
 
@@ -227,24 +230,23 @@ export async function* eventTextPages(db: D1Database, tenantId: string, s: Event
 
 // ── query answers: a query, a saved report, a board ──
 
-type Answer = Awaited<ReturnType<typeof answerQuery>>;
+type Answer = QueryAnswer;
+export type { Kpi };
 
 /** One report's answer as a table, with what the PDF needs beside it. */
 export interface Section {
-	report: { id: string; name: string; description: string; chart: string } | null;
+	report: { id: string; name: string; description: string; chart: string; kind: ReportKind } | null;
+	/** The report's kind (an ad-hoc query's is "query"): which endpoint `answer` is of. */
+	kind: ReportKind;
 	query: Record<string, unknown>;
-	answer: Answer | null;
+	answer: ReportAnswer | null;
+	/** The answer's range and zone (null without an answer). */
+	range: { from: string; to: string; timezone: string } | null;
 	error: { code: string; message: string } | null;
 	head: TableHead;
 	rows: Cell[][];
-	/** For the PDF: each metric over the whole range (and the previous period when the query compares). */
+	/** For the PDF: each metric over the whole range (and the previous period when the query compares); a funnel's, retention's … key figures. */
 	kpis?: Kpi[] | null;
-}
-export interface Kpi {
-	metric: string;
-	value: number | null;
-	previous?: number | null;
-	change_pct?: number | null;
 }
 
 /** The query of a report's key figures: its metrics over the whole range, without time buckets or breakdowns. */
@@ -304,19 +306,29 @@ function underEvents(err: unknown): unknown {
 	return new ApiError(400, "invalid_request", `${issues[0]!.path}: ${issues[0]!.message}`, { issues });
 }
 
-/** The query of a saved report with the export's overrides (date range, time zone). */
-function withOverrides(query: Record<string, unknown>, req: Pick<ExportRequest, "date_range" | "timezone">): Record<string, unknown> {
-	return { ...query, ...(req.date_range ? { date_range: req.date_range } : {}), ...(req.timezone ? { timezone: req.timezone } : {}) };
+/**
+ * The query of a saved report with the export's overrides (date range, time zone). Retention keeps
+ * its own zone: its periods are cut in the tenant's zone only (POST /v1/retention refuses another).
+ */
+function withOverrides(kind: ReportKind, query: Record<string, unknown>, req: Pick<ExportRequest, "date_range" | "timezone">): Record<string, unknown> {
+	return { ...query, ...(req.date_range ? { date_range: req.date_range } : {}), ...(req.timezone && kind !== "retention" ? { timezone: req.timezone } : {}) };
 }
 
+type Item = { report: Section["report"]; kind: ReportKind; query: Record<string, unknown> };
+const itemOf = (r: ReturnType<typeof reportJson>, req: ExportRequest): Item => ({
+	report: { id: r.id, name: r.name, description: r.description, chart: r.chart, kind: r.kind },
+	kind: r.kind,
+	query: withOverrides(r.kind, r.query, req),
+});
+
 /** The title and reports of a query, report or board export (reading what is saved now). */
-export async function loadTarget(db: D1Database, tenantId: string, req: ExportRequest): Promise<{ title: string; items: { report: Section["report"]; query: Record<string, unknown> }[] }> {
-	if (req.query) return { title: "Query", items: [{ report: null, query: req.query }] };
+export async function loadTarget(db: D1Database, tenantId: string, req: ExportRequest): Promise<{ title: string; items: Item[] }> {
+	if (req.query) return { title: "Query", items: [{ report: null, kind: "query", query: req.query }] };
 	if (req.report_id) {
 		const row = await db.prepare("SELECT * FROM reports WHERE id = ?1 AND tenant_id = ?2").bind(req.report_id, tenantId).first<ReportRow>();
 		if (!row) throw notFound("report", req.report_id);
 		const r = reportJson(row);
-		return { title: r.name, items: [{ report: { id: r.id, name: r.name, description: r.description, chart: r.chart }, query: withOverrides(r.query, req) }] };
+		return { title: r.name, items: [itemOf(r, req)] };
 	}
 	const [board, reports] = await db.batch([db.prepare(BOARD_SQL).bind(req.board_id, tenantId), db.prepare(BOARD_REPORTS_SQL).bind(req.board_id, tenantId)]);
 	const b = board!.results[0] as BoardRow | undefined;
@@ -324,7 +336,7 @@ export async function loadTarget(db: D1Database, tenantId: string, req: ExportRe
 	const byId = new Map((reports!.results as unknown as ReportRow[]).map((r) => [r.id, reportJson(r)]));
 	const items = (JSON.parse(b.layout) as Tile[]).flatMap((t) => {
 		const r = byId.get(t.report_id);
-		return r ? [{ report: { id: r.id, name: r.name, description: r.description, chart: r.chart }, query: withOverrides(r.query, req) }] : [];
+		return r ? [itemOf(r, req)] : [];
 	});
 	return { title: b.name, items };
 }
@@ -338,10 +350,17 @@ export async function sections(db: D1Database, tenantId: string, req: ExportRequ
 		.first<TenantRow & { name: string }>();
 	if (!tenant) throw new ApiError(404, "not_found", "Tenant not found.");
 	const used = new Set<string>();
+	const ctx = reportContext(db, tenantId, { ...tenant, stamp: null }, now);
 	const out = await Promise.all(
-		target.items.map(async ({ report, query }): Promise<Section> => {
+		target.items.map(async ({ report, kind, query }): Promise<Section> => {
 			const name = sheetName(report?.name ?? "Query", used);
+			const tag = req.board_id ? { tag: { report: report!.name } } : {};
 			try {
+				if (kind !== "query") {
+					const answer = await answerReport(kind, query, ctx);
+					const t = kindTable(kind, answer, name);
+					return { report, kind, query, answer, range: rangeOf(answer), error: null, head: { ...t.head, ...tag }, rows: t.rows, kpis: withKpis ? kindKpis(kind, answer) : null };
+				}
 				const answer = await answerQuery(db, tenantId, query, { ...tenant, stamp: null }, now);
 				const t = answerTable(answer, name);
 				let kpis: Kpi[] | null = null;
@@ -350,12 +369,12 @@ export async function sections(db: D1Database, tenantId: string, req: ExportRequ
 					const totals = meta.granularity == null && meta.dimensions.length === 0 ? answer : await answerQuery(db, tenantId, totalsQuery(query), { ...tenant, stamp: null }, now).catch(() => null);
 					kpis = totals ? kpisOf(totals) : null;
 				}
-				return { report, query, answer, error: null, head: { ...t.head, ...(req.board_id ? { tag: { report: report!.name } } : {}) }, rows: t.rows, kpis };
+				return { report, kind, query, answer, range: rangeOf(answer), error: null, head: { ...t.head, ...tag }, rows: t.rows, kpis };
 			} catch (err) {
 				// A query saved long ago may no longer run (archived range, a dropped rollup setting): a single
 				// report or a query fails the export; a board keeps its other reports and says which failed.
 				if (!req.board_id || !(err instanceof ApiError)) throw err;
-				return { report, query, answer: null, error: { code: err.code, message: err.message }, head: { name, columns: [{ name: "error", type: "string" }], tag: { report: report!.name } }, rows: [[err.message]] };
+				return { report, kind, query, answer: null, range: null, error: { code: err.code, message: err.message }, head: { name, columns: [{ name: "error", type: "string" }], tag: { report: report!.name } }, rows: [[err.message]] };
 			}
 		}),
 	);

@@ -1,11 +1,14 @@
 import { type PDFFont, type PDFPage, PDFDocument, rgb, StandardFonts } from "pdf-lib";
+import type { QueryAnswer } from "../../reports/kinds";
 import type { Section } from "../sources";
+import { drawKind, kindChartHeight } from "./pdf-kinds";
 
 /**
  * The PDF report of a saved report, a board or a query, drawn inside the Worker with pdf-lib: the
  * title, tenant, range and time zone; a table of key figures (each report's metrics over the whole
  * range, with the previous period when the report compares); then each report with its chart drawn
- * as vector graphics (lines, bars, a heat map, a table or a big number, after its chart type).
+ * as vector graphics (lines, bars, a heat map, a table or a big number, after its chart type; funnels,
+ * retention, experiments and insights as pdf-kinds.ts draws them).
  *
  * NOTE: the 14 standard PDF fonts need no embedding (small files, nothing to load) but know only
  * Windows-1252 characters; any other character is printed as '?'.
@@ -35,7 +38,7 @@ const pct = (v: number | null | undefined) => (v == null || !Number.isFinite(v) 
 
 type Meta = { metrics: string[]; dimensions: string[]; granularity: string | null; timezone: string; date_range: { from: string; to: string } };
 
-class Doc {
+export class Doc {
 	page!: PDFPage;
 	y = 0;
 	pages: PDFPage[] = [];
@@ -89,10 +92,10 @@ export async function renderPdf(input: PdfInput): Promise<Uint8Array> {
 	// Title block.
 	doc.text(input.title, M, doc.y - 20, 20, { bold: true, maxW: W });
 	doc.y -= 40;
-	const first = input.sections.find((s) => s.answer)?.answer?.meta as Meta | undefined;
+	const first = input.sections.find((s) => s.range)?.range;
 	const lines = [
 		`Tenant: ${input.tenant.name} (${input.tenant.id})`,
-		first ? `Range: ${first.date_range.from.slice(0, 16).replace("T", " ")} to ${first.date_range.to.slice(0, 16).replace("T", " ")}   Time zone: ${first.timezone}` : "Range: –",
+		first ? `Range: ${first.from.slice(0, 16).replace("T", " ")} to ${first.to.slice(0, 16).replace("T", " ")}   Time zone: ${first.timezone}` : "Range: –",
 		`Generated: ${new Date(input.generatedAt).toISOString().slice(0, 16).replace("T", " ")} UTC   ${input.sections.length} report${input.sections.length === 1 ? "" : "s"}`,
 	];
 	for (const l of lines) {
@@ -104,7 +107,7 @@ export async function renderPdf(input: PdfInput): Promise<Uint8Array> {
 	kpiTable(doc, input.sections, W);
 
 	for (const s of input.sections) {
-		const h = s.answer ? chartHeight(s) : 20;
+		const h = !s.answer ? 20 : s.kind === "query" ? chartHeight(s) : kindChartHeight(s);
 		doc.need(h + 48);
 		doc.y -= 14;
 		doc.text(s.report?.name ?? "Query", M, doc.y, 13, { bold: true, maxW: W });
@@ -114,17 +117,19 @@ export async function renderPdf(input: PdfInput): Promise<Uint8Array> {
 			doc.y -= 12;
 		}
 		const meta = s.answer?.meta as Meta | undefined;
-		if (!s.answer || !meta) {
+		const range = s.range;
+		if (!s.answer || !meta || !range) {
 			doc.text(`This report could not be answered: ${s.error?.message ?? "unknown error"}`, M, doc.y - 10, 9, { color: rgb(0.7, 0.1, 0.1), maxW: W });
 			doc.y -= 24;
 			continue;
 		}
-		if (meta.date_range.from !== first?.date_range.from || meta.date_range.to !== first?.date_range.to || meta.timezone !== first?.timezone) {
-			doc.text(`${meta.date_range.from.slice(0, 10)} to ${meta.date_range.to.slice(0, 10)}, ${meta.timezone}`, M, doc.y, 8, { color: MUTED });
+		if (range.from !== first?.from || range.to !== first?.to || range.timezone !== first?.timezone) {
+			doc.text(`${range.from.slice(0, 10)} to ${range.to.slice(0, 10)}, ${range.timezone}`, M, doc.y, 8, { color: MUTED });
 			doc.y -= 11;
 		}
 		const box = { x: M, y: doc.y - h - 4, w: W, h };
-		chart(doc, s, meta, box);
+		if (s.kind === "query") chart(doc, s, meta, box);
+		else drawKind(doc, s, box);
 		doc.y = box.y - 8;
 	}
 
@@ -190,7 +195,7 @@ type Box = { x: number; y: number; w: number; h: number };
 /** How tall a report's chart is drawn: what it shows needs, so a page holds as many as fit. */
 function chartHeight(s: Section): number {
 	const meta = s.answer!.meta as Meta;
-	const n = s.answer!.results.length;
+	const n = (s.answer as QueryAnswer).results.length;
 	const type = chartType(s, meta);
 	if (!n) return 60;
 	if (type === "number") return 110;
@@ -223,7 +228,7 @@ type Row = { time?: string; dimensions: unknown[]; metrics: (number | null)[]; c
 const dimLabel = (r: Row) => (r.dimensions.length ? r.dimensions.map((d) => (d == null ? "(none)" : String(d))).join(" / ") : "total");
 
 function chart(doc: Doc, s: Section, meta: Meta, box: Box) {
-	const rows = s.answer!.results as Row[];
+	const rows = (s.answer as QueryAnswer).results as Row[];
 	doc.page.drawRectangle({ x: box.x, y: box.y, width: box.w, height: box.h, borderColor: GRID, borderWidth: 0.75 });
 	if (!rows.length) {
 		doc.text("No data in this range", box.x + box.w / 2, box.y + box.h / 2, 10, { color: MUTED, align: "center" });
