@@ -23,6 +23,8 @@ export function peopleTests(env) {
 		return body;
 	};
 	const post = (path, json) => api(path, { method: "POST", json });
+	/** Waits that fail after 30 s rather than hang. */
+	const T = { timeout: 30_000 };
 	/** Numbers of a locator's cells, from their exact data-value. */
 	const values = (locator) => locator.evaluateAll((els) => els.map((el) => (el.dataset.value === "" ? null : Number(el.dataset.value))));
 
@@ -158,7 +160,6 @@ export function peopleTests(env) {
 
 	it("people: a funnel saved as a report is a funnel tile on a board; the overview says what stands out", { timeout: 180_000 }, async () => {
 		setPhase("people");
-		const T = { timeout: 30_000 };
 		const admin = (await api("/v1/admin/tenants/demo/keys", { method: "POST", key: DEV.adminToken, json: { scope: "admin", name: "people admin" } })).key;
 		await signInOn(page, platform.url, admin);
 		await page.waitForSelector(".overview", T);
@@ -174,7 +175,7 @@ export function peopleTests(env) {
 		assert.deepEqual(report.query.steps.map((s) => s.event), ["page_view", "signup", "purchase"]);
 		const board = await api("/v1/boards", { method: "POST", key: admin, json: { name: "People", layout: [{ report_id: report.id, width: 12 }] } });
 		await page.goto(url(`/boards/${board.id}`));
-		await page.waitForSelector(`.tile[data-report="${report.id}"] [data-testid="funnel-table"]`, { timeout: 60_000 });
+		await page.waitForSelector(`.tile[data-report="${report.id}"] [data-testid="funnel-table"]`, { state: "attached", timeout: 60_000 });
 		const { tiles } = await api(`/v1/boards/${board.id}/results`, { key: admin });
 		assert.deepEqual(await values(page.locator(`.tile[data-report="${report.id}"] td[data-col="entered"]`)), tiles[0].steps.map((s) => s.entered));
 		await capture("board-funnel");
