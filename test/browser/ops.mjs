@@ -234,6 +234,7 @@ export function opsTests(env) {
 		await form.waitFor({ state: "detached" });
 		const edited = await api(`/v1/schedules/${s.id}`);
 		assert.deepEqual([edited.frequency, edited.month_day, edited.weekday, edited.hour, edited.minute], ["monthly", 15, null, 8, 30]);
+		await panel.locator(`tr[data-schedule="${s.id}"]`, { hasText: "08:30" }).waitFor();
 		assert.match(await panel.locator(`tr[data-schedule="${s.id}"]`).textContent(), /15/);
 
 		await panel.getByRole("button", { name: "Delete Weekly events" }).click();

@@ -184,7 +184,7 @@ function OneAlert({ ops, id, info, search, onAuthError }: ScreenProps & { ops: O
 					<button type="button" class="primary" onClick={test} disabled={testing}>
 						{testing ? "Sending…" : "Test"}
 					</button>
-					<a class="button" href={editing ? `/alerts/${id}` : `/alerts/${id}?edit`} onClick={onLinkClick} aria-pressed={editing ? "true" : "false"}>
+					<a class="button" href={editing ? `/alerts/${id}` : `/alerts/${id}?edit`} onClick={onLinkClick}>
 						{editing ? "Close editor" : "Edit"}
 					</a>
 					<button type="button" onClick={toggle}>
