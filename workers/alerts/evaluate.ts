@@ -1,3 +1,4 @@
+import { anomalies } from "../insights/analyze";
 import type { ConditionJson } from "../notify/render";
 import { localParts, zonedToUtc } from "../query/time";
 
@@ -46,6 +47,27 @@ export function anomalyVerdict(c: Extract<ConditionJson, { type: "anomaly" }>, v
 	const clear = c.direction === "up" ? z < c.clear_z : c.direction === "down" ? z > -c.clear_z : Math.abs(z) < c.clear_z;
 	const round = (x: number) => Number(x.toPrecision(6));
 	return { breach, clear, details: { mean: round(mean), std: round(std), z: round(z), weeks: n, baseline } };
+}
+
+/**
+ * The seasonal method: the detector of `insights` (workers/insights/analyze.ts `anomalies`, the same
+ * function and defaults but the threshold, which is the rule's `z`) over the alert's buckets, oldest
+ * first, judging the last. Its score is the robust z-score of the residual from level + season;
+ * `clear_z`, `direction` and `min_delta` (against the expected value) apply as in the weeks method.
+ * Null when the detector cannot judge the last bucket (too little history): `reason` says why.
+ */
+export function seasonalVerdict(c: Extract<ConditionJson, { type: "anomaly" }>, values: readonly (number | null)[], season: number): Verdict | { reason: string } {
+	const a = anomalies(values, season, { threshold: c.z });
+	const last = a.points.at(-1);
+	if (!last || last.index !== values.length - 1) return { reason: a.reason ?? "the last bucket has no value or too little history before it to be judged" };
+	const z = last.score;
+	const big = Math.abs(last.value - last.expected) >= c.min_delta;
+	const up = z >= c.z && big;
+	const down = z <= -c.z && big;
+	const breach = c.direction === "up" ? up : c.direction === "down" ? down : up || down;
+	const clear = c.direction === "up" ? z < c.clear_z : c.direction === "down" ? z > -c.clear_z : Math.abs(z) < c.clear_z;
+	const round = (x: number) => Number(x.toPrecision(6));
+	return { breach, clear, details: { method: "seasonal", z: round(z), expected: round(last.expected), season, buckets: values.length, detector: a.method } };
 }
 
 export type Transition = "fire" | "resolve" | null;

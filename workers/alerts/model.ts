@@ -53,6 +53,7 @@ const threshold = z
 const anomaly = z
 	.object({
 		type: z.literal("anomaly"),
+		method: z.enum(["weeks", "seasonal"], { error: "must be weeks (the same window in past weeks) or seasonal (the insights detector on hourly or daily buckets)" }).default("weeks"),
 		direction: z.enum(["up", "down", "both"], { error: "must be up, down or both" }).default("up"),
 		z: z.number({ error: "must be a number of standard deviations, 0.5-20" }).min(0.5, "at least 0.5").max(20, "at most 20").default(3),
 		clear_z: z.number({ error: "must be a number of standard deviations" }).min(0, "at least 0").optional(),
@@ -66,7 +67,8 @@ const anomaly = z
 		const min_weeks = c.min_weeks ?? Math.min(3, c.weeks);
 		if (clear_z > c.z) ctx.addIssue({ code: "custom", path: ["clear_z"], message: `must be at most z (${c.z}): a firing alert resolves once |z| is below clear_z` });
 		if (min_weeks > c.weeks) ctx.addIssue({ code: "custom", path: ["min_weeks"], message: `must be at most weeks (${c.weeks})` });
-		return { type: "anomaly", direction: c.direction, z: c.z, clear_z, weeks: c.weeks, min_weeks, min_delta: c.min_delta };
+		// The seasonal method reads its own history (five seasons of buckets); weeks and min_weeks are the weeks method's.
+		return { type: "anomaly", ...(c.method === "seasonal" ? { method: c.method } : {}), direction: c.direction, z: c.z, clear_z, weeks: c.weeks, min_weeks, min_delta: c.min_delta };
 	});
 
 const condition = z.unknown().transform((v, ctx): ConditionJson => {
@@ -103,6 +105,18 @@ export const updateAlert = z
 	.refine((o) => Object.keys(o).length > 0, "send at least one field to change");
 
 export type AlertQuery = z.infer<typeof query>;
+
+/** The bucket a seasonal anomaly rule judges, by its window: the last complete hour or day. */
+export const SEASONAL_WINDOWS: Record<number, "hour" | "day"> = { 60: "hour", 1440: "day" };
+
+/**
+ * A seasonal anomaly rule judges whole buckets of the insights detector (hours or days): its window
+ * must be 60 or 1440 minutes. 400 naming `window_minutes` (or `condition.method` when only it was sent).
+ */
+export function checkSeasonalWindow(c: ConditionJson, windowMinutes: number, path: "window_minutes" | "condition.method" = "window_minutes"): void {
+	if (c.type === "anomaly" && c.method === "seasonal" && !SEASONAL_WINDOWS[windowMinutes])
+		throw invalidField(path, `a seasonal anomaly rule judges whole hours or days: window_minutes must be 60 or 1440 (this rule's is ${windowMinutes})`);
+}
 export type CreateAlertInput = z.input<typeof createAlert>;
 
 /**

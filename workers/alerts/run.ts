@@ -4,8 +4,10 @@ import type { Destination } from "../notify/destinations";
 import { type Guard, type NotifyDeps, queueDeliveries } from "../notify/deliver";
 import type { AlertEvent, ConditionJson } from "../notify/render";
 import { answerQuery, TENANT_BY_ID_SQL, type TenantRow } from "../query/answer";
-import { type AlertQuery, type AlertRow } from "./model";
-import { anomalyVerdict, step, thresholdVerdict, type Transition, type Verdict, weeksBefore, windowAt } from "./evaluate";
+import { HISTORY_SEASONS, seasonOf } from "../insights/series";
+import { startOf } from "../query/time";
+import { type AlertQuery, type AlertRow, SEASONAL_WINDOWS } from "./model";
+import { anomalyVerdict, seasonalVerdict, step, thresholdVerdict, type Transition, type Verdict, weeksBefore, windowAt } from "./evaluate";
 
 /** An alert is evaluated at most once a minute (a tick may come a little early). */
 const EVERY_MS = 55_000;
@@ -49,6 +51,26 @@ async function verdictOf(env: Env, row: AlertRow, q: AlertQuery, c: ConditionJso
 	return verdict ?? { breach: false, clear: false, details: { z: null, weeks: baseline.length, reason: `needs ${c.min_weeks} weeks of history, has ${baseline.length}` } };
 }
 
+/**
+ * A seasonal anomaly rule: the metric per hour (window 60) or day (1440) over five seasons before the
+ * last complete bucket, as POST /v1/query answers it with that granularity, judged by the insights
+ * detector. The value is the last complete bucket's: the one in progress is never judged (it is low
+ * only for being unfinished), as insights does.
+ */
+async function seasonalEvaluation(env: Env, row: AlertRow, q: AlertQuery, c: Extract<ConditionJson, { type: "anomaly" }>, ctx: AlertContext, now: number): Promise<{ value: number | null; verdict: Verdict }> {
+	const g = SEASONAL_WINDOWS[row.window_minutes]!;
+	const tz = q.timezone ?? ctx.tenant?.timezone ?? "UTC";
+	const to = startOf(g, now, tz);
+	const season = seasonOf(g, 4 * 168);
+	const span = (HISTORY_SEASONS * season + 1) * (g === "hour" ? 3_600_000 : 86_400_000);
+	const from = startOf(g, to - span, tz);
+	const answer = await answerQuery(env.DB, row.tenant_id, { ...q, granularity: g, date_range: { from: new Date(from).toISOString(), to: new Date(to).toISOString() } }, ctx.tenant, now);
+	const values = answer.results.map((r) => r.metrics[0] ?? null);
+	const value = values.at(-1) ?? null;
+	const v = seasonalVerdict(c, values, season);
+	return { value, verdict: "breach" in v ? v : { breach: false, clear: false, details: { method: "seasonal", z: null, reason: v.reason } } };
+}
+
 export interface Evaluation {
 	alert: string;
 	value: number | null;
@@ -83,8 +105,13 @@ export async function evaluateAlert(env: Env, row: AlertRow, ctx: AlertContext, 
 	const { from, to } = windowAt(now, row.window_minutes);
 	const pending = await ctx.pendingSince().catch(() => null);
 	if (pending != null && pending < to && now - to < MAX_DEFER_MS) return { alert: row.id, value: null, transition: null, deferred: true };
-	const value = await valueOver(env, row.tenant_id, q, ctx, from, to, now);
-	const verdict = value == null ? null : await verdictOf(env, row, q, c, value, ctx, from, to, now);
+	let value: number | null;
+	let verdict: Verdict | null;
+	if (c.type === "anomaly" && c.method === "seasonal") ({ value, verdict } = await seasonalEvaluation(env, row, q, c, ctx, now));
+	else {
+		value = await valueOver(env, row.tenant_id, q, ctx, from, to, now);
+		verdict = value == null ? null : await verdictOf(env, row, q, c, value, ctx, from, to, now);
+	}
 	const effective = verdict && (verdict.details.z === null ? null : verdict);
 	const transition = step(row.state, effective, now, row.last_fired_at, row.min_interval_minutes * 60_000);
 	const db = env.DB;

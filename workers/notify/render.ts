@@ -5,7 +5,17 @@
 /** A condition as an alert stores it (workers/alerts/model.ts). */
 export type ConditionJson =
 	| { type: "threshold"; op: "above" | "below"; value: number; clear: number }
-	| { type: "anomaly"; direction: "up" | "down" | "both"; z: number; clear_z: number; weeks: number; min_weeks: number; min_delta: number };
+	| {
+			type: "anomaly";
+			/** "weeks" (default): z-score against the same window in past weeks; "seasonal": the insights detector on the window's buckets. */
+			method?: "weeks" | "seasonal";
+			direction: "up" | "down" | "both";
+			z: number;
+			clear_z: number;
+			weeks: number;
+			min_weeks: number;
+			min_delta: number;
+	  };
 
 export interface AlertEvent {
 	type: "alert.fired" | "alert.resolved" | "alert.test";

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { requireKey } from "../auth/keys";
-import { alertJson, ALERT_LIMITS, type AlertQuery, type AlertRow, checkAlertQuery, createAlert, updateAlert } from "../alerts/model";
+import { alertJson, ALERT_LIMITS, type AlertQuery, type AlertRow, checkAlertQuery, checkSeasonalWindow, createAlert, updateAlert } from "../alerts/model";
 import { alertContext, alertEvent, metricName, valueOver } from "../alerts/run";
 import { windowAt } from "../alerts/evaluate";
 import type { AppEnv } from "../env";
@@ -10,6 +10,7 @@ import { hubOf, jsonBody, queryParams } from "../lib/http";
 import { deliverOne, notifyDeps, queueDeliveries } from "../notify/deliver";
 import { allowPrivateDestinations, checkDestinationUrls, type Destination } from "../notify/destinations";
 import { iso, newId } from "../notify/ids";
+import type { ConditionJson } from "../notify/render";
 import { deliveryFilters, listDeliveries, notifyRoutes, requireSigningSecret } from "../notify/routes";
 import { TENANT_BY_ID_SQL, type TenantRow } from "../query/answer";
 import { scheduleRoutes } from "./schedules";
@@ -44,6 +45,7 @@ export const alertRoutes = new Hono<AppEnv>()
 	.post("/alerts", readKey, async (c) => {
 		const body = await jsonBody(c, createAlert);
 		checkAlertQuery(body.query);
+		checkSeasonalWindow(body.condition, body.window_minutes);
 		checkDestinationUrls(body.destinations, allowPrivateDestinations(c.env));
 		const { tenantId } = c.get("auth");
 		await requireSigningSecret(c.env.DB, tenantId, body.destinations);
@@ -69,6 +71,11 @@ export const alertRoutes = new Hono<AppEnv>()
 		const body = await jsonBody(c, updateAlert);
 		if (body.query) checkAlertQuery(body.query);
 		const { tenantId } = c.get("auth");
+		if (body.condition || body.window_minutes) {
+			const was = await c.env.DB.prepare(ALERT_SQL).bind(id, tenantId).first<AlertRow>();
+			if (!was) throw notFound(id);
+			checkSeasonalWindow(body.condition ?? (JSON.parse(was.condition) as ConditionJson), body.window_minutes ?? was.window_minutes, body.window_minutes ? "window_minutes" : "condition.method");
+		}
 		if (body.destinations) {
 			checkDestinationUrls(body.destinations, allowPrivateDestinations(c.env));
 			await requireSigningSecret(c.env.DB, tenantId, body.destinations);
