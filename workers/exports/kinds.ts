@@ -1,4 +1,5 @@
 import type { ReportKind } from "../db/schema";
+import { formatLocal } from "../query/time";
 import type { ReportAnswer } from "../reports/kinds";
 import type { Cell, Column, TableHead } from "./table";
 
@@ -211,9 +212,15 @@ export function kindKpis(kind: Exclude<ReportKind, "query">, answer: ReportAnswe
 	return (answer as unknown as InsightsAnswer).metrics.map((m) => ({ metric: m.name, value: m.total, previous: m.previous_total, change_pct: m.change_pct }));
 }
 
-/** The range and zone an answer covers (every kind says it in its own place). */
+/**
+ * The range and zone an answer covers, as local times with their offset (every kind says it in its
+ * own place; funnels and retention as UTC instants).
+ */
 export function rangeOf(answer: ReportAnswer): { from: string; to: string; timezone: string } | null {
 	const a = answer as { date_range?: { from: string; to: string }; meta?: { date_range?: { from: string; to: string }; timezone?: string } };
 	const r = a.meta?.date_range ?? a.date_range;
-	return r && a.meta?.timezone ? { from: r.from, to: r.to, timezone: a.meta.timezone } : null;
+	const tz = a.meta?.timezone;
+	if (!r || !tz) return null;
+	const local = (t: string) => (Number.isNaN(Date.parse(t)) ? t : formatLocal(Date.parse(t), tz));
+	return { from: local(r.from), to: local(r.to), timezone: tz };
 }

@@ -28,6 +28,8 @@ const TABLE_COLUMNS: Record<string, string[]> = {
 };
 const pctText = (v: Cell) => (typeof v === "number" ? `${(v * 100).toLocaleString("en-US", { maximumFractionDigits: 1 })}%` : "–");
 const RATE_COLUMNS = new Set(["conversion_from_first", "conversion_from_previous", "churn_rate", "rate"]);
+/** An experiment on conversion: its value, effect and interval are rates. */
+const CONVERSION_COLUMNS = new Set(["value", "effect", "ci95_low", "ci95_high"]);
 const idx = (s: Section, name: string) => s.head.columns.findIndex((c) => c.name === name);
 const isLifecycle = (s: Section) => s.kind === "retention" && s.head.columns[0]?.name === "period";
 
@@ -146,7 +148,8 @@ function table(doc: Doc, s: Section, box: Box, names: string[]) {
 		y -= 13;
 		cols.forEach(({ n, i }, k) => {
 			const v = r[i] ?? null;
-			const text = RATE_COLUMNS.has(n) ? pctText(v) : typeof v === "number" ? formatNumber(v) : v == null ? "–" : s.head.columns[i]!.type === "time" ? String(v).slice(0, 10) : String(v);
+			const rate = RATE_COLUMNS.has(n) || (s.kind === "experiment" && CONVERSION_COLUMNS.has(n) && r[idx(s, "metric")] === "conversion");
+			const text = rate ? pctText(v) : typeof v === "number" ? formatNumber(v) : v == null ? "–" : s.head.columns[i]!.type === "time" ? String(v).slice(0, 10) : String(v);
 			doc.text(text, x(k, i), y, 8, { maxW: w - 6, align: numeric(i) ? "right" : "left" });
 		});
 	}
