@@ -149,6 +149,36 @@ describe("paired-event durations", () => {
 		}
 	});
 
+	it("first response by New York day and by local hour, filtered by the start's intent and country, exact", async () => {
+		const startRow = new Map(rows.filter((r) => r.event === "conversation_started").map((r) => [r.properties.conversation_id as string, r]));
+		const kept = conversations.filter((c) => inRange(c.start) && c.intent !== "refund" && startRow.get(c.id)!.country !== "FR");
+		const filters = [
+			["is_not", "prop:intent", "refund"],
+			["is_not", "country", "FR"],
+		];
+		const stats = (cs: Conversation[]) => {
+			const d = cs.map((c) => (firstResponse(c) == null ? null : firstResponse(c)! - c.start)).filter((x): x is number => x != null).sort((a, b) => a - b);
+			const round = (x: number) => (Number.isInteger(x) ? x : Number(x.toPrecision(12)));
+			return [cs.length, d.length ? round(d.reduce((s, x) => s + x, 0) / d.length) : null, d.length ? d[Math.floor(0.95 * (d.length - 1))]! : null];
+		};
+		const metrics = ["started:first_response", "avg:pair:first_response", "p95:pair:first_response"];
+		const daily = (await query(t.readKey, { metrics, date_range: RANGE, granularity: "day", filters })).body;
+		expect(daily.meta.plan).toBe("pairs");
+		const days = new Map<string, Conversation[]>();
+		for (const c of kept) days.set(localDate(NY, c.start), [...(days.get(localDate(NY, c.start)) ?? []), c]);
+		const nonEmpty = daily.results.filter((r: any) => r.metrics[0] > 0);
+		expect(nonEmpty.length).toBe(days.size);
+		for (const r of nonEmpty) expect(r.metrics, r.time).toEqual(stats(days.get(String(r.time).slice(0, 10))!));
+		const hourly = (await query(t.readKey, { metrics, date_range: RANGE, dimensions: ["hour_of_day"], filters })).body;
+		const hourOf = (ts: number) => Number(new Intl.DateTimeFormat("en-US", { timeZone: NY, hour: "numeric", hourCycle: "h23" }).format(ts));
+		for (let h = 0; h < 24; h++) {
+			const mine = kept.filter((c) => hourOf(c.start) === h);
+			const row = hourly.results.find((r: any) => r.dimensions[0] === h);
+			if (!mine.length) expect(row?.metrics[0] ?? 0).toBe(0);
+			else expect(row.metrics, `hour ${h}`).toEqual(stats(mine));
+		}
+	});
+
 	it("an end condition with a list of values: the first reply by an agent or the AI", async () => {
 		const { body } = await query(t.readKey, { metrics: ["closed:first_reply", "min:pair:first_reply"], date_range: RANGE });
 		const started = conversations.filter((c) => inRange(c.start));

@@ -23,9 +23,10 @@ interface PairGroup {
 	dims: DimValue[];
 	started: number;
 	closed: number;
-	/** Durations (ms) of the closed keys, per pair, for avg and percentiles. */
+	/** Durations (ms) of the closed keys, per pair, for min, max and percentiles. */
 	durations: Map<string, number[]>;
-	counts: Map<string, { started: number; closed: number }>;
+	/** Keys started and closed, and the sum of the closed keys' durations (ms), per pair. */
+	counts: Map<string, { started: number; closed: number; sum: number }>;
 }
 
 export interface PairsAnswer {
@@ -65,6 +66,35 @@ function passes(filters: Filter[], s: SpanDims, start: number, tz: string): bool
 	return true;
 }
 
+/** A dimension of the span's start read in SQL: its JSON path in `dims` (time parts come from the start). */
+interface SpanColumn {
+	kind: string;
+	prop: string | null;
+	path: string;
+}
+
+function spanColumns(dims: { kind: string; prop: string | null }[]): SpanColumn[] {
+	const out: SpanColumn[] = [];
+	for (const d of dims) {
+		if (d.kind === "hour_of_day" || d.kind === "day_of_week") continue;
+		const path = d.kind === "prop" ? `$.props."${d.prop!.replaceAll('"', '\\"')}"` : `$.${d.kind}`;
+		if (!out.some((c) => c.path === path)) out.push({ kind: d.kind, prop: d.prop, path });
+	}
+	return out;
+}
+
+/** The span dimensions a grouped row carries (JSON values as SQLite's `->` returns them). */
+function spanDims(cols: SpanColumn[], r: Record<string, unknown>): SpanDims {
+	const s: SpanDims = { props: {} };
+	cols.forEach((c, i) => {
+		const raw = r[`c${i}`];
+		const v = raw == null ? undefined : JSON.parse(String(raw));
+		if (c.kind === "prop") s.props![c.prop!] = v;
+		else (s as Record<string, unknown>)[c.kind] = v;
+	});
+	return s;
+}
+
 const bucketIndex = (buckets: number[], t: number) => {
 	let lo = 0;
 	let hi = buckets.length - 1;
@@ -102,6 +132,11 @@ export async function executePairs(
 			});
 	const groups = new Map<string, PairGroup>();
 	let scanned = 0;
+	// The dimensions the query groups or filters by, each read from the span's dims in SQL.
+	const cols = spanColumns([...q.dimensions, ...q.filters.map((f) => f.dim)]);
+	// Spans are grouped in SQL by a unit of their start time that never straddles an output bucket or
+	// a local hour (every zone's offset is a multiple of 15 minutes) and by those dimensions' values.
+	const unit = q.granularity === "minute" ? 60_000 : 900_000;
 	for (const name of names) {
 		const def = defs.find((d) => d.name === name)!;
 		const count = await db
@@ -111,31 +146,42 @@ export async function executePairs(
 		deadline.check();
 		if ((count?.n ?? 0) > MAX_RAW_ROWS)
 			throw new ApiError(400, "query_too_expensive", `This query reads ${count!.n} keys of pair '${name}' (limit ${MAX_RAW_ROWS}); narrow date_range.`, { field: "date_range", limit: MAX_RAW_ROWS });
+		const mine = q.metrics.filter((m) => m.pair === name);
+		const needList = mine.some((m) => m.kind !== "started" && m.kind !== "closed" && m.kind !== "open" && m.kind !== "avg");
+		const end = def.use === "last" ? "last_end_ts" : "first_end_ts";
+		const colSql = cols.map((c, i) => `, dims -> ?${7 + i} AS c${i}`).join("");
+		const groupBy = cols.map((_, i) => `, c${i}`).join("");
+		// NOTE: an end later than now (+1 day) cannot have happened yet: only a skewed clock writes one.
 		const { results } = await db
-			.prepare("SELECT start_ts, dims, first_end_ts, last_end_ts FROM pair_spans WHERE tenant_id = ?1 AND pair = ?2 AND start_ts >= ?3 AND start_ts < ?4")
-			.bind(tenantId, name, range.from, range.to)
-			.all<{ start_ts: number; dims: string | null; first_end_ts: number | null; last_end_ts: number | null }>();
+			.prepare(
+				`SELECT u${groupBy}, count(*) AS n, count(d) AS closed, sum(d) AS s${needList ? ", group_concat(d) AS ds" : ""}
+				FROM (SELECT start_ts / ?5 AS u${colSql}, CASE WHEN ${end} <= ?6 THEN ${end} - start_ts END AS d
+					FROM pair_spans WHERE tenant_id = ?1 AND pair = ?2 AND start_ts >= ?3 AND start_ts < ?4)
+				GROUP BY u${groupBy}`,
+			)
+			.bind(tenantId, name, range.from, range.to, unit, now + 86_400_000, ...cols.map((c) => c.path))
+			.all<Record<string, number | string | null>>();
 		deadline.check();
-		scanned += results.length;
 		for (const r of results) {
-			const s = (r.dims ? JSON.parse(r.dims) : {}) as SpanDims;
-			if (!passes(q.filters, s, r.start_ts, tz)) continue;
-			const t = bucketIndex(buckets, r.start_ts);
+			scanned += r.n as number;
+			const start = (r.u as number) * unit;
+			const s = spanDims(cols, r);
+			if (!passes(q.filters, s, Math.max(start, range.from), tz)) continue;
+			const t = bucketIndex(buckets, Math.max(start, range.from));
 			if (t < 0) continue;
-			const dims = q.dimensions.map((d) => dimOf(d, s, r.start_ts, tz));
+			const dims = q.dimensions.map((d) => dimOf(d, s, start, tz));
 			const key = `${t}\u0001${JSON.stringify(dims)}`;
 			let g = groups.get(key);
 			if (!g) groups.set(key, (g = { t, dims, started: 0, closed: 0, durations: new Map(), counts: new Map() }));
 			let c = g.counts.get(name);
-			if (!c) g.counts.set(name, (c = { started: 0, closed: 0 }));
-			c.started++;
-			const end = def.use === "last" ? r.last_end_ts : r.first_end_ts;
-			// An end later than now cannot have happened yet: only a skewed clock writes one.
-			if (end != null && end <= now + 86_400_000) {
-				c.closed++;
+			if (!c) g.counts.set(name, (c = { started: 0, closed: 0, sum: 0 }));
+			c.started += r.n as number;
+			c.closed += r.closed as number;
+			c.sum += (r.s as number | null) ?? 0;
+			if (needList && r.ds != null) {
 				let d = g.durations.get(name);
 				if (!d) g.durations.set(name, (d = []));
-				d.push(end - r.start_ts);
+				for (const x of String(r.ds).split(",")) d.push(Number(x));
 			}
 		}
 	}
@@ -144,14 +190,14 @@ export async function executePairs(
 
 /** The value of a pair metric for a group: counts exactly, durations in milliseconds. */
 function pairMetric(m: Metric, g: PairGroup): number | null {
-	const c = g.counts.get(m.pair!) ?? { started: 0, closed: 0 };
+	const c = g.counts.get(m.pair!) ?? { started: 0, closed: 0, sum: 0 };
 	if (m.kind === "started") return c.started;
 	if (m.kind === "closed") return c.closed;
 	if (m.kind === "open") return c.started - c.closed;
+	if (m.kind === "avg") return c.closed > 0 ? c.sum / c.closed : null;
 	const d = g.durations.get(m.pair!);
 	if (!d || d.length === 0) return null;
 	d.sort((a, b) => a - b);
-	if (m.kind === "avg") return d.reduce((s, x) => s + x, 0) / d.length;
 	if (m.kind === "min") return d[0]!;
 	if (m.kind === "max") return d[d.length - 1]!;
 	return d[Math.floor(QUANTILES[m.kind]! * (d.length - 1))]!;
