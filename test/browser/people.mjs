@@ -181,6 +181,8 @@ export function peopleTests(env) {
 		await capture("board-funnel");
 
 		await page.goto(url("/"));
+		await ready(".overview");
+		await page.getByRole("button", { name: "Find what stands out" }).click(T);
 		await ready('[data-testid="insights-panel"]');
 		const summary = await post("/v1/insights", { metrics: ["count", "uniques"], date_range: "30d", movers: { dimensions: ["event"], limit: 5 } });
 		assert.deepEqual(await page.getByTestId("highlights").locator("li").allTextContents(), summary.highlights);

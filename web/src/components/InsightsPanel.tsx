@@ -1,3 +1,4 @@
+import { useState } from "preact/hooks";
 import type { ApiClient } from "../api/client";
 import type { InsightsAnswer, InsightsInput } from "../api/people";
 import { useLoad } from "../hooks";
@@ -22,7 +23,7 @@ export function InsightsSummary({ answer }: { answer: InsightsAnswer }) {
 			)}
 			<dl class="kv" style={{ marginTop: "0.75rem" }}>
 				{answer.metrics.map((m) => (
-					<div data-metric={m.name}>
+					<div data-insight-metric={m.name}>
 						<dt>{m.name}</dt>
 						<dd data-value={m.total ?? ""}>
 							{formatNumber(m.total)} <span class="muted small">{formatChange(m.change_pct) ?? ""}</span>
@@ -70,16 +71,37 @@ export function InsightsSummary({ answer }: { answer: InsightsAnswer }) {
 	);
 }
 
-/** What stands out in a range (POST /v1/insights), as a panel: the overview's. */
+/**
+ * What stands out in a range (POST /v1/insights), as a panel: the overview's. It asks only when
+ * opened: the summary runs a query per metric over weeks of history, and the overview stays one
+ * round trip.
+ */
 export function InsightsPanel({ api, body }: { api: ApiClient; body: InsightsInput }) {
-	const load = useLoad(JSON.stringify(body), (signal) => api.insights(body, signal));
+	const [open, setOpen] = useState(false);
+	const load = useLoad(open ? JSON.stringify(body) : null, (signal) => api.insights(body, signal));
 	return (
-		<section class="panel" aria-labelledby="insights-title" data-testid="insights-panel" data-state={load.status === "ok" ? "ready" : load.status}>
+		<section class="panel" aria-labelledby="insights-title" data-testid="insights-panel" data-state={!open ? "closed" : load.status === "ok" ? "ready" : load.status}>
 			<div class="panel-head">
 				<h2 id="insights-title">What stands out</h2>
-				<span class="muted small">anomalies, trends, changes and movers against the period before</span>
+				{open ? (
+					<span class="muted small">anomalies, trends, changes and movers against the period before</span>
+				) : (
+					<button type="button" onClick={() => setOpen(true)}>
+						Find what stands out
+					</button>
+				)}
 			</div>
-			{load.error ? <ErrorNote error={load.error} title="The summary could not be made" onRetry={load.reload} /> : load.data ? <InsightsSummary answer={load.data} /> : <Skeleton height={100} />}
+			{!open ? (
+				<p class="muted small" style={{ margin: 0 }}>
+					Unusual days, clear trends, large changes and the events whose share moved most, in this range.
+				</p>
+			) : load.error ? (
+				<ErrorNote error={load.error} title="The summary could not be made" onRetry={load.reload} />
+			) : load.data ? (
+				<InsightsSummary answer={load.data} />
+			) : (
+				<Skeleton height={100} />
+			)}
 		</section>
 	);
 }
