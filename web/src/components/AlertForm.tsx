@@ -16,7 +16,8 @@ export function conditionText(a: Pick<Alert, "condition" | "window_minutes">): s
 	const c = a.condition;
 	const over = `over ${minutes(a.window_minutes)}`;
 	if (c.type === "threshold") return `${c.op} ${c.value}${c.clear !== c.value ? ` (resolves ${c.op === "above" ? "at or below" : "at or above"} ${c.clear})` : ""} ${over}`;
-	return `anomaly ${c.direction === "both" ? "up or down" : c.direction}: |z| ≥ ${c.z} against ${c.weeks} weeks of the same hour (resolves below ${c.clear_z}) ${over}`;
+	const against = c.method === "seasonal" ? "the seasonal pattern of its buckets" : `${c.weeks} weeks of the same hour`;
+	return `anomaly ${c.direction === "both" ? "up or down" : c.direction}: |z| ≥ ${c.z} against ${against} (resolves below ${c.clear_z}) ${over}`;
 }
 export const minutes = (m: number) => (m % 1440 === 0 ? `${m / 1440} d` : m % 60 === 0 ? `${m / 60} h` : `${m} min`);
 export const metricOf = (a: Pick<Alert, "query">) => {
@@ -41,6 +42,7 @@ export function AlertForm({ ops, tenant, alert, onSaved, onCancel }: { ops: OpsC
 	const [direction, setDirection] = useState<"up" | "down" | "both">(c?.type === "anomaly" ? c.direction : "up");
 	const [z, setZ] = useState(c?.type === "anomaly" ? String(c.z) : "3");
 	const [weeks, setWeeks] = useState(c?.type === "anomaly" ? String(c.weeks) : "4");
+	const [method, setMethod] = useState<"weeks" | "seasonal">(c?.type === "anomaly" && c.method === "seasonal" ? "seasonal" : "weeks");
 	const [interval, setInterval] = useState(String(alert?.min_interval_minutes ?? 60));
 	const [enabled, setEnabled] = useState(alert?.enabled ?? true);
 	const [dests, setDests] = useState<DestDraft[]>(alert ? draftsOf(alert.destinations) : [{ type: "email", value: "" }]);
@@ -57,7 +59,7 @@ export function AlertForm({ ops, tenant, alert, onSaved, onCancel }: { ops: OpsC
 		const condition =
 			type === "threshold"
 				? { type: "threshold" as const, op, value: Number(value), ...(clear.trim() ? { clear: Number(clear) } : {}) }
-				: { type: "anomaly" as const, direction, z: Number(z), weeks: Number(weeks) };
+				: { type: "anomaly" as const, direction, z: Number(z), ...(method === "seasonal" ? { method } : { weeks: Number(weeks) }) };
 		const body: CreateAlertInput = {
 			name: name.trim(),
 			query: { ...(alert ? alert.query : {}), metrics: [metric.trim()], filters },
@@ -148,9 +150,18 @@ export function AlertForm({ ops, tenant, alert, onSaved, onCancel }: { ops: OpsC
 								<input name="z" type="number" step="any" min={0.5} max={20} required value={z} onInput={(e) => setZ(val(e))} />
 							</label>
 							<label>
-								Baseline weeks
-								<input name="weeks" type="number" min={2} max={12} required value={weeks} onInput={(e) => setWeeks(val(e))} />
+								Baseline
+								<select name="method" value={method} onChange={(e) => setMethod(val(e) === "seasonal" ? "seasonal" : "weeks")}>
+									<option value="weeks">the same window in past weeks</option>
+									<option value="seasonal">seasonal (window of 60 or 1440 min)</option>
+								</select>
 							</label>
+							{method === "weeks" && (
+								<label>
+									Baseline weeks
+									<input name="weeks" type="number" min={2} max={12} required value={weeks} onInput={(e) => setWeeks(val(e))} />
+								</label>
+							)}
 						</>
 					)}
 					<label>
