@@ -1,6 +1,8 @@
 import type { ReportKind } from "../db/schema";
 import { formatLocal } from "../query/time";
-import type { ReportAnswer } from "../reports/kinds";
+import type { Trend } from "../insights/analyze";
+import type { StepOut } from "../people/funnel";
+import type { ExperimentAnswer as ExperimentResult, InsightsAnswer as InsightsResult, ReportAnswer, RetentionAnswer as RetentionOrLifecycle } from "../reports/kinds";
 import type { Cell, Column, TableHead } from "./table";
 
 /**
@@ -17,42 +19,18 @@ export interface Kpi {
 	change_pct?: number | null;
 }
 
-// The parts of each answer read here (the endpoints' own answers: workers/people, workers/insights).
-interface FunnelStep {
-	step: number;
-	event: string;
-	name: string;
-	entered: number;
-	converted: number | null;
-	dropped: number | null;
-	conversion_from_first: number | null;
-	conversion_from_previous: number | null;
-	time_to_convert_ms: { median: number; p90: number } | null;
-}
+// The answers as their endpoints type them (a funnel's is built field by field: its steps' type).
+type FunnelStep = StepOut;
 interface FunnelAnswer {
 	steps: FunnelStep[];
 	breakdown?: { dimension: string; values: { value: string | number | null; steps: FunnelStep[] }[] };
 }
-interface RetentionAnswer {
-	form: "retention";
-	period: string;
-	cohorts: { cohort: string; people: number; retained: (number | null)[]; rates: (number | null)[] }[];
-	average: { people: number[]; retained: number[]; rates: (number | null)[] };
-}
-interface LifecycleAnswer {
-	form: "lifecycle";
-	period: string;
-	periods: { period: string; new: number | null; returning: number | null; resurrecting: number | null; dormant: number | null; active: number | null; churn_rate: number | null }[];
-}
-interface ExperimentAnswer {
-	control: string | null;
-	metric: string;
-	variants: { variant: string; people: number; converted: number; rate?: number | null; units?: number; mean?: number | null; sd?: number | null }[];
-	tests: { variant: string; control_value: number; variant_value: number; effect: number; relative_effect: number | null; ci95: [number, number]; p_value: number; adjusted_p_value: number; significant: boolean; more_units_needed: number | null }[];
-}
-interface InsightsAnswer {
-	metrics: { name: string; total: number | null; previous_total: number | null; change_pct: number | null; anomalies: unknown[]; trend: { slope: number; direction: string; p_value: number } | null }[];
-}
+type RetentionAnswer = Extract<RetentionOrLifecycle, { form: "retention" }>;
+type LifecycleAnswer = Extract<RetentionOrLifecycle, { form: "lifecycle" }>;
+type ExperimentAnswer = ExperimentResult;
+type InsightsAnswer = InsightsResult;
+/** A variant's value: its conversion rate, or its mean of a numeric goal. */
+const valueOf = (v: ExperimentAnswer["variants"][number]) => ("rate" in v ? v.rate : v.mean);
 
 const col = (name: string, type: Column["type"]): Column => ({ name, type });
 
@@ -111,7 +89,6 @@ export function kindTable(kind: Exclude<ReportKind, "query">, answer: ReportAnsw
 	}
 	if (kind === "experiment") {
 		const x = answer as unknown as ExperimentAnswer;
-		const conversion = x.metric === "conversion";
 		const rows = x.variants.map((v) => {
 			const t = x.tests.find((t) => t.variant === v.variant);
 			return [
@@ -120,9 +97,9 @@ export function kindTable(kind: Exclude<ReportKind, "query">, answer: ReportAnsw
 				v.variant === x.control ? 1 : 0,
 				v.people,
 				v.converted,
-				conversion ? (v.units ?? v.people) : (v.units ?? null),
-				conversion ? (v.rate ?? null) : (v.mean ?? null),
-				conversion ? null : (v.sd ?? null),
+				"units" in v ? v.units : v.people,
+				valueOf(v),
+				"sd" in v ? v.sd : null,
 				t?.effect ?? null,
 				t?.relative_effect ?? null,
 				t?.ci95[0] ?? null,
@@ -158,7 +135,10 @@ export function kindTable(kind: Exclude<ReportKind, "query">, answer: ReportAnsw
 	const s = answer as unknown as InsightsAnswer;
 	return table(
 		[col("metric", "string"), col("total", "double"), col("previous_total", "double"), col("change_pct", "double"), col("anomalies", "int"), col("trend", "string"), col("trend_slope", "double"), col("trend_p_value", "double")],
-		s.metrics.map((m) => [m.name, m.total, m.previous_total, m.change_pct, m.anomalies.length, m.trend?.direction ?? null, m.trend?.slope ?? null, m.trend?.p_value ?? null]),
+		s.metrics.map((m) => {
+			const t = m.trend as Trend | null;
+			return [m.name, m.total, m.previous_total, m.change_pct, m.anomalies.length, t?.direction ?? null, t?.slope ?? null, t?.p_value ?? null];
+		}),
 	);
 }
 
@@ -205,7 +185,7 @@ export function kindKpis(kind: Exclude<ReportKind, "query">, answer: ReportAnswe
 		const x = answer as unknown as ExperimentAnswer;
 		const what = x.metric === "conversion" ? "conversion" : x.metric;
 		return [
-			...x.variants.map((v) => ({ metric: `${v.variant}: ${what}`, value: x.metric === "conversion" ? (v.rate ?? null) : (v.mean ?? null) })),
+			...x.variants.map((v) => ({ metric: `${v.variant}: ${what}`, value: valueOf(v) })),
 			...x.tests.map((t) => ({ metric: `${t.variant} vs ${x.control}: p-value`, value: t.adjusted_p_value })),
 		];
 	}

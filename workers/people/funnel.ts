@@ -54,7 +54,8 @@ export const windowMs = (w: string) => {
 	return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 };
 
-interface StepOut {
+/** One step of a funnel's answer. */
+export interface StepOut {
 	step: number;
 	event: string;
 	name: string;

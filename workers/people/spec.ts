@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ApiError, formatIssues } from "../errors";
 import { resolveRange } from "../query/plan";
-import { type Dim, FILTER_OPS, type Filter, parseDim, PRESETS } from "../query/spec";
+import { type Dim, type Filter, parseDim } from "../query/spec";
+import type { dateRange } from "../query/spec";
 import { type DateRange, isValidTimeZone, offsetMinutes } from "../query/time";
 
 /**
@@ -22,23 +23,11 @@ export const dimString = z.string().transform((s, ctx) => {
 	return d;
 });
 
-const filterValue = z.union([z.string().max(500), z.number(), z.null()]);
-/** [op, dimension, value or values]: the filter syntax of POST /v1/query. */
-export const filterSchema = z
-	.tuple([z.enum(FILTER_OPS, { error: `must be one of ${FILTER_OPS.join(", ")}` }), dimString, z.union([filterValue, z.array(filterValue).min(1).max(100)])])
-	.transform(([op, dim, v], ctx): Filter => {
-		const values = Array.isArray(v) ? v : [v];
-		if (op === "gt" || op === "lt") {
-			if (values.length !== 1 || typeof values[0] !== "number") ctx.addIssue({ code: "custom", path: [2], message: `'${op}' takes one number` });
-			if (dim.kind !== "prop" && dim.kind !== "hour_of_day" && dim.kind !== "day_of_week")
-				ctx.addIssue({ code: "custom", path: [1], message: `'${op}' compares numbers: use it on prop:<property>, hour_of_day or day_of_week, not ${dim.name}` });
-		}
-		if (op === "contains" && values.some((x) => typeof x !== "string")) ctx.addIssue({ code: "custom", path: [2], message: "'contains' takes strings" });
-		return { op, dim, values };
-	});
-
-const RANGE_HELP = `must be one of ${PRESETS.join(", ")} or {"from":"YYYY-MM-DD","to":"YYYY-MM-DD"} (dates inclusive, or ISO 8601 date-times)`;
-export const dateRange = z.union([z.enum(PRESETS), z.object({ from: z.string().min(1).max(40), to: z.string().min(1).max(40) }).strict()], { error: RANGE_HELP });
+/**
+ * The filter syntax ([op, dimension, value or values]) and date ranges of POST /v1/query, the query
+ * parser's own schemas: a people request takes exactly what a query takes.
+ */
+export { dateRange, filterSchema } from "../query/spec";
 
 /** Parses a body with `schema`, or a 400 `code` naming the first offending field. */
 export function parseWith<T extends z.ZodType>(schema: T, body: unknown, code: string): z.infer<T> {
