@@ -153,6 +153,14 @@ export function peopleTests(env) {
 		assert.deepEqual(await values(rows.locator('td[data-col="converted"]')), x.variants.map((v) => v.converted));
 		assert.deepEqual(await values(rows.locator('td[data-col="p"]')), x.variants.map((v) => x.tests.find((t) => t.variant === v.variant)?.p_value ?? null));
 		assert.equal(await page.getByTestId("srm").getAttribute("data-mismatch"), String(x.srm.mismatch));
+		// A conversion's effect and interval are differences of rates: percentage points, signed.
+		const ppText = (d) => `${Number((d * 100).toFixed(2)) > 0 ? "+" : ""}${Number((d * 100).toFixed(2)) === 0 ? "0.00" : (d * 100).toFixed(2)}`;
+		for (const t of x.tests) {
+			const row = rows.and(page.locator(`[data-variant="${t.variant}"]`));
+			assert.equal((await row.locator('td[data-col="ci"]').textContent()).trim(), `${ppText(t.ci95[0])} to ${ppText(t.ci95[1])} pp`);
+			assert.equal((await row.locator('td[data-col="effect"]').textContent()).trim(), `${ppText(t.effect)} pp`);
+			if (!x.srm?.mismatch) assert.match(await page.locator(`[data-testid="verdict"][data-variant="${t.variant}"]`).textContent(), new RegExp(`${ppText(t.ci95[0]).replace("+", "\\+")} (to|and) ${ppText(t.ci95[1]).replace("+", "\\+")} percentage points`));
+		}
 		const verdict = await page.getByTestId("verdict").first().textContent();
 		assert.match(verdict, x.tests[0].p_value < 0.05 ? /beats|does worse/ : /No clear difference/);
 		await capture("experiments");

@@ -1,17 +1,21 @@
 import type { ExperimentAnswer } from "../api/people";
 import { formatNumber } from "../lib/format";
-import { pct } from "../lib/people";
+import { pct, pp, ppRange } from "../lib/people";
 import "../people.css";
 
 type Test = ExperimentAnswer["tests"][number];
 
 const num = (v: number | null | undefined, conversion: boolean) => (v == null ? "–" : conversion ? pct(v, 2) : formatNumber(Math.round(v * 100) / 100));
+/** An effect: a difference of rates in percentage points (conversion), else in the metric's unit, signed. */
+const effect = (v: number | null | undefined, conversion: boolean, long = false) => (v == null ? "–" : conversion ? pp(v, 2, long) : `${v >= 0 ? "+" : ""}${num(v, false)}`);
+/** A 95% interval of an effect: "+0.95 to +11.86 pp" (conversion) or "-1.2 to 3.4". */
+const interval = (ci: readonly [number, number] | number[], conversion: boolean, long = false, joiner = " to ") => (conversion ? ppRange(ci[0], ci[1], 2, long, joiner) : `${num(ci[0], false)}${joiner}${num(ci[1], false)}`);
 const pText = (p: number | null | undefined) => (p == null ? "–" : p < 0.001 ? "< 0.001" : p.toFixed(3));
 
 /** The verdict in plain words, from the test, the sample ratio check and the sample still needed. */
 export function verdict(a: ExperimentAnswer, t: Test): { tone: "good" | "bad" | "neutral"; text: string } {
 	const conv = a.metric === "conversion";
-	const eff = conv ? `${(Math.abs(t.effect) * 100).toFixed(1)} points` : formatNumber(Math.round(Math.abs(t.effect) * 100) / 100);
+	const eff = conv ? pp(Math.abs(t.effect), 2, true).replace(/^\+/, "") : formatNumber(Math.round(Math.abs(t.effect) * 100) / 100);
 	const rel = t.relative_effect == null ? "" : ` (${t.relative_effect >= 0 ? "+" : ""}${(t.relative_effect * 100).toFixed(0)}%)`;
 	if (a.srm?.mismatch)
 		return { tone: "bad", text: `Do not trust this result: the variants' sizes do not match the intended split (sample ratio mismatch, p ${pText(a.srm.p_value)}). Check the assignment and the tracking first.` };
@@ -19,12 +23,12 @@ export function verdict(a: ExperimentAnswer, t: Test): { tone: "good" | "bad" | 
 	if (p != null && p < 0.05)
 		return {
 			tone: t.effect > 0 ? "good" : "bad",
-			text: `${t.variant} ${t.effect > 0 ? "beats" : "does worse than"} ${t.control} by ${eff}${rel}, and chance alone rarely gives a difference this large (p ${pText(p)}). The true effect is probably between ${num(t.ci95[0], conv)} and ${num(t.ci95[1], conv)}.`,
+			text: `${t.variant} ${t.effect > 0 ? "beats" : "does worse than"} ${t.control} by ${eff}${rel}, and chance alone rarely gives a difference this large (p ${pText(p)}). The true effect is probably between ${interval(t.ci95, conv, true, " and ")}.`,
 		};
 	const need = t.more_units_needed;
 	return {
 		tone: "neutral",
-		text: `No clear difference yet between ${t.variant} and ${t.control} (p ${pText(p)}): the effect could be anywhere from ${num(t.ci95[0], conv)} to ${num(t.ci95[1], conv)}.${need ? ` About ${formatNumber(need)} more ${a.metric === "avg" ? "units" : "people"} per variant would detect an effect of ${conv ? `${((t.powered_for ?? 0) * 100).toFixed(1)} points` : formatNumber(t.powered_for ?? 0)}.` : ""}`,
+		text: `No clear difference yet between ${t.variant} and ${t.control} (p ${pText(p)}): the effect could be anywhere from ${interval(t.ci95, conv, true)}.${need ? ` About ${formatNumber(need)} more ${a.metric === "avg" ? "units" : "people"} per variant would detect an effect of ${conv ? pp(t.powered_for ?? 0, 2, true).replace(/^\+/, "") : formatNumber(t.powered_for ?? 0)}.` : ""}`,
 	};
 }
 
@@ -96,10 +100,10 @@ export function ExperimentView({ answer, title }: { answer: ExperimentAnswer; ti
 										{num(value, conv)}
 									</td>
 									<td class="num" data-col="effect" data-value={t?.effect ?? ""}>
-										{t ? `${t.effect >= 0 ? "+" : ""}${num(t.effect, conv)}` : "–"}
+										{t ? effect(t.effect, conv) : "–"}
 									</td>
-									<td class="num" data-col="ci">
-										{t ? `${num(t.ci95[0], conv)} to ${num(t.ci95[1], conv)}` : "–"}
+									<td class="num" data-col="ci" data-lo={t?.ci95[0] ?? ""} data-hi={t?.ci95[1] ?? ""}>
+										{t ? interval(t.ci95, conv) : "–"}
 									</td>
 									<td class="num" data-col="p" data-value={t?.p_value ?? ""}>
 										{t ? pText(t.p_value) : "–"}

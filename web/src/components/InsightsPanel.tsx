@@ -59,7 +59,7 @@ export function InsightsSummary({ answer }: { answer: InsightsAnswer }) {
 									<td class="num">{pct(r.previous_share)}</td>
 									<td class="num" data-value={r.change_points}>
 										{r.change_points >= 0 ? "+" : ""}
-										{r.change_points.toFixed(1)} pts{r.p_value != null && r.p_value < 0.01 ? "" : " (could be chance)"}
+										{r.change_points.toFixed(1)} <abbr title="percentage points">pp</abbr>{r.p_value != null && r.p_value < 0.01 ? "" : " (could be chance)"}
 									</td>
 								</tr>
 							))}

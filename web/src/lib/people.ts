@@ -288,3 +288,21 @@ export function toCsv(head: string[], rows: unknown[][]): string {
 
 /** A rate as a percentage with one decimal ("–" for none). */
 export const pct = (r: number | null | undefined, digits = 1) => (r == null ? "–" : `${(r * 100).toFixed(digits)}%`);
+
+/**
+ * An absolute difference of two rates in percentage points, signed: 0.0095 → "+0.95 pp" ("–" for
+ * none). `long` spells the unit out ("+0.95 percentage points").
+ */
+export function pp(d: number | null | undefined, digits = 2, long = false): string {
+	if (d == null || !Number.isFinite(d)) return "–";
+	const s = (d * 100).toFixed(digits);
+	const n = Number(s);
+	// "-0.00" reads as no difference.
+	return `${n > 0 ? "+" : ""}${n === 0 ? (0).toFixed(digits) : s} ${long ? "percentage points" : "pp"}`;
+}
+
+/** An interval of a difference of rates: [0.0095, 0.1186] → "+0.95 to +11.86 pp". */
+export function ppRange(lo: number | null | undefined, hi: number | null | undefined, digits = 2, long = false, joiner = " to "): string {
+	if (lo == null || hi == null) return "–";
+	return `${pp(lo, digits).replace(/ pp$/, "")}${joiner}${pp(hi, digits, long)}`;
+}
