@@ -77,6 +77,24 @@ export function peopleTests(env) {
 		assert.ok(r.cohorts.some((c) => c.people > 0), "the demo has cohorts");
 		await capture("retention");
 
+		// Retention curves: the drawn columns are the API's rates, the average first, a line per cohort with people.
+		await page.getByRole("group", { name: "Chart" }).getByRole("button", { name: "Curves" }).click();
+		await page.waitForFunction(() => new URL(location.href).searchParams.get("c") === "line");
+		const curves = page.getByTestId("retention-curves");
+		await curves.locator("canvas").first().waitFor(T);
+		const drawn = JSON.parse(await curves.getAttribute("data-series"));
+		const withPeople = r.cohorts.filter((c) => c.people > 0);
+		// Periods no cohort has reached are left off the x axis.
+		const started = Math.max(2, ...[r.average.rates, ...withPeople.map((c) => c.rates)].map((rs) => rs.findLastIndex((v) => v != null) + 1));
+		assert.deepEqual(drawn, [r.average.rates.slice(0, started).map((_, i) => i), r.average.rates.slice(0, started), ...withPeople.map((c) => c.rates.slice(0, started))]);
+		assert.equal(await page.getByTestId("save-report").getByLabel("Drawn on a board as").inputValue(), "line", "the report would be saved as drawn");
+		await capture("retention-curves");
+		await page.getByRole("group", { name: "Chart" }).getByRole("button", { name: "Table" }).click();
+		await page.waitForFunction(() => new URL(location.href).searchParams.get("c") === "table");
+		assert.equal(await page.locator('[data-testid="cohorts"].plain').count(), 1, "the plain table");
+		await page.getByRole("group", { name: "Chart" }).getByRole("button", { name: "Heat map" }).click();
+		await page.waitForFunction(() => !new URL(location.href).searchParams.has("c"));
+
 		await page.getByRole("button", { name: "Lifecycle" }).click();
 		await page.waitForFunction(() => new URL(location.href).searchParams.get("form") === "lifecycle");
 		await page.getByTestId("lifecycle").waitFor();
@@ -86,7 +104,24 @@ export function peopleTests(env) {
 		for (const k of ["new", "returning", "resurrecting", "dormant", "churn"])
 			assert.deepEqual(await values(table.locator(`td[data-col="${k}"]`)), l.periods.map((p) => (k === "churn" ? p.churn_rate : p[k])), k);
 		assert.equal(await page.locator(".lc-col").count(), l.periods.length, "a stacked bar per period");
+		// The y range holds the bars exactly: the tallest stack starts at the top, the tallest dormant bar ends at the bottom.
+		const box = await page.locator(".lc-chart").boundingBox();
+		const tops = await page.locator(".lc-up").evaluateAll((els) => els.map((e) => e.firstElementChild.getBoundingClientRect().top + scrollY));
+		const bottoms = await page.locator(".lc-dormant").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().bottom + scrollY));
+		const ys = await page.locator(".lc-chart").evaluate((e) => ({ top: e.getBoundingClientRect().top + scrollY, bottom: e.getBoundingClientRect().bottom + scrollY }));
+		assert.ok(box.height > 100);
+		assert.ok(Math.abs(Math.min(...tops) - ys.top) <= 1, `tallest stack at the top (${Math.min(...tops)} vs ${ys.top})`);
+		if (l.periods.some((p) => p.dormant > 0)) assert.ok(Math.abs(Math.max(...bottoms) - ys.bottom) <= 1, `tallest dormant bar at the bottom (${Math.max(...bottoms)} vs ${ys.bottom})`);
 		await capture("lifecycle");
+		await page.getByRole("group", { name: "Chart" }).getByRole("button", { name: "Lines" }).click();
+		await page.waitForFunction(() => new URL(location.href).searchParams.get("c") === "line");
+		const lines = JSON.parse(await page.getByTestId("lifecycle-lines").getAttribute("data-series"));
+		assert.deepEqual(lines, [l.periods.map((_, i) => i), ...["new", "returning", "resurrecting", "dormant"].map((k) => l.periods.map((p) => p[k]))]);
+		await capture("lifecycle-lines");
+		await page.getByRole("group", { name: "Chart" }).getByRole("button", { name: "Table" }).click();
+		await page.waitForFunction(() => new URL(location.href).searchParams.get("c") === "table");
+		assert.equal(await page.locator(".lc-chart").count(), 0, "no bars");
+		assert.ok(await page.getByTestId("lifecycle-table").isVisible(), "the table, not behind a disclosure");
 	});
 
 	it("people: Explore's insights mark the flagged buckets; a flagged bucket's people and one person's events in order", async () => {
@@ -187,6 +222,22 @@ export function peopleTests(env) {
 		const { tiles } = await api(`/v1/boards/${board.id}/results`, { key: admin });
 		assert.deepEqual(await values(page.locator(`.tile[data-report="${report.id}"] td[data-col="entered"]`)), tiles[0].steps.map((s) => s.entered));
 		await capture("board-funnel");
+
+		// Retention saved as curves and a lifecycle saved as a table are drawn so on a board.
+		const mk = (name, chart, query) => api("/v1/reports", { method: "POST", key: admin, json: { name, kind: "retention", chart, query } });
+		const curvesReport = await mk("Weekly retention curves", "line", { form: "retention", period: "week", date_range: "30d" });
+		const lcReport = await mk("Weekly lifecycle table", "table", { form: "lifecycle", period: "week", date_range: "30d" });
+		const board2 = await api("/v1/boards", { method: "POST", key: admin, json: { name: "Retention", layout: [{ report_id: curvesReport.id, width: 12 }, { report_id: lcReport.id, width: 12 }] } });
+		await page.goto(url(`/boards/${board2.id}`));
+		const curvesTile = page.locator(`.tile[data-report="${curvesReport.id}"] [data-testid="retention-curves"]`);
+		await curvesTile.waitFor({ timeout: 60_000 });
+		const r2 = await post("/v1/retention", { form: "retention", period: "week", date_range: "30d" });
+		const drawn2 = JSON.parse(await curvesTile.getAttribute("data-series"));
+		assert.deepEqual(drawn2.slice(1), [r2.average.rates, ...r2.cohorts.filter((c) => c.people > 0).map((c) => c.rates)].map((rs) => rs.slice(0, drawn2[0].length)), "the tile's curves are the API's rates");
+		const lcTile = page.locator(`.tile[data-report="${lcReport.id}"]`);
+		await lcTile.getByTestId("lifecycle-table").waitFor({ timeout: 60_000 });
+		assert.equal(await lcTile.locator(".lc-chart").count(), 0, "a lifecycle saved as a table has no bars");
+		await capture("board-retention");
 
 		await page.goto(url("/"));
 		await ready(".overview");

@@ -20,11 +20,35 @@ const value = (e: Event) => (e.currentTarget as HTMLInputElement).value;
  * Saves a funnel, retention, experiment or insights request as a report of that kind (its `query`
  * is the endpoint's body), or its changes to the report it was opened from; then adds it to a board.
  */
-export function SaveKindReport({ api, kind, query, reportId, onSaved }: { api: ApiClient; kind: PeopleKind; query: Record<string, unknown> | null; reportId: string | null; onSaved: (id: string) => void }) {
+export function SaveKindReport({
+	api,
+	kind,
+	query,
+	reportId,
+	onSaved,
+	chart: shownChart,
+	onChart,
+	chartLabels,
+	heading = "Save as a report",
+}: {
+	api: ApiClient;
+	kind: PeopleKind;
+	query: Record<string, unknown> | null;
+	reportId: string | null;
+	onSaved: (id: string) => void;
+	/** The chart the screen shows (the screen then owns it: a change goes through onChart). */
+	chart?: string;
+	onChart?: (chart: string) => void;
+	/** Names of the charts where the kind's defaults do not fit (a lifecycle's heatmap is drawn as bars). */
+	chartLabels?: Record<string, string>;
+	heading?: string;
+}) {
 	const [saved, setSaved] = useState<Report | null>(null);
 	const [name, setName] = useState("");
 	const [description, setDescription] = useState("");
-	const [chart, setChart] = useState<string>(KIND_CHARTS[kind][0]);
+	const [ownChart, setOwnChart] = useState<string>(shownChart ?? KIND_CHARTS[kind][0]);
+	const chart = shownChart ?? ownChart;
+	const setChart = (c: string) => (onChart ? onChart(c) : setOwnChart(c));
 	const [error, setError] = useState<ApiFailure | null>(null);
 	const [done, setDone] = useState<string | null>(null);
 	const [busy, setBusy] = useState(false);
@@ -63,7 +87,7 @@ export function SaveKindReport({ api, kind, query, reportId, onSaved }: { api: A
 	return (
 		<section class="panel" aria-labelledby="save-title" data-testid="save-report">
 			<div class="panel-head">
-				<h2 id="save-title">{saved ? "Saved report" : "Save as a report"}</h2>
+				<h2 id="save-title">{saved ? "Saved report" : heading}</h2>
 				{saved && (
 					<span class="muted small" data-testid="save-state">
 						{changed ? "changed since it was saved" : "as saved"} · <code>{saved.id}</code>
@@ -92,7 +116,7 @@ export function SaveKindReport({ api, kind, query, reportId, onSaved }: { api: A
 						Drawn on a board as
 						<select value={chart} onChange={(e) => setChart(value(e))}>
 							{KIND_CHARTS[kind].map((c) => (
-								<option value={c}>{CHART_NAMES[c] ?? c}</option>
+								<option value={c}>{chartLabels?.[c] ?? CHART_NAMES[c] ?? c}</option>
 							))}
 						</select>
 					</label>

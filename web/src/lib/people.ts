@@ -130,7 +130,12 @@ export interface RetentionView extends BaseView {
 	returnEvent: string | null;
 	/** Periods after the cohort's (retention); null: the API's default. */
 	periods: number | null;
+	/** How it is drawn (a retention report's chart): heatmap (lifecycle: stacked bars), line or table. */
+	chart: RetentionChart;
 }
+
+export const RETENTION_CHARTS = ["heatmap", "line", "table"] as const;
+export type RetentionChart = (typeof RETENTION_CHARTS)[number];
 
 export function parseRetention(search: string): RetentionView {
 	const p = new URLSearchParams(search);
@@ -139,6 +144,7 @@ export function parseRetention(search: string): RetentionView {
 	const start = p.get("start");
 	const ret = p.get("ret");
 	const form = p.get("form") === "lifecycle" ? "lifecycle" : "retention";
+	const chart = p.get("c");
 	return {
 		...parseBase(p),
 		// Retention periods follow the tenant's zone: the view has no zone of its own.
@@ -149,6 +155,7 @@ export function parseRetention(search: string): RetentionView {
 		startEvent: form === "retention" && okName(start) ? start.trim() : null,
 		returnEvent: okName(ret) ? ret.trim() : null,
 		periods: form === "retention" && Number.isInteger(n) && n >= 1 && n <= 60 ? n : null,
+		chart: chart === "line" || chart === "table" ? chart : "heatmap",
 	};
 }
 
@@ -160,6 +167,7 @@ export function retentionSearch(v: RetentionView): string {
 	if (v.startEvent && v.form === "retention") p.set("start", v.startEvent);
 	if (v.returnEvent) p.set("ret", v.returnEvent);
 	if (v.periods != null && v.form === "retention") p.set("n", String(v.periods));
+	if (v.chart !== "heatmap") p.set("c", v.chart);
 	return tidyQuery(p);
 }
 
@@ -174,8 +182,10 @@ export function retentionQuery(v: RetentionView): RetentionInput {
 	};
 }
 
-export function retentionViewOf(q: Record<string, unknown>): RetentionView {
+/** A saved retention report's body (and its chart) → the view. */
+export function retentionViewOf(q: Record<string, unknown>, chart?: string): RetentionView {
 	const p = new URLSearchParams();
+	if (chart) p.set("c", chart);
 	rangeParams(p, { date_range: q.date_range });
 	if (q.form === "lifecycle") p.set("form", "lifecycle");
 	if (typeof q.period === "string") p.set("p", q.period);

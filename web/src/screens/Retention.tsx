@@ -25,7 +25,7 @@ export function Retention({ api, info, search, onAuthError }: ScreenProps) {
 		if (load.error?.status === 401) onAuthError(load.error);
 	}, [load.error]);
 	useEffect(() => {
-		if (opening && saved.data) navigate(`/retention?${withReport(retentionSearch(retentionViewOf(saved.data.query)), report)}`, { replace: true });
+		if (opening && saved.data) navigate(`/retention?${withReport(retentionSearch(retentionViewOf(saved.data.query, saved.data.chart)), report)}`, { replace: true });
 	}, [opening, saved.data]);
 	const set = (patch: Partial<View>) => navigate(`/retention?${withReport(retentionSearch({ ...view, ...patch }), report)}`, { replace: true });
 	const lifecycle = view.form === "lifecycle";
@@ -33,6 +33,17 @@ export function Retention({ api, info, search, onAuthError }: ScreenProps) {
 		? `Lifecycle of ${view.returnEvent ? `people doing ${view.returnEvent}` : "active people"} by ${view.period}`
 		: `Retention by ${view.period}: ${view.startEvent ?? "first seen"} → ${view.returnEvent ?? "any event"}`;
 	const shown = load.data && load.data.form === view.form ? load.data : null;
+	const charts: [View["chart"], string][] = lifecycle
+		? [
+				["heatmap", "Bars"],
+				["line", "Lines"],
+				["table", "Table"],
+			]
+		: [
+				["heatmap", "Heat map"],
+				["line", "Curves"],
+				["table", "Table"],
+			];
 
 	if (opening) return saved.error ? <ErrorNote error={saved.error} title="The saved retention could not be opened" /> : <Skeleton height={300} />;
 	return (
@@ -90,19 +101,34 @@ export function Retention({ api, info, search, onAuthError }: ScreenProps) {
 				<div class="panel-head">
 					<h2 id="retention-title">{title}</h2>
 					{shown?.meta.unknown_event && <span class="state warn small">No event named “{shown.meta.unknown_event}” yet: check the name.</span>}
+					<div class="segmented" role="group" aria-label="Chart">
+						{charts.map(([c, label]) => (
+							<button type="button" aria-pressed={view.chart === c ? "true" : "false"} onClick={() => set({ chart: c })}>
+								{label}
+							</button>
+						))}
+					</div>
 				</div>
 				{load.error ? (
 					<ErrorNote error={load.error} title="The retention question was refused" onRetry={load.reload} />
 				) : shown ? (
 					<div class="dim-when-busy">
-						<RetentionView answer={shown} title={title} />
-						{!lifecycle && <p class="muted small">Each cell: the share of the cohort active in that {view.period} after their first (and how many people); empty cells have not started yet.</p>}
+						<RetentionView answer={shown} title={title} chart={view.chart} />
+						{!lifecycle && view.chart === "heatmap" && <p class="muted small">Each cell: the share of the cohort active in that {view.period} after their first (and how many people); empty cells have not started yet.</p>}
 					</div>
 				) : (
 					<Skeleton height={260} />
 				)}
 			</section>
-			<SaveKindReport api={api} kind="retention" query={q} reportId={report} onSaved={(id) => navigate(`/retention?${withReport(retentionSearch(view), id)}`, { replace: true })} />
+			<SaveKindReport
+				api={api}
+				kind="retention"
+				query={q}
+				reportId={report}
+				chart={view.chart}
+				onChart={(c) => set({ chart: c === "line" || c === "table" ? c : "heatmap" })}
+				chartLabels={Object.fromEntries(charts.map(([c, label]) => [c, label.toLowerCase()]))}
+				onSaved={(id) => navigate(`/retention?${withReport(retentionSearch(view), id)}`, { replace: true })} />
 		</div>
 	);
 }
