@@ -9,6 +9,7 @@ import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { when } from "../lib/boards";
 import { navigate, onLinkClick } from "../router";
+import "../ops.css";
 
 /** ok, firing, or resolved (ok again after having fired): what the rule is now. */
 export const stateOf = (a: Alert) => (a.state === "firing" ? "firing" : a.last_resolved_at ? "resolved" : "ok");
@@ -69,7 +70,7 @@ function AlertList({ ops, info, search, onAuthError }: ScreenProps & { ops: OpsC
 			) : (
 				<section class="panel">
 					<div class="table-wrap" tabIndex={0} role="region" aria-label="Alert rules">
-						<table data-testid="alert-list">
+						<table data-testid="alert-list" class="stack">
 							<caption class="sr-only">Alert rules</caption>
 							<thead>
 								<tr>
@@ -85,20 +86,20 @@ function AlertList({ ops, info, search, onAuthError }: ScreenProps & { ops: OpsC
 							<tbody>
 								{alerts.map((a) => (
 									<tr data-alert={a.id} data-state={stateOf(a)}>
-										<td>
+										<td data-label="Alert">
 											<a href={`/alerts/${a.id}`} onClick={onLinkClick}>
 												{a.name}
 											</a>
 										</td>
-										<td class="small">
+										<td class="small" data-label="Watches">
 											{metricOf(a)}
 											{eventOf(a) ? ` of ${eventOf(a)}` : ""} {conditionText(a)}
 										</td>
-										<td>
+										<td data-label="State">
 											<StatePill alert={a} />
 										</td>
-										<td class="num">{a.last_value == null ? "–" : a.last_value.toLocaleString("en-US")}</td>
-										<td>{when(a.last_fired_at)}</td>
+										<td class="num" data-label="Last value">{a.last_value == null ? "–" : a.last_value.toLocaleString("en-US")}</td>
+										<td data-label="Last fired">{when(a.last_fired_at)}</td>
 									</tr>
 								))}
 							</tbody>

@@ -6,6 +6,7 @@ import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { when } from "../lib/boards";
 import { navigate, onLinkClick } from "../router";
+import "../ops.css";
 
 const STATES: ExportState[] = ["queued", "running", "done", "failed"];
 
@@ -104,7 +105,7 @@ export function Exports({ secret, search, onAuthError }: ScreenProps) {
 			) : (
 				<section class="panel">
 					<div class="table-wrap" tabIndex={0} role="region" aria-label="Exports">
-						<table data-testid="exports">
+						<table data-testid="exports" class="stack">
 							<caption class="sr-only">Exports, newest first</caption>
 							<thead>
 								<tr>
@@ -124,22 +125,22 @@ export function Exports({ secret, search, onAuthError }: ScreenProps) {
 							<tbody>
 								{rows.map((r) => (
 									<tr data-export={r.id} data-state={r.state} data-rows={r.rows} aria-current={r.id === mark ? "true" : undefined} class={r.id === mark ? "marked" : undefined}>
-										<td>{when(r.created_at)}</td>
-										<td>
+										<td data-label="Created">{when(r.created_at)}</td>
+										<td data-label="Of">
 											<Source job={r} />
 											{r.schedule_id && <span class="muted small"> (scheduled)</span>}
 										</td>
-										<td>
+										<td data-label="Format">
 											{FORMAT_LABELS[r.format]}
 											{r.gzip ? " · gzip" : ""}
 										</td>
-										<td>
+										<td data-label="State">
 											<span class={`pill ${r.state === "failed" ? "revoked" : r.state === "done" ? "ok" : ""}`}>{r.state}</span>
 											{r.state === "running" && <span class="muted small"> {Math.round(r.progress * 100)} %</span>}
 										</td>
-										<td class="num">{r.rows.toLocaleString("en-US")}</td>
-										<td class="num">{r.state === "done" ? bytes(r.bytes) : "–"}</td>
-										<td class="wrap">{r.state === "failed" ? <span class="err-text">{r.error?.message ?? "failed"}</span> : <Download ops={ops} job={r} primary={false} />}</td>
+										<td class="num" data-label="Rows">{r.rows.toLocaleString("en-US")}</td>
+										<td class="num" data-label="Size">{r.state === "done" ? bytes(r.bytes) : "–"}</td>
+										<td class="wrap" data-label="File">{r.state === "failed" ? <span class="err-text">{r.error?.message ?? "failed"}</span> : <Download ops={ops} job={r} primary={false} />}</td>
 									</tr>
 								))}
 							</tbody>
