@@ -1,11 +1,33 @@
+import { useEffect, useRef } from "preact/hooks";
 import type { Delivery } from "../api/ops";
 import { useLoad } from "../hooks";
 import { when } from "../lib/boards";
 import { ErrorNote, Skeleton } from "./States";
+import "../ops.css";
 
-/** A delivery log (schedule or alert): when, where, the outcome and the receiver's answer. */
-export function DeliveryLog({ load, cacheKey, empty = "Nothing delivered yet." }: { load: (signal: AbortSignal) => Promise<{ deliveries: Delivery[] }>; cacheKey: string; empty?: string }) {
+const FOLLOW_MS = 3000;
+const FOLLOW_MAX = 40;
+
+/**
+ * A delivery log (schedule or alert): when, where, the outcome and the receiver's answer. With
+ * `follow`, it reads the log again while a delivery is pending (the cron sends it within a minute
+ * or two), for a bounded number of reads, so an outcome shows up without a refresh.
+ */
+export function DeliveryLog({ load, cacheKey, empty = "Nothing delivered yet.", follow = false }: { load: (signal: AbortSignal) => Promise<{ deliveries: Delivery[] }>; cacheKey: string; empty?: string; follow?: boolean }) {
 	const res = useLoad(cacheKey, load);
+	const reads = useRef(0);
+	useEffect(() => {
+		reads.current = 0;
+	}, [cacheKey]);
+	const pending = res.data?.deliveries.some((d) => d.status === "pending") ?? false;
+	useEffect(() => {
+		if (!follow || !pending || res.status !== "ok" || reads.current >= FOLLOW_MAX) return;
+		const t = setTimeout(() => {
+			reads.current++;
+			res.reload();
+		}, FOLLOW_MS);
+		return () => clearTimeout(t);
+	}, [follow, pending, res.data]);
 	if (res.error) return <ErrorNote error={res.error} title="The delivery log could not be loaded" onRetry={res.reload} />;
 	if (!res.data) return <Skeleton height={40} />;
 	return <DeliveryTable deliveries={res.data.deliveries} empty={empty} onReload={res.reload} />;
@@ -15,7 +37,7 @@ export function DeliveryTable({ deliveries, empty, onReload }: { deliveries: Del
 	if (!deliveries.length) return <p class="muted small">{empty}</p>;
 	return (
 		<div class="table-wrap" tabIndex={0} role="region" aria-label="Deliveries">
-			<table data-testid="deliveries" class="small">
+			<table data-testid="deliveries" class="small stack">
 				<caption class="sr-only">Delivery log</caption>
 				<thead>
 					<tr>
@@ -31,18 +53,18 @@ export function DeliveryTable({ deliveries, empty, onReload }: { deliveries: Del
 				<tbody>
 					{deliveries.map((d) => (
 						<tr data-delivery={d.id} data-status={d.status} data-channel={d.channel}>
-							<td>{when(d.created_at)}</td>
-							<td>{d.event ?? "–"}</td>
-							<td class="wrap">
+							<td data-label="When">{when(d.created_at)}</td>
+							<td data-label="Event">{d.event ?? "–"}</td>
+							<td class="wrap" data-label="To">
 								{d.channel}: {d.target}
 							</td>
-							<td>
+							<td data-label="Outcome">
 								<span class={`pill ${d.status === "failed" ? "revoked" : d.status === "sent" ? "ok" : ""}`}>{d.status}</span>
 								{d.response_status != null && <span class="muted"> HTTP {d.response_status}</span>}
 								{d.error && <div class="muted">{d.error}</div>}
 								{d.status === "pending" && d.next_attempt_at && <div class="muted">next try {when(d.next_attempt_at)}</div>}
 							</td>
-							<td class="num">{d.attempts}</td>
+							<td class="num" data-label="Tries">{d.attempts}</td>
 						</tr>
 					))}
 				</tbody>

@@ -3,10 +3,12 @@ import type { ApiFailure } from "../api/client";
 import { asFailure, type CreateScheduleInput, type ExportFormat, type OpsClient, type Schedule } from "../api/ops";
 import { useLoad } from "../hooks";
 import { when } from "../lib/boards";
+import { onLinkClick } from "../router";
 import { DeliveryLog } from "./DeliveryLog";
 import { type DestDraft, destinationsOf, DestinationsField, destinationText, draftsOf } from "./Destinations";
 import { FORMAT_LABELS, formatsFor } from "./ExportButton";
 import { ErrorNote, Skeleton } from "./States";
+import "../ops.css";
 
 export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 type Target = { report_id: string } | { board_id: string };
@@ -24,6 +26,9 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 	const [log, setLog] = useState<string | null>(null);
 	const [confirm, setConfirm] = useState<string | null>(null);
 	const [error, setError] = useState<ApiFailure | null>(null);
+	const [running, setRunning] = useState<string | null>(null);
+	/** The last Run now of a schedule: what it started, or why it did not run. */
+	const [ran, setRan] = useState<{ id: string; result?: RunResult; error?: ApiFailure; n: number } | null>(null);
 	const mine = load.data?.schedules.filter((s) => ("report_id" in s ? s.report_id : s.board_id) === id) ?? null;
 
 	const remove = async (sid: string) => {
@@ -35,6 +40,20 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 		}
 		setConfirm(null);
 		load.reload();
+	};
+
+	const runNow = async (sid: string) => {
+		setRunning(sid);
+		const n = (ran?.n ?? 0) + 1;
+		try {
+			setRan({ id: sid, result: await ops.schedules.run(sid), n });
+		} catch (err) {
+			setRan({ id: sid, error: asFailure(err), n });
+		} finally {
+			setRunning(null);
+		}
+		// Its new deliveries show in its log, followed until they are sent.
+		setLog(sid);
 	};
 
 	return (
@@ -71,7 +90,7 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 				editing == null && <p class="muted small">No schedules yet: “New schedule” sends it by email, Slack or a webhook every day, week or month.</p>
 			) : (
 				<div class="table-wrap" tabIndex={0} role="region" aria-label="Schedules">
-					<table data-testid="schedule-list">
+					<table data-testid="schedule-list" class="stack">
 						<caption class="sr-only">Schedules of this {what}</caption>
 						<thead>
 							<tr>
@@ -88,17 +107,27 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 							{mine.map((s) => (
 								<>
 									<tr data-schedule={s.id}>
-										<td>
+										<td data-label="Schedule">
 											<strong>{s.name || "Untitled"}</strong>
 											<div class="muted small">{s.description}</div>
 										</td>
-										<td>{FORMAT_LABELS[s.format]}</td>
-										<td class="small">{s.destinations.map(destinationText).join("; ")}</td>
-										<td>{s.enabled ? when(s.next_run_at) : <span class="pill revoked">paused</span>}</td>
+										<td data-label="Format">{FORMAT_LABELS[s.format]}</td>
+										<td class="small" data-label="To">{s.destinations.map(destinationText).join("; ")}</td>
+										<td data-label="Next run">{s.enabled ? when(s.next_run_at) : <span class="pill revoked">paused</span>}</td>
 										<td class="num">
 											<span class="row-gap">
 												<button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name || "schedule"}`}>
 													Edit
+												</button>
+												<button
+													type="button"
+													onClick={() => runNow(s.id)}
+													disabled={!s.enabled || running === s.id}
+													aria-label={`Run now: ${s.name || "schedule"}`}
+													aria-busy={running === s.id ? "true" : undefined}
+													title={s.enabled ? "Send it now, as it would be sent at its time; its calendar does not move" : "Paused: enable it to run it"}
+												>
+													Run now
 												</button>
 												<button type="button" aria-expanded={log === s.id ? "true" : "false"} onClick={() => setLog(log === s.id ? null : s.id)}>
 													Deliveries
@@ -120,10 +149,17 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 											</span>
 										</td>
 									</tr>
+									{ran?.id === s.id && (
+										<tr class="run-row">
+											<td colSpan={5}>
+												<RunOutcome ran={ran} />
+											</td>
+										</tr>
+									)}
 									{log === s.id && (
 										<tr>
 											<td colSpan={5}>
-												<DeliveryLog load={(signal) => ops.schedules.deliveries(s.id, signal)} cacheKey={`schedule:${s.id}`} />
+												<DeliveryLog load={(signal) => ops.schedules.deliveries(s.id, signal)} cacheKey={`schedule:${s.id}:${ran?.id === s.id ? ran.n : 0}`} follow={ran?.id === s.id} />
 											</td>
 										</tr>
 									)}
@@ -134,6 +170,34 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 				</div>
 			)}
 		</section>
+	);
+}
+
+type RunResult = Awaited<ReturnType<OpsClient["schedules"]["run"]>>;
+
+/** What Run now did: the export it started and the deliveries it queued, or why it did not run. */
+function RunOutcome({ ran }: { ran: { result?: RunResult; error?: ApiFailure } }) {
+	if (ran.error) return <ErrorNote error={ran.error} title="The schedule did not run" />;
+	const r = ran.result!;
+	const n = r.deliveries.length;
+	return (
+		<p class={`run-result small${r.error ? " err-text" : ""}`} role="status" data-testid="run-result" data-export={r.export_id ?? ""} data-deliveries={n}>
+			{r.error ? (
+				<>Ran, but failed: {r.error}.</>
+			) : (
+				<>
+					Ran now: {n === 1 ? "1 delivery" : `${n} deliveries`} queued, sent when{" "}
+					{r.export_id ? (
+						<a href={`/exports?id=${r.export_id}`} onClick={onLinkClick}>
+							its export
+						</a>
+					) : (
+						"its export"
+					)}{" "}
+					is done (below).
+				</>
+			)}
+		</p>
 	);
 }
 
