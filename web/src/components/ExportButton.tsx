@@ -3,7 +3,7 @@ import { ApiFailure } from "../api/client";
 import { asFailure, bytes, type ExportFormat, type ExportJob, type ExportRequestInput, type OpsClient } from "../api/ops";
 import { withRange } from "../lib/boards";
 import type { RangeSel } from "../lib/range";
-import { onLinkClick } from "../router";
+import { navigate, onLinkClick } from "../router";
 import { ErrorNote } from "./States";
 
 type Override = Pick<ExportRequestInput, "date_range" | "timezone">;
@@ -18,11 +18,33 @@ export const FORMAT_LABELS: Record<ExportFormat, string> = { csv: "CSV", ndjson:
 export const formatsFor = (t: ExportTarget): ExportFormat[] => ("board_id" in t ? ["xlsx", "pdf", "ndjson"] : ["csv", "xlsx", "parquet", "ndjson", "pdf"]);
 const TEXT: ExportFormat[] = ["csv", "ndjson"];
 const POLL_MS = 1000;
+/** The URL parameter that holds the export in progress, so a reload (or a shared link) shows it again. */
+export const EXPORT_PARAM = "export";
+
+/** Sets or removes `export=<id>` in the current URL, keeping the screen's own parameters. */
+function setExportParam(id: string | null) {
+	const params = new URLSearchParams(location.search);
+	if ((params.get(EXPORT_PARAM) ?? null) === id) return;
+	if (id) params.set(EXPORT_PARAM, id);
+	else params.delete(EXPORT_PARAM);
+	const q = params.toString();
+	navigate(`${location.pathname}${q ? `?${q}` : ""}`, { replace: true });
+}
+
+/** Whether an export is of this button's target (a board page has the board's button and one per tile). */
+const isOf = (job: ExportJob, t: ExportTarget) => {
+	const r = job.request as { report_id?: string; board_id?: string };
+	return "report_id" in t ? r.report_id === t.report_id : "board_id" in t ? r.board_id === t.board_id : job.kind === "query";
+};
+
+// One request per export id for every button of a screen that looks at the URL's export.
+const fromUrl = new Map<string, Promise<ExportJob | null>>();
 
 /**
  * An Export button: pick a format (and gzip for text), start the export, follow it while it runs
  * (GET /v1/exports/{id}) and offer the file when it is done: the API's signed link, or the
- * authenticated download (the key in a header) when links are not configured.
+ * authenticated download (the key in a header) when links are not configured. The export shown is
+ * in the URL (`export=<id>`): a reload opens the panel on it again.
  */
 export function ExportButton({ ops, target, what, compact = false }: { ops: OpsClient; target: ExportTarget; what: string; compact?: boolean }) {
 	const [open, setOpen] = useState(false);
@@ -33,6 +55,27 @@ export function ExportButton({ ops, target, what, compact = false }: { ops: OpsC
 	const [error, setError] = useState<ApiFailure | null>(null);
 	const [busy, setBusy] = useState(false);
 	const id = `export-${"report_id" in target ? target.report_id : "board_id" in target ? target.board_id : "query"}`;
+
+	// `export=<id>` in the URL: the button of that export's target opens on it again (after a reload).
+	useEffect(() => {
+		const want = new URLSearchParams(location.search).get(EXPORT_PARAM);
+		if (!want || job?.id === want) return;
+		let stop = false;
+		if (!fromUrl.has(want)) fromUrl.set(want, ops.exports.get(want).catch(() => null));
+		fromUrl.get(want)!.then((found) => {
+			fromUrl.delete(want);
+			if (stop) return;
+			if (!found) return setExportParam(null); // gone, or never this workspace's: nothing to show
+			if (!isOf(found, target)) return;
+			setFormat(found.format);
+			setGzip(found.gzip);
+			setJob(found);
+			setOpen(true);
+		});
+		return () => {
+			stop = true;
+		};
+	}, [id]);
 
 	// Follows a queued or running export until it is done or failed.
 	useEffect(() => {
@@ -59,7 +102,9 @@ export function ExportButton({ ops, target, what, compact = false }: { ops: OpsC
 		setJob(null);
 		try {
 			const body: ExportRequestInput = { ...target, format, ...(TEXT.includes(format) && gzip ? { gzip: true } : {}) };
-			setJob(await ops.exports.start(body));
+			const started = await ops.exports.start(body);
+			setJob(started);
+			setExportParam(started.id);
 		} catch (err) {
 			setError(asFailure(err));
 		} finally {
@@ -69,7 +114,11 @@ export function ExportButton({ ops, target, what, compact = false }: { ops: OpsC
 
 	return (
 		<div class={`export${compact ? " compact" : ""}`} data-testid="export">
-			<button type="button" aria-expanded={open ? "true" : "false"} aria-controls={id} onClick={() => setOpen(!open)} aria-label={compact ? `Export ${what}` : undefined}>
+			<button type="button" aria-expanded={open ? "true" : "false"} aria-controls={id} onClick={() => {
+					// Closing the panel forgets its export (the Exports page still lists it).
+					if (open && job) setExportParam(null);
+					setOpen(!open);
+				}} aria-label={compact ? `Export ${what}` : undefined}>
 				Export
 			</button>
 			{open && (
@@ -131,36 +180,65 @@ export function JobStatus({ ops, job }: { ops: OpsClient; job: ExportJob }) {
 	);
 }
 
-/** The file of a done export: its signed link, or else a download through the key (never in a URL). */
+/**
+ * The file of a done export as a plain link: its signed link (made on the first click with
+ * POST /v1/exports/{id}/link when the job came without one, as GET /v1/exports lists them), or,
+ * where links are not configured, a download through the key in a header. The key is never in a URL.
+ */
 export function Download({ ops, job, primary = true }: { ops: OpsClient; job: ExportJob; primary?: boolean }) {
 	const [error, setError] = useState<string | null>(null);
+	const [made, setMade] = useState<string | null>(null);
+	const [busy, setBusy] = useState(false);
 	if (job.expired) return <span class="muted small">File expired</span>;
 	if (job.state !== "done") return null;
-	if ("download_url" in job && job.download_url)
+	const url = ("download_url" in job && job.download_url) || made;
+	if (url)
 		return (
-			<a class={`button${primary ? " primary" : ""}`} href={job.download_url} download={job.file_name} data-testid="export-download" rel="noopener">
+			<a class={`button${primary ? " primary" : ""}`} href={url} download={job.file_name} data-testid="export-download" rel="noopener">
 				Download {job.file_name}
 			</a>
 		);
+	const save = (href: string) => {
+		const a = document.createElement("a");
+		a.href = href;
+		a.download = job.file_name;
+		a.rel = "noopener";
+		a.click();
+	};
 	const fetchIt = async () => {
 		setError(null);
+		setBusy(true);
 		try {
-			const blob = await ops.exports.download(job.id);
-			const a = document.createElement("a");
-			a.href = URL.createObjectURL(blob);
-			a.download = job.file_name;
-			a.click();
-			setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+			const link = await ops.exports.link(job.id);
+			setMade(link.url);
+			save(link.url);
 		} catch (err) {
-			setError(asFailure(err).message);
+			const failure = asFailure(err);
+			if (failure.code !== "download_links_unavailable") setError(failure.message);
+			else {
+				try {
+					const blob = await ops.exports.download(job.id);
+					const href = URL.createObjectURL(blob);
+					save(href);
+					setTimeout(() => URL.revokeObjectURL(href), 10_000);
+				} catch (err2) {
+					setError(asFailure(err2).message);
+				}
+			}
+		} finally {
+			setBusy(false);
 		}
 	};
 	return (
 		<>
-			<button type="button" class={primary ? "primary" : undefined} onClick={fetchIt} data-testid="export-download">
+			<button type="button" class={primary ? "primary" : undefined} onClick={fetchIt} disabled={busy} data-testid="export-download">
 				Download {job.file_name}
 			</button>
-			{error && <span class="small" role="alert">{error}</span>}
+			{error && (
+				<span class="small" role="alert">
+					{error}
+				</span>
+			)}
 		</>
 	);
 }
