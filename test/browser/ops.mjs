@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
+import { DatabaseSync } from "node:sqlite";
 import { after, it } from "node:test";
 import { capture as captureOn, signIn as signInOn } from "./helpers.mjs";
 import { DEV, query } from "./platform.mjs";
@@ -145,6 +146,28 @@ export function opsTests(env) {
 		assert.equal(job.kind, "report");
 		assert.equal(job.rows, want.length);
 		made.csv = job;
+		made.csvRows = want.sort();
+	});
+
+	it("exports: the export in progress is in the URL (export=<id>); a reload shows the same export, done, with its link", async () => {
+		setPhase("ops");
+		const id = made.csv.id;
+		const at = new URL(page.url());
+		assert.equal(at.searchParams.get("export"), id, "starting the export put it in the URL");
+		assert.equal(at.searchParams.get("report"), made.report.id, "the screen's own parameters stay");
+		await page.reload();
+		await ready(".explore");
+		const panel = page.locator("section[aria-labelledby=result-title]");
+		const status = panel.locator(`[data-testid=export-status][data-export="${id}"][data-state="done"]`);
+		await status.waitFor({ timeout: 30_000 });
+		assert.equal(await panel.locator("select[name=format]").inputValue(), "csv", "the export's format is chosen again");
+		const link = await status.getByTestId("export-download").getAttribute("href");
+		assert.ok(link.includes(`/v1/exports/${id}/download?`) && link.includes("signature="), link);
+		assert.match(await status.textContent(), new RegExp(`${made.csv.rows} rows`));
+		// Closing the panel takes the export out of the URL.
+		await panel.getByRole("button", { name: /^Export/ }).first().click();
+		await page.waitForFunction(() => !new URL(location.href).searchParams.has("export"));
+		assert.equal(new URL(page.url()).searchParams.get("report"), made.report.id);
 	});
 
 	it("exports: an ad-hoc query in Explore exports what is shown (NDJSON, gzip)", async () => {
@@ -191,6 +214,21 @@ export function opsTests(env) {
 		assert.match(await row.textContent(), /CSV/);
 		const { exports } = await api("/v1/exports?limit=100");
 		assert.equal(await page.locator("[data-testid=exports] tbody tr").count(), exports.length);
+		assert.ok(!("download_url" in exports.find((e) => e.id === made.csv.id)), "the list comes without signed links");
+
+		// Download makes a signed link (POST /v1/exports/{id}/link) and leaves it as a plain link: it
+		// works without a key, and the file's rows are the report's answer.
+		const [download] = await Promise.all([page.waitForEvent("download"), row.getByTestId("export-download").click()]);
+		const link = await row.locator("a[data-testid=export-download]").getAttribute("href");
+		assert.ok(link.startsWith(url(`/v1/exports/${made.csv.id}/download?`)) && link.includes("signature="), link);
+		assert.ok(!link.includes(DEV.readKey), "the key is never in a URL");
+		assert.equal(download.url(), link, "the click downloaded through the signed link");
+		assert.equal(download.suggestedFilename(), made.csv.file_name);
+		const res = await fetch(link);
+		assert.equal(res.status, 200);
+		const [head, ...rows] = parseCsv(await res.text());
+		assert.deepEqual(head, ["event", "count", "uniques"]);
+		assert.deepEqual(rows.sort(), made.csvRows);
 		await capture("exports");
 		await page.goto(url("/exports?state=failed"));
 		await ready(".exports-page");
@@ -241,6 +279,60 @@ export function opsTests(env) {
 		await panel.getByRole("button", { name: "Yes, delete" }).click();
 		await panel.getByText("No schedules yet").waitFor();
 		assert.equal((await api("/v1/schedules")).schedules.filter((x) => x.id === s.id).length, 0);
+	});
+
+	it("schedules: Run now starts its export and queues a delivery; the cron sends it (signed webhook) and the log shows it sent", async () => {
+		setPhase("ops");
+		const s = await api("/v1/schedules", { method: "POST", json: { report_id: made.report.id, name: "Daily to a webhook", frequency: "daily", hour: 6, minute: 0, format: "csv", destinations: [{ type: "webhook", url: hookUrl }] } });
+		await page.goto(url(`/explore?report=${made.report.id}`));
+		await ready(".explore");
+		const panel = page.getByTestId("schedules");
+		await panel.locator(`tr[data-schedule="${s.id}"]`).waitFor();
+		await panel.getByRole("button", { name: "Run now: Daily to a webhook" }).click();
+		const result = panel.getByTestId("run-result");
+		await result.waitFor();
+		const exportId = await result.getAttribute("data-export");
+		assert.match(exportId, /^exp_/);
+		assert.equal(await result.getAttribute("data-deliveries"), "1");
+		assert.match(await result.textContent(), /1 delivery queued/);
+
+		// The API's log holds the new delivery, for the export Run now started; the screen shows it.
+		const logged = async () => (await api(`/v1/schedules/${s.id}/deliveries`)).deliveries;
+		const [d] = await logged();
+		assert.deepEqual([d.channel, d.target, d.event, d.export_id, d.status], ["webhook", hookUrl, "report.ready", exportId, "pending"]);
+		await panel.locator(`[data-testid=deliveries] tr[data-delivery="${d.id}"]`).waitFor();
+		assert.equal((await api(`/v1/schedules/${s.id}`)).next_run_at, s.next_run_at, "its calendar did not move");
+
+		// The export finishes; the cron's delivery pass sends the webhook (made due at once if an
+		// earlier pass found the export still running and put it off).
+		for (let i = 0; (await api(`/v1/exports/${exportId}`)).state !== "done"; i++) {
+			assert.ok(i < 240, "the schedule's export finishes");
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		const before = got.length;
+		for (let i = 0; (await logged())[0].status === "pending"; i++) {
+			assert.ok(i < 10, "the delivery leaves pending");
+			if (i > 0) {
+				const db = new DatabaseSync(platform.server.d1File());
+				try {
+					db.prepare("UPDATE deliveries SET next_attempt_at = 0 WHERE id = ? AND status = 'pending'").run(d.id);
+				} finally {
+					db.close();
+				}
+			}
+			await platform.server.scheduled();
+		}
+		const [sent] = await logged();
+		assert.deepEqual([sent.id, sent.status, sent.response_status, sent.attempts], [d.id, "sent", 200, 1]);
+		const hook = got.slice(before).find((g) => g.body.includes(exportId));
+		assert.ok(hook, "the receiver got the report");
+		assert.ok(verify(made.secret, hook.headers, hook.body), "signed with the workspace's secret");
+		const body = JSON.parse(hook.body);
+		assert.deepEqual([body.type, body.data.schedule.id, body.data.export.id, body.data.export.rows], ["report.ready", s.id, exportId, made.csv.rows]);
+		// The log on screen follows the delivery to its outcome.
+		await panel.locator(`[data-testid=deliveries] tr[data-delivery="${d.id}"][data-status="sent"]`).waitFor({ timeout: 30_000 });
+		await capture("schedule-run");
+		await api(`/v1/schedules/${s.id}`, { method: "DELETE" });
 	});
 
 	it("alerts: a rule created in the UI is what the API returns; Test delivers a signed webhook, logged as sent", async () => {
