@@ -182,7 +182,8 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		await page.goto(url("/?range=30d"));
 		await ready();
 		let reached = null;
-		for (let i = 0; i < 60 && !reached; i++) {
+		// Each breakdown row has two stops: its value (filter) and its users count (the people behind it).
+		for (let i = 0; i < 100 && !reached; i++) {
 			await page.keyboard.press("Tab");
 			reached = await page.evaluate(() => (document.activeElement?.matches("section[data-dim='device'] button.row-filter") ? document.activeElement.textContent : null));
 		}

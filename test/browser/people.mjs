@@ -146,12 +146,36 @@ export function peopleTests(env) {
 		const listed = page.getByTestId("people-behind").locator("li[data-person]");
 		assert.deepEqual(await listed.evaluateAll((els) => els.map((e) => e.dataset.person)), people.people.map((p) => p.id));
 		assert.match(await page.getByTestId("people-total").textContent(), new RegExp(`^${people.remaining} people`));
-		const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download CSV" }).click()]);
-		const csv = await (await import("node:fs/promises")).readFile(await download.path(), "utf8");
-		const lines = csv.trim().split(/\r\n/);
+		// The picked bucket is in the URL: a reload (a bookmark) shows the same people.
+		assert.deepEqual(JSON.parse(new URL(page.url()).searchParams.get("who")), { t: flagged[0].time, d: [] });
+		await page.reload();
+		await ready('[data-testid="people-behind"]');
+		assert.deepEqual(await listed.evaluateAll((els) => els.map((e) => e.dataset.person)), people.people.map((p) => p.id), "the bookmarked view lists the same people");
+
+		// Download CSV is the server's export of every page (POST /v1/exports with people): its rows are POST /v1/people's whole list.
+		const every = [];
+		for (let cursor; ; ) {
+			const pg = await post("/v1/people", { date_range: "30d", filters: q.filters, granularity: "day", dimensions: [], row: { time: flagged[0].time, dimensions: [] }, limit: 1000, ...(cursor ? { cursor } : {}) });
+			every.push(...pg.people);
+			if (!(cursor = pg.next_cursor)) break;
+		}
+		const readCsv = async (download) => (await (await import("node:fs/promises")).readFile(await download.path(), "utf8")).trim().split(/\r?\n/);
+		const [download] = await Promise.all([page.waitForEvent("download", { timeout: 60_000 }), page.getByRole("button", { name: "Download CSV" }).click()]);
+		const lines = await readCsv(download);
 		assert.equal(lines[0], "person,events,first_seen");
-		assert.deepEqual(lines.slice(1).map((l) => l.split(",")[0]), people.people.map((p) => p.id), "the CSV lists the same people");
+		assert.deepEqual(lines.slice(1).map((l) => l.split(",").slice(0, 2)), every.map((p) => [p.id, String(p.events)]), "the export lists the same people with their events");
+		const exportId = await page.getByTestId("people-export").getAttribute("data-export");
+		const job = await api(`/v1/exports/${exportId}`);
+		assert.equal(job.kind, "people");
+		assert.equal(job.rows, every.length);
 		await capture("people-behind");
+
+		// When the API refuses the export, the browser makes the CSV (same people).
+		await page.route("**/v1/exports", (route) => (route.request().method() === "POST" ? route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ error: { code: "forbidden", message: "exports are off for this key" } }) }) : route.continue()));
+		const [fallback] = await Promise.all([page.waitForEvent("download", T), page.getByRole("button", { name: "Download CSV" }).click()]);
+		assert.deepEqual((await readCsv(fallback)).slice(1).map((l) => l.split(",")[0]), every.map((p) => p.id), "the browser's CSV lists the same people");
+		await page.getByTestId("people-export-fallback").waitFor(T);
+		await page.unroute("**/v1/exports");
 
 		// A person's page: their events in time order, as GET /v1/people/:id/events lists them.
 		const who = people.people[0].id;
@@ -248,5 +272,49 @@ export function peopleTests(env) {
 		await page.getByTestId("insights-panel").scrollIntoViewIfNeeded();
 		await capture("overview-insights");
 		await signInOn(page, platform.url, DEV.readKey);
+	});
+
+	it("people: the Overview's insights mark the flagged buckets in one round trip; a breakdown row's people, bookmarkable", async () => {
+		setPhase("people");
+		await page.waitForSelector(".overview", T);
+		const filters = [["is", "event", "conversation_escalated"]];
+		const flagged = (await post("/v1/query", { metrics: ["count"], date_range: "30d", filters, granularity: "day", insights: { anomalies: true, trend: true, forecast: { horizon: 7 } } })).insights.series[0].anomalies;
+		assert.ok(flagged.length > 0, "the API flags the outage");
+		const sent = [];
+		const onRequest = (r) => new URL(r.url()).pathname.startsWith("/v1/") && sent.push(`${r.method()} ${new URL(r.url()).pathname}`);
+		page.on("request", onRequest);
+		await page.goto(url("/?f=is:event:conversation_escalated&g=day&ins=1"));
+		await ready(".overview");
+		const marks = page.getByTestId("anomalies").locator("li");
+		await marks.first().waitFor(T);
+		page.off("request", onRequest);
+		assert.deepEqual(sent.filter((r) => r !== "GET /v1/tenant"), ["POST /v1/query/batch"], "insights ride in the overview's one batch");
+		assert.deepEqual(await marks.evaluateAll((els) => els.map((e) => e.dataset.time)), flagged.map((a) => a.time), "a marker at each flagged bucket");
+		assert.deepEqual(await marks.evaluateAll((els) => els.map((e) => Number(e.dataset.value))), flagged.map((a) => a.value));
+		await capture("overview-insights-chart");
+		// Off again: the ordinary chart, no `ins` in the URL.
+		await page.getByRole("button", { name: "Insights", exact: true }).click();
+		await page.waitForFunction(() => !new URL(location.href).searchParams.has("ins"));
+		assert.equal(await page.getByTestId("insights-chart").count(), 0);
+
+		// The people behind a breakdown row: its users count is the link; the list is POST /v1/people's for that value.
+		await page.goto(url("/"));
+		await ready(".overview");
+		const us = page.locator('section[data-dim="country"] tr', { has: page.locator("button.row-filter", { hasText: "(US)" }) });
+		await us.locator("button.people-link").click();
+		await page.waitForFunction(() => new URL(location.href).searchParams.has("who"));
+		assert.deepEqual(JSON.parse(new URL(page.url()).searchParams.get("who")), { d: ["US"], by: ["country"] });
+		assert.equal(new URL(page.url()).searchParams.getAll("f").length, 0, "the filter-on-click is not used");
+		await ready('[data-testid="people-behind"]');
+		const people = await post("/v1/people", { date_range: "30d", dimensions: ["country"], row: { dimensions: ["US"] }, limit: 100 });
+		const listed = () => page.getByTestId("people-behind").locator("li[data-person]").evaluateAll((els) => els.map((e) => e.dataset.person));
+		assert.deepEqual(await listed(), people.people.map((p) => p.id));
+		assert.match(await page.getByTestId("people-total").textContent(), new RegExp(`^${people.remaining.toLocaleString("en-US")} people`));
+		await capture("overview-people");
+		await page.reload();
+		await ready('[data-testid="people-behind"]');
+		assert.deepEqual(await listed(), people.people.map((p) => p.id), "the bookmarked overview lists the same people");
+		await page.getByTestId("people-behind").getByRole("button", { name: "Close" }).click();
+		await page.waitForFunction(() => !new URL(location.href).searchParams.has("who"));
 	});
 }

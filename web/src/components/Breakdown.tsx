@@ -39,6 +39,7 @@ export function BreakdownCard({
 	rows,
 	failure,
 	onPick,
+	onPeople,
 	busy,
 }: {
 	dim: string;
@@ -50,6 +51,8 @@ export function BreakdownCard({
 	rows: BreakdownRow[] | null;
 	failure: QueryFailure | null;
 	onPick?: (value: string | number | null) => void;
+	/** Offers the people behind a row: its users count becomes a link. */
+	onPeople?: (value: string | number | null) => void;
 	busy?: boolean;
 }) {
 	const title = titleProp ?? TITLES[dim] ?? dimLabel(dim);
@@ -93,7 +96,15 @@ export function BreakdownCard({
 										)}
 									</th>
 									{r.metrics.map((v, i) => (
-										<td class="num">{formatMetric(metrics[i] ?? "", v)}</td>
+										<td class="num">
+											{onPeople && metrics[i] === "uniques" ? (
+												<button type="button" class="link people-link" aria-label={`People behind ${valueText(dim, r.value)}: ${formatMetric("uniques", v)} users`} title="Who they are" onClick={() => onPeople(r.value)}>
+													{formatMetric(metrics[i] ?? "", v)}
+												</button>
+											) : (
+												formatMetric(metrics[i] ?? "", v)
+											)}
+										</td>
 									))}
 								</tr>
 							))}

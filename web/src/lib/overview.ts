@@ -26,10 +26,15 @@ export const chartMetric = (t: TenantSettings, v: OverviewView) => (v.metric && 
 /** Batch names are [A-Za-z0-9_-]: breakdowns are `bd0`, `bd1`, … in breakdownDims order. */
 export const breakdownName = (i: number) => `bd${i}`;
 
+/** Buckets the main chart's insights forecast: a day of hours, a week of days, a season otherwise. */
+const HORIZON: Record<string, number> = { minute: 30, hour: 24, day: 7, week: 4, month: 3, quarter: 2, year: 1 };
+
 /**
  * Every query of the overview, for one POST /v1/query/batch: the KPIs (totals with the previous
  * period), the time series of the same metrics (the main chart and each card's sparkline, with
- * the previous period overlaid), and a top-10 breakdown per dimension.
+ * the previous period overlaid), and a top-10 breakdown per dimension. With insights on (`ins=1`),
+ * the series query also asks for the main chart's metric's anomalies, trend and forecast: still one
+ * round trip.
  */
 export function overviewQueries(t: TenantSettings, v: OverviewView): Record<string, QueryInput> {
 	const base = {
@@ -40,7 +45,13 @@ export function overviewQueries(t: TenantSettings, v: OverviewView): Record<stri
 	const metrics = kpiMetrics(t);
 	const queries: Record<string, QueryInput> = {
 		kpis: { ...base, metrics, compare: "previous_period" },
-		series: { ...base, metrics, granularity: effectiveGranularity(v.range, v.g), compare: "previous_period" },
+		series: {
+			...base,
+			metrics,
+			granularity: effectiveGranularity(v.range, v.g),
+			compare: "previous_period",
+			...(v.insights ? { insights: { metric: chartMetric(t, v), anomalies: true, trend: true, forecast: { horizon: HORIZON[effectiveGranularity(v.range, v.g)] ?? 7 } } } : {}),
+		},
 	};
 	breakdownDims(t).forEach((dim, i) => {
 		// Most events do not carry a given property: list the events that do.

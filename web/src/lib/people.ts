@@ -1,6 +1,6 @@
 // URL state of the funnel, retention and experiment screens, and their request bodies; the CSV of
 // a list of people. Parsing never throws: what it cannot read falls back to the default. Pure.
-import type { ExperimentInput, FunnelInput, RetentionInput } from "../api/people";
+import type { ExperimentInput, FunnelInput, PeopleInput, RetentionInput } from "../api/people";
 import { checkFilter, type Filter, isDimension } from "./query";
 import { apiRange } from "./range";
 import { type BaseView, encodeFilter, parseBase, tidyQuery } from "./url";
@@ -315,4 +315,73 @@ export function pp(d: number | null | undefined, digits = 2, long = false): stri
 export function ppRange(lo: number | null | undefined, hi: number | null | undefined, digits = 2, long = false, joiner = " to "): string {
 	if (lo == null || hi == null) return "–";
 	return `${pp(lo, digits).replace(/ pp$/, "")}${joiner}${pp(hi, digits, long)}`;
+}
+
+// ── the people behind a row or point ──
+
+/**
+ * A picked row or point whose people are shown: its time bucket (with a granularity), its
+ * dimensions' values, and on the Overview the dimensions' names (Explore's come from its query).
+ */
+export interface PeoplePick {
+	time?: string;
+	dimensions: (string | number | null)[];
+	by?: string[];
+}
+
+/** The URL parameter of the picked row: `who={"t":…,"d":[…],"by":[…]}`. */
+export const PICK_PARAM = "who";
+
+const ISO = /^\d{4}-\d{2}-\d{2}T[0-9:.]+(Z|[+-]\d{2}:\d{2})$/;
+const okValue = (v: unknown): v is string | number | null => v === null || (typeof v === "string" && v.length <= 500) || (typeof v === "number" && Number.isFinite(v));
+
+export function encodePick(p: PeoplePick): string {
+	return JSON.stringify({ ...(p.time ? { t: p.time } : {}), d: p.dimensions, ...(p.by ? { by: p.by } : {}) });
+}
+
+/** A `who` parameter → the pick (null when absent or unreadable). */
+export function decodePick(s: string | null): PeoplePick | null {
+	if (!s || s.length > 2000) return null;
+	try {
+		const v = JSON.parse(s) as { t?: unknown; d?: unknown; by?: unknown };
+		if (!v || typeof v !== "object" || !Array.isArray(v.d) || v.d.length > 3 || !v.d.every(okValue)) return null;
+		if (v.t !== undefined && (typeof v.t !== "string" || !ISO.test(v.t))) return null;
+		if (v.by !== undefined && (!Array.isArray(v.by) || v.by.length !== v.d.length || !v.by.every((d) => typeof d === "string" && isDimension(d) && !d.startsWith("bins:")))) return null;
+		return { ...(typeof v.t === "string" ? { time: v.t } : {}), dimensions: v.d, ...(v.by ? { by: v.by as string[] } : {}) };
+	} catch {
+		return null;
+	}
+}
+
+export const pickOf = (search: string): PeoplePick | null => decodePick(new URLSearchParams(search).get(PICK_PARAM));
+
+/** The query string (without "?") with the pick set, or removed (null); every other parameter kept. */
+export function withPick(search: string, pick: PeoplePick | null): string {
+	const p = new URLSearchParams(search);
+	if (pick) p.set(PICK_PARAM, encodePick(pick));
+	else p.delete(PICK_PARAM);
+	return tidyQuery(p);
+}
+
+/**
+ * The POST /v1/people body of an Overview pick: a breakdown row (its dimension's value) or a
+ * bucket of the main chart (its time at the chart's granularity), under the overview's range,
+ * zone and filters.
+ */
+export function overviewPeopleBody(v: BaseView, granularity: string, pick: PeoplePick): PeopleInput {
+	return {
+		date_range: apiRange(v.range),
+		...(v.tz ? { timezone: v.tz } : {}),
+		...(v.filters.length ? { filters: v.filters } : {}),
+		...(pick.time ? { granularity: granularity as PeopleInput["granularity"] } : {}),
+		dimensions: pick.by ?? [],
+		row: { ...(pick.time ? { time: pick.time } : {}), dimensions: pick.by ? pick.dimensions : [] },
+		limit: 100,
+	};
+}
+
+/** A people list's body as an export takes it: every page, so no limit or cursor. */
+export function peopleExportBody(body: PeopleInput): Record<string, unknown> {
+	const { limit: _l, cursor: _c, ...rest } = body as PeopleInput & { cursor?: string };
+	return rest;
 }

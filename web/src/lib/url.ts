@@ -101,6 +101,8 @@ export interface OverviewView extends BaseView {
 	metric: string | null;
 	/** null: the range's default. */
 	g: Granularity | null;
+	/** Anomalies, trend and forecast on the main chart (`ins=1`). */
+	insights?: boolean;
 }
 
 const METRIC = /^(count|uniques|(sum|avg|min|max|p50|p90|p95|p99):[A-Za-z0-9_$][A-Za-z0-9_$.\- ]{0,99})$/;
@@ -111,7 +113,7 @@ const parseGranularity = (s: string | null): Granularity | null => ((GRANULARITI
 export function parseOverview(search: string): OverviewView {
 	const p = new URLSearchParams(search);
 	const metric = p.get("metric");
-	return { ...parseBase(p), metric: metric && isMetric(metric) ? metric : null, g: parseGranularity(p.get("g")) };
+	return { ...parseBase(p), metric: metric && isMetric(metric) ? metric : null, g: parseGranularity(p.get("g")), ...(p.get("ins") === "1" ? { insights: true } : {}) };
 }
 
 /** The query string of a view (without "?"); defaults are left out, so URLs stay short. */
@@ -120,6 +122,7 @@ export function overviewSearch(v: OverviewView): string {
 	writeBase(p, v);
 	if (v.metric) p.set("metric", v.metric);
 	if (v.g) p.set("g", v.g);
+	if (v.insights) p.set("ins", "1");
 	return tidyQuery(p);
 }
 

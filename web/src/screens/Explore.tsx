@@ -175,7 +175,7 @@ export function Explore({ api, secret, info, search, onAuthError }: ScreenProps)
 					<ErrorNote error={load.error} title="The query was refused" />
 				) : load.data ? (
 					<div data-testid="explore-result" class="dim-when-busy">
-						<ExploreResult api={api} answer={load.data} query={q}>
+						<ExploreResult api={api} ops={ops} answer={load.data} query={q}>
 							<ReportView answer={load.data} chart={view.chart} formats={metricFormats(load.data.meta.metrics, view.metrics)} title={resultTitle(load.data)} height={280} />
 						</ExploreResult>
 					</div>

@@ -1,9 +1,9 @@
-import { useEffect, useMemo, useRef } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type uPlot from "uplot";
 import type { ScreenProps } from "../App";
 import { API_ORIGIN, ApiFailure } from "../api/client";
 import type { QueryAnswer, QueryFailure } from "../api/types";
-import { BreakdownCard } from "../components/Breakdown";
+import { BreakdownCard, valueText } from "../components/Breakdown";
 import { Chart } from "../components/Chart";
 import { ViewControls } from "../components/Controls";
 import { CopyBlock } from "../components/Copy";
@@ -12,7 +12,8 @@ import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { Behind } from "../components/Table";
 import { useLoad, useTitle } from "../hooks";
 import { DURATION_INCRS, optionsKey, sparklineOptions, timeSeriesOptions } from "../lib/chart";
-import { changeTone, formatChange, formatMetric, formatMetricShort, isDurationMetric, metricLabel } from "../lib/format";
+import { changeTone, dimLabel, formatChange, formatMetric, formatMetricShort, isDurationMetric, metricLabel } from "../lib/format";
+import { pickOf, withPick, type PeoplePick } from "../lib/people";
 import { breakdownDims, breakdownName, chartMetric, kpiMetrics, overviewQueries } from "../lib/overview";
 import { allowedGranularities, apiRange, effectiveGranularity, type Granularity, rangeLabel } from "../lib/range";
 import { breakdownRows, bucketLabel, type Kpi, kpis, seriesData, seriesTable } from "../lib/series";
@@ -20,6 +21,21 @@ import { addFilter, type BaseView, type OverviewView, overviewSearch, parseOverv
 import { navigate, onLinkClick } from "../router";
 
 const isOk = (a: QueryAnswer | QueryFailure | undefined): a is QueryAnswer => a?.status === 200;
+
+type Extras = typeof import("../components/OverviewExtras");
+let extrasModule: Extras | null = null;
+/** The insights chart and the people list, loaded on first use (not with the overview). */
+function useExtras(needed: boolean): Extras | null {
+	const [m, setM] = useState(extrasModule);
+	useEffect(() => {
+		if (needed && !m)
+			void import("../components/OverviewExtras").then((x) => {
+				extrasModule = x;
+				setM(x);
+			});
+	}, [needed]);
+	return m;
+}
 
 /** Marks the moment the overview is complete (KPIs and the main chart drawn), once per page load. */
 let marked = false;
@@ -29,7 +45,7 @@ function markComplete() {
 	performance.mark("edgewise:overview-complete");
 }
 
-export function Overview({ api, info, search, onAuthError }: ScreenProps) {
+export function Overview({ api, secret, info, search, onAuthError }: ScreenProps) {
 	useTitle("Overview");
 	const view = parseOverview(search);
 	const tenant = info.tenant;
@@ -41,6 +57,13 @@ export function Overview({ api, info, search, onAuthError }: ScreenProps) {
 	}, [load.error]);
 
 	const go = (v: OverviewView) => navigate(`/${overviewSearch(v) ? `?${overviewSearch(v)}` : ""}`);
+	// The people behind a bucket of the main chart or a breakdown row: in the URL (`who`), kept by nothing else.
+	const who = pickOf(search);
+	const setWho = (p: PeoplePick | null) => {
+		const q = withPick(search, p);
+		navigate(`/${q ? `?${q}` : ""}`);
+	};
+	const extras = useExtras(!!view.insights || who != null);
 	const metrics = kpiMetrics(tenant);
 	const metric = chartMetric(tenant, view);
 	const g = effectiveGranularity(view.range, view.g);
@@ -77,6 +100,12 @@ export function Overview({ api, info, search, onAuthError }: ScreenProps) {
 					<h2 id="main-chart-title">
 						{metricLabel(metric)} <span class="muted small">{rangeLabel(view.range)}, by {g}</span>
 					</h2>
+					<div class="row-gap">
+					<div class="segmented" role="group" aria-label="Patterns">
+						<button type="button" aria-pressed={view.insights ? "true" : "false"} title="Unusual buckets, the trend and a forecast with 80% and 95% bands" onClick={() => go({ ...view, insights: !view.insights })}>
+							Insights
+						</button>
+					</div>
 					<div class="segmented" role="group" aria-label="Granularity">
 						{allowedGranularities(view.range)
 							.filter((x) => x !== "minute")
@@ -86,8 +115,13 @@ export function Overview({ api, info, search, onAuthError }: ScreenProps) {
 								</button>
 							))}
 					</div>
+					</div>
 				</div>
-				{isOk(seriesAnswer) ? (
+				{isOk(seriesAnswer) && view.insights && extras && extras.hasInsights(seriesAnswer) ? (
+					<extras.OverviewInsights answer={seriesAnswer} onPick={(time) => setWho({ time, dimensions: [] })} />
+				) : isOk(seriesAnswer) && view.insights && !extras ? (
+					<Skeleton height={260} />
+				) : isOk(seriesAnswer) ? (
 					<MainChart answer={seriesAnswer} metric={metric} metricIdx={metrics.indexOf(metric)} g={g} onDrawn={complete ? markComplete : undefined} />
 				) : seriesAnswer ? (
 					<ErrorNote error={failureOf(seriesAnswer)} title="The chart could not be drawn" />
@@ -106,13 +140,23 @@ export function Overview({ api, info, search, onAuthError }: ScreenProps) {
 							failure={a && !isOk(a) ? a : null}
 							busy={busy}
 							onPick={(value) => go({ ...view, filters: addFilter(view.filters, ["is", dim, value]) })}
+							onPeople={(value) => setWho({ by: [dim], dimensions: [value] })}
 						/>
 					);
 				})}
 			</div>
+			{who && extras && (
+				<extras.OverviewPeople api={api} secret={secret} view={view} granularity={g} pick={who} label={pickLabel(who, tz, g)} onClose={() => setWho(null)} />
+			)}
 			{!empty && <InsightsPanel api={api} body={{ metrics: ["count", "uniques"], date_range: apiRange(view.range), ...(view.tz ? { timezone: view.tz } : {}), ...(view.filters.length ? { filters: view.filters } : {}), movers: { dimensions: ["event"], limit: 5 } }} />}
 		</div>
 	);
+}
+
+/** A pick in words: "30 Nov 2026" (a bucket) or "Country United States (US)" (a breakdown row). */
+function pickLabel(p: PeoplePick, tz: string, g: string): string {
+	if (p.time) return new Intl.DateTimeFormat("en-GB", { timeZone: tz, dateStyle: "medium", ...(g === "hour" ? { timeStyle: "short" } : {}) }).format(new Date(p.time));
+	return (p.by ?? []).map((d, i) => `${dimLabel(d)} ${valueText(d, p.dimensions[i] ?? null)}`).join(" · ") || "the whole range";
 }
 
 const failureOf = (f: QueryFailure) => new ApiFailure(f.status, f.error.code, f.error.message, f.error.details);
