@@ -164,6 +164,7 @@ export function opsTests(env) {
 		const link = await status.getByTestId("export-download").getAttribute("href");
 		assert.ok(link.includes(`/v1/exports/${id}/download?`) && link.includes("signature="), link);
 		assert.match(await status.textContent(), new RegExp(`${made.csv.rows} rows`));
+		await capture("explore-export-reloaded");
 		// Closing the panel takes the export out of the URL.
 		await panel.getByRole("button", { name: /^Export/ }).first().click();
 		await page.waitForFunction(() => !new URL(location.href).searchParams.has("export"));
@@ -294,7 +295,7 @@ export function opsTests(env) {
 		const exportId = await result.getAttribute("data-export");
 		assert.match(exportId, /^exp_/);
 		assert.equal(await result.getAttribute("data-deliveries"), "1");
-		assert.match(await result.textContent(), /1 delivery queued/);
+		assert.match(await result.textContent(), /1 delivery of its export queued/);
 
 		// The API's log holds the new delivery, for the export Run now started; the screen shows it.
 		const logged = async () => (await api(`/v1/schedules/${s.id}/deliveries`)).deliveries;

@@ -186,7 +186,7 @@ function RunOutcome({ ran }: { ran: { result?: RunResult; error?: ApiFailure } }
 				<>Ran, but failed: {r.error}.</>
 			) : (
 				<>
-					Ran now: {n === 1 ? "1 delivery" : `${n} deliveries`} queued, sent when{" "}
+					Ran now: {n === 1 ? "1 delivery" : `${n} deliveries`} of{" "}
 					{r.export_id ? (
 						<a href={`/exports?id=${r.export_id}`} onClick={onLinkClick}>
 							its export
@@ -194,7 +194,7 @@ function RunOutcome({ ran }: { ran: { result?: RunResult; error?: ApiFailure } }
 					) : (
 						"its export"
 					)}{" "}
-					is done (below).
+					queued; the log below shows how {n === 1 ? "it goes" : "they go"}.
 				</>
 			)}
 		</p>

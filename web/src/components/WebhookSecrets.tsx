@@ -5,6 +5,7 @@ import { useLoad } from "../hooks";
 import { when } from "../lib/boards";
 import { CopyButton } from "./Copy";
 import { ErrorNote, Skeleton } from "./States";
+import "../ops.css";
 
 /**
  * The workspace's webhook signing secrets (`/v1/webhook-secrets`, Standard Webhooks `whsec_…`):
@@ -96,7 +97,7 @@ export function WebhookSecrets({ secret, admin }: { secret: string; admin: boole
 				<p class="muted small">No signing secret yet: webhook destinations are refused until an admin creates one.</p>
 			) : (
 				<div class="table-wrap" tabIndex={0} role="region" aria-label="Signing secrets">
-					<table data-testid="secrets" class="small">
+					<table data-testid="secrets" class="small stack">
 						<caption class="sr-only">Valid webhook signing secrets</caption>
 						<thead>
 							<tr>
@@ -113,11 +114,11 @@ export function WebhookSecrets({ secret, admin }: { secret: string; admin: boole
 						<tbody>
 							{secrets.map((s) => (
 								<tr data-secret={s.id} data-status={s.status}>
-									<td>
+									<td data-label="Secret">
 										<code>{s.id}</code>
 									</td>
-									<td>{when(s.created_at)}</td>
-									<td>{s.status === "current" ? <span class="pill ok">current</span> : <span class="pill">valid until {when(s.expires_at)}</span>}</td>
+									<td data-label="Created">{when(s.created_at)}</td>
+									<td data-label="Status">{s.status === "current" ? <span class="pill ok">current</span> : <span class="pill">valid until {when(s.expires_at)}</span>}</td>
 									{admin && (
 										<td class="num">
 											<button type="button" class="danger" onClick={() => revoke(s.id)} aria-label={`Revoke secret ${s.id}`}>
