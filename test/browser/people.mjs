@@ -271,6 +271,23 @@ export function peopleTests(env) {
 		assert.deepEqual(await page.getByTestId("highlights").locator("li").allTextContents(), summary.highlights);
 		await page.getByTestId("insights-panel").scrollIntoViewIfNeeded();
 		await capture("overview-insights");
+
+		// Saved as an insights report (its POST /v1/insights body), it is a board tile with the same highlights.
+		await page.getByTestId("insights-panel").getByRole("button", { name: "Save as report" }).click(T);
+		const saveIns = page.getByTestId("save-report");
+		await saveIns.getByLabel("Report name").fill("What stands out, 30 days", T);
+		await saveIns.getByRole("button", { name: "Save as report" }).click(T);
+		await saveIns.getByTestId("saved").waitFor(T);
+		await capture("overview-insights-save");
+		const insReport = (await api("/v1/reports", { key: admin })).reports.find((r) => r.name === "What stands out, 30 days");
+		assert.equal(insReport.kind, "insights");
+		assert.deepEqual(insReport.query, { metrics: ["count", "uniques"], date_range: "30d", movers: { dimensions: ["event"], limit: 5 } });
+		const board3 = await api("/v1/boards", { method: "POST", key: admin, json: { name: "Stands out", layout: [{ report_id: insReport.id, width: 12 }] } });
+		await page.goto(url(`/boards/${board3.id}`));
+		const insTile = page.locator(`.tile[data-report="${insReport.id}"] [data-testid="insights-summary"]`);
+		await insTile.waitFor({ timeout: 60_000 });
+		const insTiles = (await api(`/v1/boards/${board3.id}/results`, { key: admin })).tiles;
+		assert.deepEqual(await insTile.getByTestId("highlights").locator("li").allTextContents(), insTiles[0].highlights);
 		await signInOn(page, platform.url, DEV.readKey);
 	});
 

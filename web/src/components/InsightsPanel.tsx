@@ -74,9 +74,9 @@ export function InsightsSummary({ answer }: { answer: InsightsAnswer }) {
 /**
  * What stands out in a range (POST /v1/insights), as a panel: the overview's. It asks only when
  * opened: the summary runs a query per metric over weeks of history, and the overview stays one
- * round trip.
+ * round trip. `onSave` (when given) offers to save the summary as an insights report once it is shown.
  */
-export function InsightsPanel({ api, body }: { api: ApiClient; body: InsightsInput }) {
+export function InsightsPanel({ api, body, onSave }: { api: ApiClient; body: InsightsInput; onSave?: () => void }) {
 	const [open, setOpen] = useState(false);
 	const load = useLoad(open ? JSON.stringify(body) : null, (signal) => api.insights(body, signal));
 	return (
@@ -84,7 +84,14 @@ export function InsightsPanel({ api, body }: { api: ApiClient; body: InsightsInp
 			<div class="panel-head">
 				<h2 id="insights-title">What stands out</h2>
 				{open ? (
-					<span class="muted small">anomalies, trends, changes and movers against the period before</span>
+					<span class="row-gap">
+						<span class="muted small">anomalies, trends, changes and movers against the period before</span>
+						{onSave && load.data && (
+							<button type="button" onClick={onSave}>
+								Save as report
+							</button>
+						)}
+					</span>
 				) : (
 					<button type="button" onClick={() => setOpen(true)}>
 						Find what stands out

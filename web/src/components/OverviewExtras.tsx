@@ -10,6 +10,8 @@ import type { BaseView } from "../lib/url";
 import { InsightsChart } from "./InsightsChart";
 import { PeopleBehind } from "./PeopleBehind";
 
+export { SaveKindReport } from "./SaveKindReport";
+
 export const hasInsights = (a: AnswerBody): a is AnswerBody & { insights: Insights } => a.insights != null && a.meta.granularity != null;
 
 /** The main chart with its insights; a click on a point (or a flagged bucket's "people") picks that bucket. */

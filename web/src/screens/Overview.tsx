@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type uPlot from "uplot";
 import type { ScreenProps } from "../App";
 import { API_ORIGIN, ApiFailure } from "../api/client";
+import type { InsightsInput } from "../api/people";
 import type { QueryAnswer, QueryFailure } from "../api/types";
 import { BreakdownCard, valueText } from "../components/Breakdown";
 import { Chart } from "../components/Chart";
@@ -63,7 +64,11 @@ export function Overview({ api, secret, info, search, onAuthError }: ScreenProps
 		const q = withPick(search, p);
 		navigate(`/${q ? `?${q}` : ""}`);
 	};
-	const extras = useExtras(!!view.insights || who != null);
+	// "What stands out" saved as an insights report (its POST /v1/insights body), for boards.
+	const [saving, setSaving] = useState(false);
+	const [savedId, setSavedId] = useState<string | null>(null);
+	const extras = useExtras(!!view.insights || who != null || saving);
+	const insightsBody: InsightsInput = { metrics: ["count", "uniques"], date_range: apiRange(view.range), ...(view.tz ? { timezone: view.tz } : {}), ...(view.filters.length ? { filters: view.filters } : {}), movers: { dimensions: ["event"], limit: 5 } };
 	const metrics = kpiMetrics(tenant);
 	const metric = chartMetric(tenant, view);
 	const g = effectiveGranularity(view.range, view.g);
@@ -148,7 +153,10 @@ export function Overview({ api, secret, info, search, onAuthError }: ScreenProps
 			{who && extras && (
 				<extras.OverviewPeople api={api} secret={secret} view={view} granularity={g} pick={who} label={pickLabel(who, tz, g)} onClose={() => setWho(null)} />
 			)}
-			{!empty && <InsightsPanel api={api} body={{ metrics: ["count", "uniques"], date_range: apiRange(view.range), ...(view.tz ? { timezone: view.tz } : {}), ...(view.filters.length ? { filters: view.filters } : {}), movers: { dimensions: ["event"], limit: 5 } }} />}
+			{!empty && <InsightsPanel api={api} body={insightsBody} onSave={() => setSaving(true)} />}
+			{saving && extras && (
+				<extras.SaveKindReport api={api} kind="insights" query={insightsBody} reportId={savedId} chartLabels={{ table: "summary", line: "summary (boards draw no lines of it yet)" }} heading="Save “What stands out” as a report" onSaved={setSavedId} />
+			)}
 		</div>
 	);
 }
