@@ -287,7 +287,8 @@ export function experimentViewOf(q: Record<string, unknown>): ExperimentView {
 /** A CSV field: quoted when it holds a comma, a quote or a line break; formulas defused. */
 function csvField(v: unknown): string {
 	let s = v == null ? "" : String(v);
-	if (/^[=+\-@]/.test(s)) s = `'${s}`;
+	// A text starting like a formula is defused; a number (-1) is a number.
+	if (typeof v === "string" && /^[=+\-@]/.test(s)) s = `'${s}`;
 	return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
