@@ -45,13 +45,13 @@ describe("seasonal anomaly rules: the insights detector on the rule's buckets", 
 		const flagged = anomalies(values, 7, { threshold: 4.5 }).points.filter((p) => p.anomaly);
 		expect(flagged.map((p) => p.index)).toEqual([values.length - 1]);
 		expect((seasonalVerdict(cond, values, 7) as any).details.z).toBeCloseTo(flagged[0]!.score, 4);
-	});
+	}, 60_000);
 
 	it("give no verdict (and say why) with too little history", () => {
 		const v = seasonalVerdict(cond, series(10, null), 7);
 		expect("breach" in v).toBe(false);
 		expect((v as { reason: string }).reason).toMatch(/needs at least 21 buckets of history/);
-	});
+	}, 60_000);
 
 	it("evaluated on real events: fires on the spike day and resolves the day after; windows other than an hour or a day are refused", async () => {
 		const t = await makeTenant("alr-seasonal");
@@ -90,5 +90,5 @@ describe("seasonal anomaly rules: the insights detector on the rule's buckets", 
 		const patch = await call(`/v1/alerts/${created.id}`, { method: "PATCH", key: t.readKey, json: { window_minutes: 30 } });
 		expect(patch.status).toBe(400);
 		expect((await json(patch)).error.message).toMatch(/^window_minutes: a seasonal anomaly rule judges whole hours or days/);
-	});
+	}, 60_000);
 });

@@ -95,7 +95,7 @@ describe("exports of every kind of report", () => {
 		expect(entered("FR")).toEqual([4, 3, 2]);
 		expect(entered("DE")).toEqual([2, 1, 0]);
 		expect(typeof sheet[0]!.conversion_from_first).toBe("number");
-	});
+	}, 60_000);
 
 	it("retention: a row per cohort and period (Parquet); lifecycle: a row per period (NDJSON)", async () => {
 		const { row } = await exportNow(a.readKey, { format: "parquet", report_id: ids.retention });
@@ -114,7 +114,7 @@ describe("exports of every kind of report", () => {
 		expect(lines.map((l) => l.active)).toEqual([2, 2, 2, 2, 1, 2501, 0]);
 		expect(lines.map((l) => l.new)).toEqual([2, 1, 2, 1, 0, 2500, 0]);
 		expect(lines[1]).toMatchObject({ returning: 1, dormant: 1, churn_rate: 0.5 });
-	});
+	}, 60_000);
 
 	it("an experiment: a row per variant of its metric with the test against the control", async () => {
 		const { row } = await exportNow(a.readKey, { format: "csv", report_id: ids.experiment });
@@ -127,13 +127,13 @@ describe("exports of every kind of report", () => {
 		expect(num(recs[1]!.effect)).toBe(0);
 		expect(num(recs[1]!.p_value)).toBeCloseTo(1, 9);
 		expect(recs[0]!.p_value).toBe("");
-	});
+	}, 60_000);
 
 	it("insights: a row per metric with its total against the previous period", async () => {
 		const { row } = await exportNow(a.readKey, { format: "csv", report_id: ids.insights });
 		const recs = csvRecords(await fileOf(a.readKey, row.id));
 		expect(recs.map((r) => [r.metric, num(r.total), num(r.previous_total)])).toEqual([["count", 19 + 2_500, 0]]);
-	});
+	}, 60_000);
 
 	it("a PDF of a board of every kind: the key figures of each, funnel bars, a cohort heat map, tables", async () => {
 		const board = await json(await post(a.readKey, "/v1/boards", { name: "Growth review", layout: Object.keys(REPORTS).map((n) => ({ report_id: ids[n] })) }));
@@ -151,7 +151,7 @@ describe("exports of every kind of report", () => {
 		const lines = new TextDecoder().decode(await fileOf(a.readKey, nd.row.id)).trimEnd().split("\n").map((l) => JSON.parse(l));
 		expect(new Set(lines.map((l) => l.report))).toEqual(new Set(Object.keys(REPORTS)));
 		expect(lines.filter((l) => l.report === "funnel").map((l) => l.entered)).toEqual(FUNNEL_ENTERED);
-	});
+	}, 60_000);
 
 	it("scheduled KPIs of each kind", async () => {
 		const tenant = await env.DB.prepare(TENANT_BY_ID_SQL).bind(a.id).first<any>();
@@ -166,13 +166,13 @@ describe("exports of every kind of report", () => {
 		expect(of("retention")).toEqual({ "people in cohorts": people, "retained 1 day after": rate(back(1), people), "retained 3 days after": rate(back(3), people) });
 		expect(of("experiment")).toMatchObject({ "A: conversion": 0.5, "B: conversion": 0.5 });
 		expect(of("lifecycle")["churn rate"]).toBe(1);
-	});
+	}, 60_000);
 
 	it("report ids of another tenant are refused", async () => {
 		const res = await post(b.readKey, "/v1/exports", { format: "csv", report_id: ids.funnel });
 		expect(res.status).toBe(400);
 		expect((await json(res)).error.details.issues[0].path).toBe("report_id");
-	});
+	}, 60_000);
 });
 
 describe("the people behind a point, exported", () => {
@@ -197,7 +197,7 @@ describe("the people behind a point, exported", () => {
 
 		const pq = await exportNow(a.readKey, { format: "parquet", people: POINT });
 		expect(pq.row).toMatchObject({ state: "done", rows: 2_500 });
-	});
+	}, 60_000);
 
 	it("checks the body as POST /v1/people does, naming people.<field>; refuses limit, cursor and PDF", async () => {
 		const bad = async (body: unknown) => {
@@ -212,12 +212,12 @@ describe("the people behind a point, exported", () => {
 		expect(await bad({ format: "csv", people: { ...POINT, limit: 10 } })).toBe("people.limit");
 		expect(await bad({ format: "pdf", people: POINT })).toBe("format");
 		expect(await bad({ format: "csv", people: POINT, events: { date_range: "7d" } })).toBe("people");
-	});
+	}, 60_000);
 
 	it("reads only the key's tenant", async () => {
 		const { row } = await exportNow(b.readKey, { format: "ndjson", people: { ...POINT, filters: [["is", "event", "page_view"]] } });
 		const lines = new TextDecoder().decode(await fileOf(b.readKey, row.id)).trimEnd().split("\n").map((l) => JSON.parse(l));
 		// Tenant b's events of 7 Nov: u5's page view only.
 		expect(lines.map((l) => [l.person, l.events])).toEqual([["b-u5", 1]]);
-	});
+	}, 60_000);
 });

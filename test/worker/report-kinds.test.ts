@@ -73,7 +73,7 @@ describe("reports of every kind", () => {
 			expect(report.kind).toBe(r.kind);
 			expect(untimed(answer)).toEqual(untimed(direct.body));
 		}
-	});
+	}, 60_000);
 
 	it("answer with the values of the journeys, computed by hand", async () => {
 		const funnel = (await send("GET", `/v1/reports/${ids.funnel}/results`, a.readKey)).body;
@@ -83,7 +83,7 @@ describe("reports of every kind", () => {
 		expect(retention.cohorts.map((c: any) => ({ people: c.people, retained: c.retained }))).toEqual(RETENTION_COHORTS);
 		const experiment = (await send("GET", `/v1/reports/${ids.experiment}/results`, a.readKey)).body;
 		expect(JSON.stringify(experiment)).toContain('"variant":"B"');
-	});
+	}, 60_000);
 
 	it("are drawn only with charts that suit their kind (400 naming chart)", async () => {
 		const bad = [
@@ -96,7 +96,7 @@ describe("reports of every kind", () => {
 		expect(fieldOf(await send("PATCH", `/v1/reports/${ids.query}`, a.readKey, { chart: "funnel" }))).toBe("chart");
 		expect(fieldOf(await send("PATCH", `/v1/reports/${ids.funnel}`, a.readKey, { chart: "heatmap" }))).toBe("chart");
 		expect(fieldOf(await post("/v1/reports", a.readKey, { name: "x", kind: "cohorts", chart: "table", query: {} }))).toBe("kind");
-	});
+	}, 60_000);
 
 	it("are checked by their endpoint's parser, errors naming query.<field>", async () => {
 		const cases: [Record<string, unknown>, string][] = [
@@ -117,7 +117,7 @@ describe("reports of every kind", () => {
 		for (const [body, path] of cases) expect(fieldOf(await post("/v1/reports", a.readKey, { name: "x", ...body })), JSON.stringify(body)).toBe(path);
 		// A change of kind checks the saved query as the new kind's: a query's body is no funnel.
 		expect(fieldOf(await send("PATCH", `/v1/reports/${ids.query}`, a.readKey, { kind: "funnel", chart: "funnel" }))).toMatch(/^query\./);
-	});
+	}, 60_000);
 
 	it("change kind with a query of the new kind; rows saved before kinds existed read as queries", async () => {
 		const made = await post("/v1/reports", a.readKey, { name: "to convert", chart: "table", query: REPORTS.query.query });
@@ -134,7 +134,7 @@ describe("reports of every kind", () => {
 		const old = await send("GET", "/v1/reports/rep_olderrow/results", a.readKey);
 		expect(old.body.report.kind).toBe("query");
 		expect(old.body.results[0].metrics[0]).toBe(kindEvents("a-").filter((e) => e.timestamp < Date.UTC(2026, 10, 9)).length);
-	});
+	}, 60_000);
 
 	it("answer on a board and a shared board: {report_id, width, report, status, ...the endpoint's answer}", async () => {
 		const names = Object.keys(REPORTS);
@@ -160,7 +160,7 @@ describe("reports of every kind", () => {
 				expect(untimed(answer)).toEqual(untimed(direct));
 			}
 		}
-	});
+	}, 60_000);
 
 	it("are the tenant's own: another tenant's report answers 404 and cannot be put on its boards", async () => {
 		for (const name of ["funnel", "retention", "experiment"]) {
@@ -174,5 +174,5 @@ describe("reports of every kind", () => {
 		const mine = await post("/v1/reports", b.readKey, { name: "b funnel", kind: "funnel", chart: "funnel", query: FUNNEL_BODY });
 		const answer = await send("GET", `/v1/reports/${mine.body.id}/results`, b.readKey);
 		expect(answer.body.steps.map((s: any) => s.entered)).toEqual([2, 1, 1]);
-	});
+	}, 60_000);
 });
