@@ -266,7 +266,8 @@ export const pairSpans = sqliteTable(
 		firstEndTs: integer("first_end_ts"),
 		lastEndTs: integer("last_end_ts"),
 	},
-	(t) => [primaryKey({ columns: [t.tenantId, t.pair, t.key] }), index("pair_spans_start").on(t.tenantId, t.pair, t.startTs)],
+	// The start index carries the ends too: counts and durations without dimensions read the index alone.
+	(t) => [primaryKey({ columns: [t.tenantId, t.pair, t.key] }), index("pair_spans_start_ends").on(t.tenantId, t.pair, t.startTs, t.firstEndTs, t.lastEndTs)],
 );
 
 export const CHART_TYPES = ["line", "bar", "table", "number", "heatmap", "funnel"] as const;

@@ -149,17 +149,18 @@ export async function executePairs(
 		const mine = q.metrics.filter((m) => m.pair === name);
 		const needList = mine.some((m) => m.kind !== "started" && m.kind !== "closed" && m.kind !== "open" && m.kind !== "avg");
 		const end = def.use === "last" ? "last_end_ts" : "first_end_ts";
-		const colSql = cols.map((c, i) => `, dims -> ?${7 + i} AS c${i}`).join("");
+		const colSql = cols.map((c, i) => `, dims -> '${c.path.replaceAll("'", "''")}' AS c${i}`).join("");
 		const groupBy = cols.map((_, i) => `, c${i}`).join("");
-		// NOTE: an end later than now (+1 day) cannot have happened yet: only a skewed clock writes one.
+		// NOTE: the unit is written into the SQL: D1 binds numbers as REAL, and `/` would not truncate.
+		// An end later than now (+1 day) cannot have happened yet: only a skewed clock writes one.
 		const { results } = await db
 			.prepare(
 				`SELECT u${groupBy}, count(*) AS n, count(d) AS closed, sum(d) AS s${needList ? ", group_concat(d) AS ds" : ""}
-				FROM (SELECT start_ts / ?5 AS u${colSql}, CASE WHEN ${end} <= ?6 THEN ${end} - start_ts END AS d
+				FROM (SELECT start_ts / ${unit} AS u${colSql}, CASE WHEN ${end} <= ?5 THEN ${end} - start_ts END AS d
 					FROM pair_spans WHERE tenant_id = ?1 AND pair = ?2 AND start_ts >= ?3 AND start_ts < ?4)
 				GROUP BY u${groupBy}`,
 			)
-			.bind(tenantId, name, range.from, range.to, unit, now + 86_400_000, ...cols.map((c) => c.path))
+			.bind(tenantId, name, range.from, range.to, now + 86_400_000)
 			.all<Record<string, number | string | null>>();
 		deadline.check();
 		for (const r of results) {
