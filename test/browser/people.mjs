@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { it } from "node:test";
 import { capture as captureOn, signIn as signInOn } from "./helpers.mjs";
+import { REFUSED } from "./boards.mjs";
 import { DEV } from "./platform.mjs";
 
 /** Registers the tests, in order, in the caller's suite (`env` as boardTests takes it). */
@@ -170,12 +171,14 @@ export function peopleTests(env) {
 		assert.equal(job.rows, every.length);
 		await capture("people-behind");
 
-		// When the API refuses the export, the browser makes the CSV (same people).
+		// When the API refuses the export, the browser makes the CSV (same people). The refusal is a 403 the browser logs: expected noise.
+		setPhase(REFUSED);
 		await page.route("**/v1/exports", (route) => (route.request().method() === "POST" ? route.fulfill({ status: 403, contentType: "application/json", body: JSON.stringify({ error: { code: "forbidden", message: "exports are off for this key" } }) }) : route.continue()));
 		const [fallback] = await Promise.all([page.waitForEvent("download", T), page.getByRole("button", { name: "Download CSV" }).click()]);
 		assert.deepEqual((await readCsv(fallback)).slice(1).map((l) => l.split(",")[0]), every.map((p) => p.id), "the browser's CSV lists the same people");
 		await page.getByTestId("people-export-fallback").waitFor(T);
 		await page.unroute("**/v1/exports");
+		setPhase("people");
 
 		// A person's page: their events in time order, as GET /v1/people/:id/events lists them.
 		const who = people.people[0].id;
