@@ -146,6 +146,8 @@ describe("exports of every kind of report", () => {
 		// Funnel bars are labelled with the people and the conversion from the first step.
 		expect(text).toContain("6 (100%)");
 		expect(text).toContain("2 (33.3%)");
+		// The experiment's effect and interval are differences of rates: percentage points, not percentages.
+		expect(text).toMatch(/[+-]?\d+(\.\d+)? pp/);
 		// NDJSON of the board: every report's rows, tagged with its name.
 		const nd = await exportNow(a.readKey, { format: "ndjson", board_id: board.id });
 		const lines = new TextDecoder().decode(await fileOf(a.readKey, nd.row.id)).trimEnd().split("\n").map((l) => JSON.parse(l));

@@ -27,6 +27,10 @@ const TABLE_COLUMNS: Record<string, string[]> = {
 	insights: ["metric", "total", "previous_total", "change_pct", "anomalies", "trend"],
 };
 const pctText = (v: Cell) => (typeof v === "number" ? `${(v * 100).toLocaleString("en-US", { maximumFractionDigits: 1 })}%` : "–");
+/** A difference of two rates, in percentage points (signed). */
+const ppText = (v: Cell) => (typeof v === "number" ? `${v > 0 ? "+" : ""}${(v * 100).toLocaleString("en-US", { maximumFractionDigits: 2 })} pp` : "–");
+/** Columns of a conversion experiment that are differences of rates, not rates. */
+const DIFFERENCE_COLUMNS = new Set(["effect", "ci95_low", "ci95_high"]);
 const RATE_COLUMNS = new Set(["conversion_from_first", "conversion_from_previous", "churn_rate", "rate"]);
 /** An experiment on conversion: its value, effect and interval are rates. */
 const CONVERSION_COLUMNS = new Set(["value", "effect", "ci95_low", "ci95_high"]);
@@ -149,7 +153,7 @@ function table(doc: Doc, s: Section, box: Box, names: string[]) {
 		cols.forEach(({ n, i }, k) => {
 			const v = r[i] ?? null;
 			const rate = RATE_COLUMNS.has(n) || (s.kind === "experiment" && CONVERSION_COLUMNS.has(n) && r[idx(s, "metric")] === "conversion");
-			const text = rate ? pctText(v) : typeof v === "number" ? formatNumber(v) : v == null ? "–" : s.head.columns[i]!.type === "time" ? String(v).slice(0, 10) : String(v);
+			const text = rate ? (s.kind === "experiment" && DIFFERENCE_COLUMNS.has(n) ? ppText(v) : pctText(v)) : typeof v === "number" ? formatNumber(v) : v == null ? "–" : s.head.columns[i]!.type === "time" ? String(v).slice(0, 10) : String(v);
 			doc.text(text, x(k, i), y, 8, { maxW: w - 6, align: numeric(i) ? "right" : "left" });
 		});
 	}
