@@ -1,8 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiFailure, type ApiClient } from "../api/client";
 import type { Report } from "../api/types";
-import { AddToBoard } from "./SaveReport";
-import { ErrorNote } from "./States";
+import { ReportSaveForm, useReportDraft } from "./SaveReport";
 
 /** The report kinds of these screens and the charts each is drawn as (the server's CHARTS_BY_KIND; the first is the default). */
 export const KIND_CHARTS = {
@@ -44,14 +43,14 @@ export function SaveKindReport({
 	heading?: string;
 }) {
 	const [saved, setSaved] = useState<Report | null>(null);
-	const [name, setName] = useState("");
-	const [description, setDescription] = useState("");
+	const draft = useReportDraft(api, saved, (r) => {
+		setSaved(r);
+		onSaved(r.id);
+	});
+	const { setName, setDescription, setError } = draft;
 	const [ownChart, setOwnChart] = useState<string>(shownChart ?? KIND_CHARTS[kind][0]);
 	const chart = shownChart ?? ownChart;
 	const setChart = (c: string) => (onChart ? onChart(c) : setOwnChart(c));
-	const [error, setError] = useState<ApiFailure | null>(null);
-	const [done, setDone] = useState<string | null>(null);
-	const [busy, setBusy] = useState(false);
 	useEffect(() => {
 		if (!reportId || saved?.id === reportId) return;
 		api.reports.get(reportId).then(
@@ -64,81 +63,25 @@ export function SaveKindReport({
 			(e: unknown) => setError(e instanceof ApiFailure ? e : new ApiFailure(0, "client_error", String(e))),
 		);
 	}, [reportId]);
-	const changed = saved != null && (JSON.stringify(saved.query) !== JSON.stringify(query) || saved.chart !== chart || saved.name !== name.trim() || saved.description !== description);
-
-	const run = async (asNew: boolean) => {
-		if (!query) return;
-		setBusy(true);
-		setError(null);
-		setDone(null);
-		try {
-			const body = { name: name.trim(), description, kind, chart: chart as Report["chart"], query };
-			const r = saved && !asNew ? await api.reports.update(saved.id, body) : await api.reports.create(body);
-			setSaved(r);
-			setDone(`Saved “${r.name}”.`);
-			onSaved(r.id);
-		} catch (err) {
-			setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client_error", String(err)));
-		} finally {
-			setBusy(false);
-		}
-	};
+	const body = query && { name: draft.name.trim(), description: draft.description, kind, chart: chart as Report["chart"], query };
 
 	return (
-		<section class="panel" aria-labelledby="save-title" data-testid="save-report">
-			<div class="panel-head">
-				<h2 id="save-title">{saved ? "Saved report" : heading}</h2>
-				{saved && (
-					<span class="muted small" data-testid="save-state">
-						{changed ? "changed since it was saved" : "as saved"} · <code>{saved.id}</code>
-					</span>
-				)}
-			</div>
-			{!query ? (
-				<p class="muted small">Complete the question above to save it.</p>
-			) : (
-				<form
-					class="form-grid"
-					onSubmit={(e) => {
-						e.preventDefault();
-						if (name.trim()) void run(false);
-					}}
-				>
-					<label>
-						Report name
-						<input value={name} maxLength={200} required placeholder="e.g. Sign-up funnel" onInput={(e) => setName(value(e))} />
-					</label>
-					<label>
-						Description
-						<input value={description} maxLength={1000} placeholder="optional" onInput={(e) => setDescription(value(e))} />
-					</label>
-					<label>
-						Drawn on a board as
-						<select value={chart} onChange={(e) => setChart(value(e))}>
-							{KIND_CHARTS[kind].map((c) => (
-								<option value={c}>{chartLabels?.[c] ?? CHART_NAMES[c] ?? c}</option>
-							))}
-						</select>
-					</label>
-					<div class="actions row-gap">
-						<button type="submit" class="primary" disabled={busy || !name.trim() || (saved != null && !changed)}>
-							{saved ? "Save changes" : "Save as report"}
-						</button>
-						{saved && (
-							<button type="button" disabled={busy || !name.trim()} onClick={() => void run(true)}>
-								Save as a new report
-							</button>
-						)}
-					</div>
-				</form>
-			)}
-			{error && <ErrorNote error={error} title="The report was not saved" />}
-			{done && (
-				<p role="status" class="small" data-testid="saved">
-					{done}
-				</p>
-			)}
-			{saved && <AddToBoard api={api} reportId={saved.id} />}
-		</section>
+		<ReportSaveForm
+			api={api}
+			draft={draft}
+			body={body}
+			placeholder="e.g. Sign-up funnel"
+			heading={heading}
+			fields={
+				<label>
+					Drawn on a board as
+					<select value={chart} onChange={(e) => setChart(value(e))}>
+						{KIND_CHARTS[kind].map((c) => (
+							<option value={c}>{chartLabels?.[c] ?? CHART_NAMES[c] ?? c}</option>
+						))}
+					</select>
+				</label>
+			}
+		/>
 	);
 }
