@@ -70,6 +70,24 @@ export interface StepOut {
 	time_to_convert_ms: { median: number; p90: number } | null;
 }
 
+/** The answer of POST /v1/funnels (the dashboard's type is this one). */
+export interface FunnelAnswer {
+	steps: StepOut[];
+	/** Only with a `breakdown` in the request: the steps per value of its dimension, most people first. */
+	breakdown?: { dimension: string; values: { value: string | null; steps: StepOut[] }[]; omitted_values: number };
+	meta: {
+		date_range: { from: string; to: string };
+		timezone: string;
+		window: string;
+		window_ms: number;
+		order: "strict" | "any";
+		rows_read: number;
+		pending_events: number;
+		people_as_of: string | null;
+		took_ms: number;
+	};
+}
+
 /** A person past step 1 (strict) or at step 1 or more (any order), and their attempt. */
 interface Reached {
 	pid: number;
@@ -383,7 +401,8 @@ export async function answerFunnel(db: D1Database, tenantId: string, t: PeopleTe
 		rowsRead: 0,
 	};
 	const res = q.order === "strict" ? await strict(c) : await anyOrder(c);
-	const out: Record<string, unknown> = { steps: tally(q, res.entered1, res.reached) };
+	const steps = tally(q, res.entered1, res.reached);
+	let breakdown: FunnelAnswer["breakdown"];
 	if (q.breakdown) {
 		const groups = new Map<string | null, Reached[]>();
 		for (const r of res.reached) {
@@ -393,13 +412,13 @@ export async function answerFunnel(db: D1Database, tenantId: string, t: PeopleTe
 			g.push(r);
 		}
 		const ranked = [...res.byValue!.entries()].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
-		out.breakdown = {
+		breakdown = {
 			dimension: q.breakdown.name,
 			values: ranked.slice(0, q.breakdown_limit).map(([v, n]) => ({ value: v, steps: tally(q, n, groups.get(v) ?? []) })),
 			omitted_values: Math.max(0, ranked.length - q.breakdown_limit),
 		};
 	}
-	out.meta = {
+	const meta: FunnelAnswer["meta"] = {
 		date_range: { from: new Date(range.from).toISOString(), to: new Date(range.to).toISOString() },
 		timezone: tz,
 		window: q.window,
@@ -409,5 +428,7 @@ export async function answerFunnel(db: D1Database, tenantId: string, t: PeopleTe
 		...(await freshness(db, tenantId, t)),
 		took_ms: Date.now() - started,
 	};
+	// Keys in the order the answer has always had: steps, breakdown (only with one), meta.
+	const out: FunnelAnswer = breakdown ? { steps, breakdown, meta } : { steps, meta };
 	return out;
 }

@@ -1,7 +1,7 @@
 // Shapes of the people and patterns endpoints (issue 16): funnels, retention, people, insights and
 // experiments. Requests come from the server's zod schemas where they are exported; answers from the
-// routes (what `hc<AppType>` infers), except the funnel's, which the server builds as a plain record
-// (its fields are written out here from workers/people/funnel.ts). Types only: no runtime code.
+// routes (what `hc<AppType>` infers), so a field renamed on the server fails `npm run typecheck` here.
+// Types only: no runtime code.
 import type { InferResponseType } from "hono/client";
 import type { z } from "zod";
 import type { funnelRequest } from "../../../workers/people/funnel";
@@ -14,23 +14,8 @@ export type FunnelInput = z.input<typeof funnelRequest>;
 export type RetentionInput = z.input<typeof retentionRequest>;
 export type PeopleInput = z.input<typeof peopleRequest>;
 
-export interface FunnelStep {
-	step: number;
-	event: string;
-	name: string;
-	entered: number;
-	converted: number | null;
-	dropped: number | null;
-	conversion_from_first: number | null;
-	conversion_from_previous: number | null;
-	time_to_convert_ms: { median: number; p90: number } | null;
-}
-export interface FunnelAnswer {
-	steps: FunnelStep[];
-	breakdown?: { dimension: string; values: { value: string | null; steps: FunnelStep[] }[]; omitted_values: number };
-	meta: { date_range: { from: string; to: string }; timezone: string; window: string; order: "strict" | "any"; rows_read: number; pending_events: number; people_as_of: string | null; took_ms: number };
-}
-
+export type FunnelAnswer = InferResponseType<Api["v1"]["funnels"]["$post"], 200>;
+export type FunnelStep = FunnelAnswer["steps"][number];
 export type RetentionAnswer = InferResponseType<Api["v1"]["retention"]["$post"], 200>;
 export type CohortAnswer = Extract<RetentionAnswer, { form: "retention" }>;
 export type LifecycleAnswer = Extract<RetentionAnswer, { form: "lifecycle" }>;
