@@ -60,6 +60,30 @@ after(async () => {
 	await platform?.server.cleanup();
 });
 
+/**
+ * What the suites in other files (boards.mjs, ops.mjs, people.mjs) share with this one: the platform,
+ * page and artifact folder through getters (they are set in before(), after the suites register), the
+ * axe check and the console-noise phase; `more` adds what one suite needs besides.
+ */
+function suiteEnv(more = {}) {
+	return Object.assign(
+		{
+			get platform() {
+				return platform;
+			},
+			get page() {
+				return page;
+			},
+			get dir() {
+				return dir;
+			},
+			axeReport,
+			setPhase: (p) => (phase = p),
+		},
+		more,
+	);
+}
+
 describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 	it("signs in with the read key prefilled (locally), showing the workspace's name and time zone", async () => {
 		phase = "sign-in";
@@ -347,51 +371,13 @@ describe("the dashboard in Chromium", { concurrency: 1 }, () => {
 		for (const e of consoleErrors.filter((x) => x.phase === "drop")) assert.match(e.text, /WebSocket/);
 	});
 
-	boardTests({
-		get platform() {
-			return platform;
-		},
-		get page() {
-			return page;
-		},
-		get dir() {
-			return dir;
-		},
-		axeReport,
-		consoleErrors,
-		listen,
-		setPhase: (p) => (phase = p),
-	});
+	boardTests(suiteEnv({ consoleErrors, listen }));
 
 	// Exports, schedules, alerts and webhook secrets (ops.mjs), on the same platform.
-	opsTests({
-		get platform() {
-			return platform;
-		},
-		get page() {
-			return page;
-		},
-		get dir() {
-			return dir;
-		},
-		axeReport,
-		setPhase: (p) => (phase = p),
-	});
+	opsTests(suiteEnv());
 
 	// Funnels, retention, people, insights and experiments (people.mjs), on the same platform.
-	peopleTests({
-		get platform() {
-			return platform;
-		},
-		get page() {
-			return page;
-		},
-		get dir() {
-			return dir;
-		},
-		axeReport,
-		setPhase: (p) => (phase = p),
-	});
+	peopleTests(suiteEnv());
 
 	it("logged no console errors", () => {
 		const unexpected = consoleErrors.filter((e) => !EXPECTED_NOISE.has(e.phase));
