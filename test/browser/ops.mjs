@@ -289,6 +289,13 @@ export function opsTests(env) {
 		await ready(".explore");
 		const panel = page.getByTestId("schedules");
 		await panel.locator(`tr[data-schedule="${s.id}"]`).waitFor();
+		// Its next run reads in its own zone (06:00 there, whatever the browser's zone), and names it.
+		const row = panel.locator(`tr[data-schedule="${s.id}"]`);
+		const inZone = new Intl.DateTimeFormat("en-GB", { timeZone: s.timezone, dateStyle: "medium", timeStyle: "short" }).format(new Date(s.next_run_at));
+		assert.match(inZone, /06:00$/);
+		assert.equal(await row.getByTestId("next-run").textContent(), inZone);
+		assert.equal(await row.getByTestId("next-run").getAttribute("datetime"), s.next_run_at);
+		assert.match(await row.locator("td[data-label='Next run']").textContent(), new RegExp(`\\(${s.timezone}\\)`));
 		await panel.getByRole("button", { name: "Run now: Daily to a webhook" }).click();
 		const result = panel.getByTestId("run-result");
 		await result.waitFor();

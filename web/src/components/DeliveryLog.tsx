@@ -1,7 +1,7 @@
 import { useEffect, useRef } from "preact/hooks";
 import type { Delivery } from "../api/ops";
 import { useLoad } from "../hooks";
-import { when } from "../lib/boards";
+import { when } from "../lib/format";
 import { ErrorNote, Skeleton } from "./States";
 import "../ops.css";
 
@@ -13,7 +13,7 @@ const FOLLOW_MAX = 40;
  * `follow`, it reads the log again while a delivery is pending (the cron sends it within a minute
  * or two), for a bounded number of reads, so an outcome shows up without a refresh.
  */
-export function DeliveryLog({ load, cacheKey, empty = "Nothing delivered yet.", follow = false }: { load: (signal: AbortSignal) => Promise<{ deliveries: Delivery[] }>; cacheKey: string; empty?: string; follow?: boolean }) {
+export function DeliveryLog({ load, cacheKey, timezone, empty = "Nothing delivered yet.", follow = false }: { load: (signal: AbortSignal) => Promise<{ deliveries: Delivery[] }>; cacheKey: string; timezone: string; empty?: string; follow?: boolean }) {
 	const res = useLoad(cacheKey, load);
 	const reads = useRef(0);
 	useEffect(() => {
@@ -30,10 +30,11 @@ export function DeliveryLog({ load, cacheKey, empty = "Nothing delivered yet.", 
 	}, [follow, pending, res.data]);
 	if (res.error) return <ErrorNote error={res.error} title="The delivery log could not be loaded" onRetry={res.reload} />;
 	if (!res.data) return <Skeleton height={40} />;
-	return <DeliveryTable deliveries={res.data.deliveries} empty={empty} onReload={res.reload} />;
+	return <DeliveryTable deliveries={res.data.deliveries} timezone={timezone} empty={empty} onReload={res.reload} />;
 }
 
-export function DeliveryTable({ deliveries, empty, onReload }: { deliveries: Delivery[]; empty: string; onReload?: () => void }) {
+/** The log's rows; times in `timezone` (the schedule's or the workspace's), named in the header. */
+export function DeliveryTable({ deliveries, timezone, empty, onReload }: { deliveries: Delivery[]; timezone: string; empty: string; onReload?: () => void }) {
 	if (!deliveries.length) return <p class="muted small">{empty}</p>;
 	return (
 		<div class="table-wrap" tabIndex={0} role="region" aria-label="Deliveries">
@@ -41,7 +42,9 @@ export function DeliveryTable({ deliveries, empty, onReload }: { deliveries: Del
 				<caption class="sr-only">Delivery log</caption>
 				<thead>
 					<tr>
-						<th scope="col">When</th>
+						<th scope="col">
+							When <span class="muted">({timezone})</span>
+						</th>
 						<th scope="col">Event</th>
 						<th scope="col">To</th>
 						<th scope="col">Outcome</th>
@@ -53,7 +56,7 @@ export function DeliveryTable({ deliveries, empty, onReload }: { deliveries: Del
 				<tbody>
 					{deliveries.map((d) => (
 						<tr data-delivery={d.id} data-status={d.status} data-channel={d.channel}>
-							<td data-label="When">{when(d.created_at)}</td>
+							<td data-label="When">{when(d.created_at, timezone)}</td>
 							<td data-label="Event">{d.event ?? "–"}</td>
 							<td class="wrap" data-label="To">
 								{d.channel}: {d.target}
@@ -62,7 +65,7 @@ export function DeliveryTable({ deliveries, empty, onReload }: { deliveries: Del
 								<span class={`pill ${d.status === "failed" ? "revoked" : d.status === "sent" ? "ok" : ""}`}>{d.status}</span>
 								{d.response_status != null && <span class="muted"> HTTP {d.response_status}</span>}
 								{d.error && <div class="muted">{d.error}</div>}
-								{d.status === "pending" && d.next_attempt_at && <div class="muted">next try {when(d.next_attempt_at)}</div>}
+								{d.status === "pending" && d.next_attempt_at && <div class="muted">next try {when(d.next_attempt_at, timezone)}</div>}
 							</td>
 							<td class="num" data-label="Tries">{d.attempts}</td>
 						</tr>

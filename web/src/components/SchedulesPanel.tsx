@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import type { ApiFailure } from "../api/client";
 import { asFailure, type CreateScheduleInput, type ExportFormat, type OpsClient, type Schedule } from "../api/ops";
 import { useLoad } from "../hooks";
-import { when } from "../lib/boards";
+import { when } from "../lib/format";
 import { onLinkClick } from "../router";
 import { DeliveryLog } from "./DeliveryLog";
 import { type DestDraft, destinationsOf, DestinationsField, destinationText, draftsOf } from "./Destinations";
@@ -113,7 +113,18 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 										</td>
 										<td data-label="Format">{FORMAT_LABELS[s.format]}</td>
 										<td class="small" data-label="To">{s.destinations.map(destinationText).join("; ")}</td>
-										<td data-label="Next run">{s.enabled ? when(s.next_run_at) : <span class="pill revoked">paused</span>}</td>
+										<td data-label="Next run">
+											{s.enabled ? (
+												<>
+													<time dateTime={s.next_run_at ?? undefined} data-testid="next-run">
+														{when(s.next_run_at, s.timezone)}
+													</time>{" "}
+													<span class="muted small">({s.timezone})</span>
+												</>
+											) : (
+												<span class="pill revoked">paused</span>
+											)}
+										</td>
 										<td class="num">
 											<span class="row-gap">
 												<button type="button" onClick={() => setEditing(s)} aria-label={`Edit ${s.name || "schedule"}`}>
@@ -159,7 +170,7 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 									{log === s.id && (
 										<tr>
 											<td colSpan={5}>
-												<DeliveryLog load={(signal) => ops.schedules.deliveries(s.id, signal)} cacheKey={`schedule:${s.id}:${ran?.id === s.id ? ran.n : 0}`} follow={ran?.id === s.id} />
+												<DeliveryLog timezone={s.timezone} load={(signal) => ops.schedules.deliveries(s.id, signal)} cacheKey={`schedule:${s.id}:${ran?.id === s.id ? ran.n : 0}`} follow={ran?.id === s.id} />
 											</td>
 										</tr>
 									)}

@@ -71,5 +71,5 @@ export function shareRefusal(status: number, code: string, details: unknown, mes
 /** A chart type in words. */
 export const chartLabel = (chart: string) => (chart === "heatmap" ? "heat map" : chart);
 
-/** "12 Jan 2027, 14:05" in the browser's zone. */
-export const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }) : "–");
+/** "12 Jan 2027, 14:05" (lib/format's `when`, kept here for the screens that import it from boards). */
+export { when } from "./format";

@@ -1,4 +1,4 @@
-// Numbers, durations, metric and dimension names as the dashboard shows them. Pure: no DOM.
+// Numbers, durations, times, metric and dimension names as the dashboard shows them. Pure: no DOM.
 
 const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 const dec = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
@@ -36,6 +36,21 @@ export function formatDuration(ms: number | null | undefined): string {
 	const d = Math.floor(a / 86_400_000);
 	const h = Math.round((a % 86_400_000) / 3_600_000);
 	return h === 24 ? `${sign}${d + 1} d` : `${sign}${d} d ${h} h`;
+}
+
+const whenFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * "12 Jan 2027, 14:05": an instant in `timeZone` (an IANA zone), or in the browser's zone without
+ * one; "–" for none. Schedules, alerts, deliveries and exports pass their workspace's zone, the one
+ * their hours are set in, so a 06:00 schedule's next run reads 06:00 wherever it is looked at.
+ */
+export function when(iso: string | null | undefined, timeZone?: string): string {
+	if (!iso) return "–";
+	const key = timeZone ?? "";
+	let f = whenFormats.get(key);
+	if (!f) whenFormats.set(key, (f = new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeStyle: "short", ...(timeZone ? { timeZone } : {}) })));
+	return f.format(new Date(iso));
 }
 
 /** A metric's property, if it has one: "p95:response_time_ms" → "response_time_ms". */

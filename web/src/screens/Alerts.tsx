@@ -7,7 +7,7 @@ import { DeliveryTable } from "../components/DeliveryLog";
 import { destinationText } from "../components/Destinations";
 import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
-import { when } from "../lib/boards";
+import { when } from "../lib/format";
 import { navigate, onLinkClick } from "../router";
 import "../ops.css";
 
@@ -80,7 +80,9 @@ function AlertList({ ops, info, search, onAuthError }: ScreenProps & { ops: OpsC
 									<th scope="col" class="num">
 										Last value
 									</th>
-									<th scope="col">Last fired</th>
+									<th scope="col">
+										Last fired <span class="muted small">({info.tenant.timezone})</span>
+									</th>
 								</tr>
 							</thead>
 							<tbody>
@@ -99,7 +101,7 @@ function AlertList({ ops, info, search, onAuthError }: ScreenProps & { ops: OpsC
 											<StatePill alert={a} />
 										</td>
 										<td class="num" data-label="Last value">{a.last_value == null ? "–" : a.last_value.toLocaleString("en-US")}</td>
-										<td data-label="Last fired">{when(a.last_fired_at)}</td>
+										<td data-label="Last fired">{when(a.last_fired_at, info.tenant.timezone)}</td>
 									</tr>
 								))}
 							</tbody>
@@ -255,7 +257,7 @@ function OneAlert({ ops, id, info, search, onAuthError }: ScreenProps & { ops: O
 						<dt>last value</dt>
 						<dd>
 							{alert.last_value == null ? "–" : alert.last_value.toLocaleString("en-US")}
-							{alert.last_evaluated_at && <span class="muted"> at {when(alert.last_evaluated_at)}</span>}
+							{alert.last_evaluated_at && <span class="muted"> at {when(alert.last_evaluated_at, info.tenant.timezone)} ({info.tenant.timezone})</span>}
 						</dd>
 					</div>
 					<div>
@@ -277,7 +279,9 @@ function OneAlert({ ops, id, info, search, onAuthError }: ScreenProps & { ops: O
 								<caption class="sr-only">Fired, resolved and test events</caption>
 								<thead>
 									<tr>
-										<th scope="col">When</th>
+										<th scope="col">
+											When <span class="muted">({info.tenant.timezone})</span>
+										</th>
 										<th scope="col">Event</th>
 										<th scope="col" class="num">
 											Value
@@ -287,7 +291,7 @@ function OneAlert({ ops, id, info, search, onAuthError }: ScreenProps & { ops: O
 								<tbody>
 									{events.map((e) => (
 										<tr data-kind={e.kind}>
-											<td>{when(e.at)}</td>
+											<td>{when(e.at, info.tenant.timezone)}</td>
 											<td>
 												<span class={`pill state-${e.kind === "fired" ? "firing" : e.kind}`}>{e.kind}</span>
 												{typeof e.details.error === "string" && <div class="muted">{e.details.error}</div>}
@@ -304,7 +308,7 @@ function OneAlert({ ops, id, info, search, onAuthError }: ScreenProps & { ops: O
 					<h2 id="deliveries-title" class="panel-head">
 						Deliveries
 					</h2>
-					<DeliveryTable deliveries={deliveries} empty="Nothing delivered yet." onReload={load.reload} />
+					<DeliveryTable deliveries={deliveries} timezone={info.tenant.timezone} empty="Nothing delivered yet." onReload={load.reload} />
 				</section>
 			</div>
 		</div>

@@ -4,7 +4,7 @@ import { bytes, type ExportJob, type ExportState, opsFor } from "../api/ops";
 import { Download, FORMAT_LABELS } from "../components/ExportButton";
 import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
-import { when } from "../lib/boards";
+import { when } from "../lib/format";
 import { navigate, onLinkClick } from "../router";
 import "../ops.css";
 
@@ -32,7 +32,7 @@ function Source({ job }: { job: ExportJob }) {
  * /exports: the workspace's exports, newest first (GET /v1/exports): state, format, rows, bytes,
  * the file while it is kept, and why a failed one failed. `?state=` filters; `?id=` marks one.
  */
-export function Exports({ secret, search, onAuthError }: ScreenProps) {
+export function Exports({ secret, info, search, onAuthError }: ScreenProps) {
 	useTitle("Exports");
 	const ops = useMemo(() => opsFor(secret), [secret]);
 	const params = new URLSearchParams(search);
@@ -109,7 +109,9 @@ export function Exports({ secret, search, onAuthError }: ScreenProps) {
 							<caption class="sr-only">Exports, newest first</caption>
 							<thead>
 								<tr>
-									<th scope="col">Created</th>
+									<th scope="col">
+										Created <span class="muted small">({info.tenant.timezone})</span>
+									</th>
 									<th scope="col">Of</th>
 									<th scope="col">Format</th>
 									<th scope="col">State</th>
@@ -125,7 +127,7 @@ export function Exports({ secret, search, onAuthError }: ScreenProps) {
 							<tbody>
 								{rows.map((r) => (
 									<tr data-export={r.id} data-state={r.state} data-rows={r.rows} aria-current={r.id === mark ? "true" : undefined} class={r.id === mark ? "marked" : undefined}>
-										<td data-label="Created">{when(r.created_at)}</td>
+										<td data-label="Created">{when(r.created_at, info.tenant.timezone)}</td>
 										<td data-label="Of">
 											<Source job={r} />
 											{r.schedule_id && <span class="muted small"> (scheduled)</span>}
