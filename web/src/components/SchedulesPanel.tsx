@@ -4,6 +4,7 @@ import { asFailure, type CreateScheduleInput, type ExportFormat, type OpsClient,
 import { useLoad } from "../hooks";
 import { when } from "../lib/format";
 import { onLinkClick } from "../router";
+import { ConfirmButton, useConfirmed } from "./Confirm";
 import { DeliveryLog } from "./DeliveryLog";
 import { type DestDraft, destinationsOf, DestinationsField, destinationText, draftsOf } from "./Destinations";
 import { FORMAT_LABELS, formatsFor } from "./ExportButton";
@@ -24,23 +25,11 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 	const load = useLoad(`schedules:${id}`, (signal) => ops.schedules.list(signal));
 	const [editing, setEditing] = useState<Schedule | "new" | null>(null);
 	const [log, setLog] = useState<string | null>(null);
-	const [confirm, setConfirm] = useState<string | null>(null);
-	const [error, setError] = useState<ApiFailure | null>(null);
+	const deleting = useConfirmed((sid) => ops.schedules.remove(sid), load.reload);
 	const [running, setRunning] = useState<string | null>(null);
 	/** The last Run now of a schedule: what it started, or why it did not run. */
 	const [ran, setRan] = useState<{ id: string; result?: RunResult; error?: ApiFailure; n: number } | null>(null);
 	const mine = load.data?.schedules.filter((s) => ("report_id" in s ? s.report_id : s.board_id) === id) ?? null;
-
-	const remove = async (sid: string) => {
-		setError(null);
-		try {
-			await ops.schedules.remove(sid);
-		} catch (err) {
-			setError(asFailure(err));
-		}
-		setConfirm(null);
-		load.reload();
-	};
 
 	const runNow = async (sid: string) => {
 		setRunning(sid);
@@ -81,7 +70,7 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 					}}
 				/>
 			)}
-			{error && <ErrorNote error={error} title="The schedule was not deleted" />}
+			{deleting.error && <ErrorNote error={deleting.error} title="The schedule was not deleted" />}
 			{load.error ? (
 				<ErrorNote error={load.error} title="Schedules could not be loaded" onRetry={load.reload} />
 			) : !mine ? (
@@ -143,20 +132,15 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 												<button type="button" aria-expanded={log === s.id ? "true" : "false"} onClick={() => setLog(log === s.id ? null : s.id)}>
 													Deliveries
 												</button>
-												{confirm === s.id ? (
-													<>
-														<button type="button" class="danger" onClick={() => remove(s.id)}>
-															Yes, delete
-														</button>
-														<button type="button" onClick={() => setConfirm(null)}>
-															Keep
-														</button>
-													</>
-												) : (
-													<button type="button" class="danger" onClick={() => setConfirm(s.id)} aria-label={`Delete ${s.name || "schedule"}`}>
-														Delete
-													</button>
-												)}
+												<ConfirmButton
+													asking={deleting.asking === s.id}
+													onAsk={() => deleting.setAsking(s.id)}
+													onCancel={() => deleting.setAsking(null)}
+													onConfirm={() => deleting.run(s.id)}
+													label="Delete"
+													yes="Yes, delete"
+													ariaLabel={`Delete ${s.name || "schedule"}`}
+												/>
 											</span>
 										</td>
 									</tr>

@@ -3,6 +3,7 @@ import { API_ORIGIN, ApiFailure, type ApiClient } from "../api/client";
 import type { Share } from "../api/types";
 import { useLoad } from "../hooks";
 import { when } from "../lib/boards";
+import { ConfirmButton, useConfirmed } from "./Confirm";
 import { CopyButton } from "./Copy";
 import { ErrorNote, Skeleton } from "./States";
 
@@ -93,12 +94,11 @@ export function SharePanel({ api, boardId, admin }: { api: ApiClient; boardId: s
 }
 
 function Links({ shares, admin, revoke, reload }: { shares: Share[]; admin: boolean; revoke: (id: string) => Promise<Share>; reload: () => void }) {
-	const [confirm, setConfirm] = useState<string | null>(null);
-	const [error, setError] = useState<ApiFailure | null>(null);
+	const revoking = useConfirmed(revoke, reload);
 	if (!shares.length) return <p class="muted small">No share links yet.</p>;
 	return (
 		<>
-			{error && <ErrorNote error={error} title="The link was not revoked" />}
+			{revoking.error && <ErrorNote error={revoking.error} title="The link was not revoked" />}
 			<div class="table-wrap" tabIndex={0} role="region" aria-label="Share links">
 				<table data-testid="shares">
 					<caption class="sr-only">Share links of this board</caption>
@@ -128,34 +128,17 @@ function Links({ shares, admin, revoke, reload }: { shares: Share[]; admin: bool
 								</td>
 								{admin && (
 									<td class="num">
-										{s.status === "active" &&
-											(confirm === s.id ? (
-												<span class="row-gap">
-													<button
-														type="button"
-														class="danger"
-														onClick={async () => {
-															setError(null);
-															try {
-																await revoke(s.id);
-															} catch (err) {
-																setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client_error", String(err)));
-															}
-															setConfirm(null);
-															reload();
-														}}
-													>
-														Yes, revoke
-													</button>
-													<button type="button" onClick={() => setConfirm(null)}>
-														Keep
-													</button>
-												</span>
-											) : (
-												<button type="button" class="danger" aria-label={`Revoke link ${s.id}`} onClick={() => setConfirm(s.id)}>
-													Revoke
-												</button>
-											))}
+										{s.status === "active" && (
+											<ConfirmButton
+												asking={revoking.asking === s.id}
+												onAsk={() => revoking.setAsking(s.id)}
+												onCancel={() => revoking.setAsking(null)}
+												onConfirm={() => revoking.run(s.id)}
+												label="Revoke"
+												yes="Yes, revoke"
+												ariaLabel={`Revoke link ${s.id}`}
+											/>
+										)}
 									</td>
 								)}
 							</tr>

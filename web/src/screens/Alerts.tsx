@@ -3,6 +3,7 @@ import type { ScreenProps } from "../App";
 import type { ApiFailure } from "../api/client";
 import { type Alert, asFailure, type Delivery, type OpsClient, opsFor } from "../api/ops";
 import { AlertForm, conditionText, eventOf, metricOf, minutes } from "../components/AlertForm";
+import { ConfirmButton } from "../components/Confirm";
 import { DeliveryTable } from "../components/DeliveryLog";
 import { destinationText } from "../components/Destinations";
 import { Empty, ErrorNote, Skeleton } from "../components/States";
@@ -193,20 +194,7 @@ function OneAlert({ ops, id, info, search, onAuthError }: ScreenProps & { ops: O
 					<button type="button" onClick={toggle}>
 						{alert.enabled ? "Pause" : "Resume"}
 					</button>
-					{confirm ? (
-						<span class="row-gap">
-							<button type="button" class="danger" onClick={remove}>
-								Yes, delete
-							</button>
-							<button type="button" onClick={() => setConfirm(false)}>
-								Keep
-							</button>
-						</span>
-					) : (
-						<button type="button" class="danger" onClick={() => setConfirm(true)}>
-							Delete
-						</button>
-					)}
+					<ConfirmButton asking={confirm} onAsk={() => setConfirm(true)} onCancel={() => setConfirm(false)} onConfirm={remove} label="Delete" yes="Yes, delete" />
 				</div>
 			</div>
 			{error && <ErrorNote error={error.e} title={error.what} />}

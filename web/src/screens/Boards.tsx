@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { ScreenProps } from "../App";
 import { ApiFailure } from "../api/client";
 import type { Board, Report } from "../api/types";
+import { ConfirmButton, useConfirmed } from "../components/Confirm";
 import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { chartLabel, when } from "../lib/boards";
@@ -130,8 +131,7 @@ function NewBoard({ create }: { create: (name: string) => Promise<Board> }) {
 }
 
 function ReportTable({ reports, boards, remove, reload }: { reports: Report[]; boards: Board[]; remove: (id: string) => Promise<unknown>; reload: () => void }) {
-	const [confirm, setConfirm] = useState<string | null>(null);
-	const [error, setError] = useState<ApiFailure | null>(null);
+	const deleting = useConfirmed(remove, reload);
 	if (!reports.length)
 		return (
 			<Empty title="No saved reports yet">
@@ -147,7 +147,7 @@ function ReportTable({ reports, boards, remove, reload }: { reports: Report[]; b
 	const onBoards = (id: string) => boards.filter((b) => b.layout.some((t) => t.report_id === id)).length;
 	return (
 		<>
-			{error && <ErrorNote error={error} title="The report was not deleted" />}
+			{deleting.error && <ErrorNote error={deleting.error} title="The report was not deleted" />}
 			<div class="table-wrap">
 				<table class="list-table" data-testid="report-list">
 					<caption class="sr-only">Saved reports of this workspace</caption>
@@ -174,33 +174,15 @@ function ReportTable({ reports, boards, remove, reload }: { reports: Report[]; b
 								<td>{chartLabel(r.chart)}</td>
 								<td class="num hide-narrow">{onBoards(r.id)}</td>
 								<td class="num">
-									{confirm === r.id ? (
-										<span class="row-gap">
-											<button
-												type="button"
-												class="danger"
-												onClick={async () => {
-													setError(null);
-													try {
-														await remove(r.id);
-													} catch (err) {
-														setError(err instanceof ApiFailure ? err : new ApiFailure(0, "client_error", String(err)));
-													}
-													setConfirm(null);
-													reload();
-												}}
-											>
-												Yes, delete
-											</button>
-											<button type="button" onClick={() => setConfirm(null)}>
-												Keep
-											</button>
-										</span>
-									) : (
-										<button type="button" class="danger" aria-label={`Delete report ${r.name}`} onClick={() => setConfirm(r.id)}>
-											Delete
-										</button>
-									)}
+									<ConfirmButton
+										asking={deleting.asking === r.id}
+										onAsk={() => deleting.setAsking(r.id)}
+										onCancel={() => deleting.setAsking(null)}
+										onConfirm={() => deleting.run(r.id)}
+										label="Delete"
+										yes="Yes, delete"
+										ariaLabel={`Delete report ${r.name}`}
+									/>
 								</td>
 							</tr>
 						))}

@@ -2,15 +2,16 @@ import { useEffect, useState } from "preact/hooks";
 import type { ScreenProps } from "../App";
 import { ApiFailure } from "../api/client";
 import type { AdminKey, AdminTenant, NewKey } from "../api/types";
+import { ConfirmButton } from "../components/Confirm";
 import { CopyButton } from "../components/Copy";
 import { ErrorNote, Skeleton } from "../components/States";
 import { WebhookSecrets } from "../components/WebhookSecrets";
 import { useLoad, useTitle } from "../hooks";
+import { when } from "../lib/format";
 
 const value = (e: Event) => (e.currentTarget as HTMLInputElement).value;
 /** "a, b ,c" → ["a", "b", "c"]. */
 const names = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" }) : "–");
 
 export function Settings({ api, secret, info, onAuthError }: ScreenProps) {
 	useTitle("Settings");
@@ -267,19 +268,17 @@ function Keys({
 										</span>
 									) : k.id === ownKeyId ? (
 										<span class="pill">this key</span>
-									) : confirm === k.id ? (
-										<span style={{ display: "inline-flex", gap: "0.4rem", flexWrap: "wrap" }}>
-											<button type="button" class="danger" onClick={() => act(async () => (await revoke(k.id), setConfirm(null)))}>
-												Yes, revoke
-											</button>
-											<button type="button" onClick={() => setConfirm(null)}>
-												Cancel
-											</button>
-										</span>
 									) : (
-										<button type="button" class="danger" onClick={() => setConfirm(k.id)} aria-label={`Revoke key ${k.name || k.prefix}`}>
-											Revoke
-										</button>
+										<ConfirmButton
+											asking={confirm === k.id}
+											onAsk={() => setConfirm(k.id)}
+											onCancel={() => setConfirm(null)}
+											onConfirm={() => act(async () => (await revoke(k.id), setConfirm(null)))}
+											label="Revoke"
+											yes="Yes, revoke"
+											no="Cancel"
+											ariaLabel={`Revoke key ${k.name || k.prefix}`}
+										/>
 									)}
 								</td>
 							</tr>
