@@ -4,11 +4,11 @@
 // webhook receiver on this machine (the platform allows private destinations). Every new screen is
 // saved as a screenshot (desktop, 375 px, dark) in test/browser/artifacts/ and checked with axe-core.
 import assert from "node:assert/strict";
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 import { DatabaseSync } from "node:sqlite";
 import { after, it } from "node:test";
 import { capture as captureOn, signIn as signInOn } from "./helpers.mjs";
+import { verifyWebhook } from "../e2e/webhooks.mjs";
 import { DEV, query } from "./platform.mjs";
 
 /** RFC 4180 CSV (quotes, doubled quotes, CRLF) into rows of strings. */
@@ -32,18 +32,6 @@ export function parseCsv(text) {
 	}
 	if (cell || row.length) row.push(cell), rows.push(row);
 	return rows;
-}
-
-/** Standard Webhooks, checked independently: HMAC-SHA256 of "id.timestamp.body" under the whsec_ secret's base64 key. */
-function verify(secret, headers, body) {
-	const key = Buffer.from(secret.slice("whsec_".length), "base64");
-	const want = createHmac("sha256", key).update(`${headers["webhook-id"]}.${headers["webhook-timestamp"]}.${body}`).digest();
-	return String(headers["webhook-signature"] ?? "")
-		.split(" ")
-		.some((s) => {
-			const b = Buffer.from(s.split(",")[1] ?? "", "base64");
-			return s.startsWith("v1,") && b.length === want.length && timingSafeEqual(b, want);
-		});
 }
 
 /** Registers the tests in the caller's suite; `env` as boards.mjs takes it. */
@@ -334,7 +322,7 @@ export function opsTests(env) {
 		assert.deepEqual([sent.id, sent.status, sent.response_status, sent.attempts], [d.id, "sent", 200, 1]);
 		const hook = got.slice(before).find((g) => g.body.includes(exportId));
 		assert.ok(hook, "the receiver got the report");
-		assert.ok(verify(made.secret, hook.headers, hook.body), "signed with the workspace's secret");
+		assert.ok(verifyWebhook(made.secret, hook.headers, hook.body), "signed with the workspace's secret");
 		const body = JSON.parse(hook.body);
 		assert.deepEqual([body.type, body.data.schedule.id, body.data.export.id, body.data.export.rows], ["report.ready", s.id, exportId, made.csv.rows]);
 		// The log on screen follows the delivery to its outcome.
@@ -392,7 +380,7 @@ export function opsTests(env) {
 		const hook = got.at(-1);
 		assert.equal(hook.path, "/edgewise-hook");
 		assert.match(String(hook.headers["webhook-signature"]), /^v1,/);
-		assert.ok(verify(made.secret, hook.headers, hook.body), "signed with the secret Settings showed (checked with node:crypto)");
+		assert.ok(verifyWebhook(made.secret, hook.headers, hook.body), "signed with the secret Settings showed (checked with node:crypto)");
 		assert.match(hook.body, /"alert\.test"/);
 		made.alert = { id, link: hook.body.match(/"(http[^"]*\/alerts\/alr_[a-z2-9]+)"/)?.[1] };
 		await page.locator('[data-testid=alert-events] tr[data-kind="test"]').waitFor();
