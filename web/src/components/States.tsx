@@ -1,5 +1,6 @@
 import type { ComponentChildren } from "preact";
 import type { ApiFailure } from "../api/client";
+import type { Loaded } from "../hooks";
 
 /** What to do about an error, in words, by its code. */
 export function advice(e: ApiFailure): string {
@@ -50,4 +51,18 @@ export function Empty({ title, children }: { title: string; children?: Component
 
 export function Skeleton({ height = 16, width = "100%" }: { height?: number; width?: string }) {
 	return <div class="skeleton" style={{ height: `${height}px`, width }} />;
+}
+
+/**
+ * An answer as it loads: the error with a Retry (titled `refused`), the answer (dimmed while a newer
+ * one loads; `data` when only part of what loaded may be shown) or a skeleton of `height` px.
+ */
+export function AnswerState<T>({ load, data = load.data, refused, height, children }: { load: Loaded<T> & { reload: () => void }; data?: T | null; refused: string; height: number; children: (data: T) => ComponentChildren }) {
+	return load.error ? (
+		<ErrorNote error={load.error} title={refused} onRetry={load.reload} />
+	) : data ? (
+		<div class="dim-when-busy">{children(data)}</div>
+	) : (
+		<Skeleton height={height} />
+	);
 }

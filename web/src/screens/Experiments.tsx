@@ -4,7 +4,7 @@ import { RangePicker, ZonePicker } from "../components/Controls";
 import { NameList, reportParam, useEventNames, withReport } from "../components/EventNames";
 import { ExperimentView } from "../components/ExperimentView";
 import { SaveKindReport } from "../components/SaveKindReport";
-import { Empty, ErrorNote, Skeleton } from "../components/States";
+import { AnswerState, Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { type ExperimentView as View, experimentQuery, experimentSearch, experimentViewOf, parseExperimentView } from "../lib/people";
 import { apiRange } from "../lib/range";
@@ -135,14 +135,10 @@ export function Experiments({ api, info, search, onAuthError }: ScreenProps) {
 					<Empty title="Choose a goal">
 						<p class="muted small">Name the event that counts as success (for example a purchase); the exposure above says who saw which variant.</p>
 					</Empty>
-				) : load.error ? (
-					<ErrorNote error={load.error} title="The experiment could not be read" onRetry={load.reload} />
-				) : load.data ? (
-					<div class="dim-when-busy">
-						<ExperimentView answer={load.data} title={title} />
-					</div>
 				) : (
-					<Skeleton height={200} />
+					<AnswerState load={load} refused="The experiment could not be read" height={200}>
+						{(answer) => <ExperimentView answer={answer} title={title} />}
+					</AnswerState>
 				)}
 			</section>
 			<SaveKindReport api={api} kind="experiment" query={q} reportId={report} onSaved={(id) => navigate(`/experiments?${withReport(experimentSearch(view), id)}`, { replace: true })} />

@@ -5,7 +5,7 @@ import { NameList, reportParam, useEventNames, withReport } from "../components/
 import { FunnelView } from "../components/FunnelView";
 import { FilterForm } from "../components/QueryFields";
 import { SaveKindReport } from "../components/SaveKindReport";
-import { Empty, ErrorNote, Skeleton } from "../components/States";
+import { AnswerState, Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { SIMPLE_DIMS } from "../lib/query";
 import { type FunnelView as View, funnelQuery, funnelSearch, funnelViewOf, parseFunnel } from "../lib/people";
@@ -119,14 +119,10 @@ export function Funnels({ api, info, search, onAuthError }: ScreenProps) {
 					<Empty title="Add at least two steps">
 						<p class="muted small">Pick the event of each step above, in the order people should do them (for example a page view, then a sign-up).</p>
 					</Empty>
-				) : load.error ? (
-					<ErrorNote error={load.error} title="The funnel was refused" onRetry={load.reload} />
-				) : load.data ? (
-					<div class="dim-when-busy">
-						<FunnelView answer={load.data} title={title} />
-					</div>
 				) : (
-					<Skeleton height={240} />
+					<AnswerState load={load} refused="The funnel was refused" height={240}>
+						{(answer) => <FunnelView answer={answer} title={title} />}
+					</AnswerState>
 				)}
 			</section>
 			<SaveKindReport api={api} kind="funnel" query={q} reportId={report} onSaved={(id) => navigate(`/funnels?${withReport(funnelSearch(view), id)}`, { replace: true })} />

@@ -4,7 +4,7 @@ import { RangePicker } from "../components/Controls";
 import { NameList, reportParam, useEventNames, withReport } from "../components/EventNames";
 import { RetentionView } from "../components/RetentionView";
 import { SaveKindReport } from "../components/SaveKindReport";
-import { ErrorNote, Skeleton } from "../components/States";
+import { AnswerState, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { PERIODS, type Period, parseRetention, type RetentionView as View, retentionQuery, retentionSearch, retentionViewOf } from "../lib/people";
 import { navigate } from "../router";
@@ -109,16 +109,14 @@ export function Retention({ api, info, search, onAuthError }: ScreenProps) {
 						))}
 					</div>
 				</div>
-				{load.error ? (
-					<ErrorNote error={load.error} title="The retention question was refused" onRetry={load.reload} />
-				) : shown ? (
-					<div class="dim-when-busy">
-						<RetentionView answer={shown} title={title} chart={view.chart} />
-						{!lifecycle && view.chart === "heatmap" && <p class="muted small">Each cell: the share of the cohort active in that {view.period} after their first (and how many people); empty cells have not started yet.</p>}
-					</div>
-				) : (
-					<Skeleton height={260} />
-				)}
+				<AnswerState load={load} data={shown} refused="The retention question was refused" height={260}>
+					{(answer) => (
+						<>
+							<RetentionView answer={answer} title={title} chart={view.chart} />
+							{!lifecycle && view.chart === "heatmap" && <p class="muted small">Each cell: the share of the cohort active in that {view.period} after their first (and how many people); empty cells have not started yet.</p>}
+						</>
+					)}
+				</AnswerState>
 			</section>
 			<SaveKindReport
 				api={api}
