@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { anomalies, correlation, forecast, movers, proportionTest, sampleRatioMismatch, trend, welchTest } from "../../workers/insights/analyze";
+import { seriesInsights } from "../../workers/insights/series";
 import { chiSquareSurvival, normalCdf, normalQuantile, tCdf, tQuantile } from "../../workers/insights/stats";
 
 // References computed here independently of workers/insights: densities integrated numerically
@@ -261,6 +262,28 @@ describe("trend and forecast", () => {
 		expect(in80 / total).toBeLessThan(0.9);
 		expect(in95 / total).toBeGreaterThan(0.89);
 		expect(in95 / total).toBeLessThan(0.99);
+	});
+
+	it("is fitted on the series with its anomalies at their expected values: a spike last week is not forecast again", () => {
+		// Daily, weekly season, 10 weeks, then a spike six times the day's level one week before the end.
+		const r = prng(5);
+		const n = 70;
+		const truth = (i: number) => 200 + 60 * Math.sin((2 * Math.PI * (i % 7)) / 7);
+		const ys = Array.from({ length: n }, (_, i) => truth(i) + gauss(r) * 5);
+		ys[n - 7] = truth(n - 7) * 6;
+		const DAY = 86_400_000;
+		const times = ys.map((_, i) => Date.UTC(2026, 8, 1) + i * DAY);
+		const fmt = (t: number) => new Date(t).toISOString();
+		const out = seriesInsights([], ys, times, 0, n, { anomalies: false, trend: false, forecast: { horizon: 7 } }, "day", "UTC", fmt);
+		expect(out.anomalies).toBeUndefined();
+		// Day n falls on the spike's weekday: the forecast is the ordinary level there, within its band.
+		const next = out.forecast![0]!;
+		expect(next.time).toBe(fmt(times[n - 1]! + DAY));
+		expect(Math.abs(next.value - truth(n))).toBeLessThan(25);
+		expect(next.lo95).toBeLessThanOrEqual(truth(n));
+		expect(next.hi95).toBeGreaterThanOrEqual(truth(n));
+		// Fitted on the raw series, the same forecast carries the spike into next week.
+		expect(forecast(ys, 7, 7).points[0]!.value - truth(n)).toBeGreaterThan(100);
 	});
 
 	it("reports its backtested error, and refuses a series shorter than two seasons", () => {

@@ -53,8 +53,10 @@ export function seriesInsights(
 	const done = values.slice(0, complete);
 	const season = seasonOf(g, first);
 	if (complete < values.length) out.incomplete_from = format(times[complete]!);
-	if (opts.anomalies) {
-		const a = anomalies(done, season);
+	// The detector runs for the forecast too: it is fitted on the series with flagged points at their
+	// expected values, so last week's outage or spike is not forecast to come back next week.
+	const a = opts.anomalies || opts.forecast ? anomalies(done, season) : null;
+	if (opts.anomalies && a) {
 		out.anomalies = a.points
 			.filter((p) => p.anomaly && p.index >= first)
 			.map((p) => ({ time: format(times[p.index]!), value: p.value, expected: r4(p.expected), score: Math.round(p.score * 100) / 100 }));
@@ -63,7 +65,12 @@ export function seriesInsights(
 	}
 	if (opts.trend) out.trend = trend(done.slice(first), season);
 	if (opts.forecast) {
-		const f = forecast(done, season, opts.forecast.horizon);
+		const expected = new Map((a?.points ?? []).filter((p) => p.anomaly).map((p) => [p.index, p.expected]));
+		const f = forecast(
+			done.map((v, i) => expected.get(i) ?? v),
+			season,
+			opts.forecast.horizon,
+		);
 		// A series that never went below zero (counts, most sums) has no negative future either.
 		const floor = done.every((v) => v == null || v >= 0) ? 0 : Number.NEGATIVE_INFINITY;
 		const clip = (v: number) => r4(Math.max(floor, v));
