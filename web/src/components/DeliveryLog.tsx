@@ -56,7 +56,7 @@ export function DeliveryTable({ deliveries, timezone, empty, onReload }: { deliv
 				<tbody>
 					{deliveries.map((d) => (
 						<tr data-delivery={d.id} data-status={d.status} data-channel={d.channel}>
-							<td data-label="When">{when(d.created_at, timezone)}</td>
+							<td data-label={`When (${timezone})`}>{when(d.created_at, timezone)}</td>
 							<td data-label="Event">{d.event ?? "–"}</td>
 							<td class="wrap" data-label="To">
 								{d.channel}: {d.target}

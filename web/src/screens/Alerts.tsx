@@ -102,7 +102,7 @@ function AlertList({ ops, info, search, onAuthError }: ScreenProps & { ops: OpsC
 											<StatePill alert={a} />
 										</td>
 										<td class="num" data-label="Last value">{a.last_value == null ? "–" : a.last_value.toLocaleString("en-US")}</td>
-										<td data-label="Last fired">{when(a.last_fired_at, info.tenant.timezone)}</td>
+										<td data-label={`Last fired (${info.tenant.timezone})`}>{when(a.last_fired_at, info.tenant.timezone)}</td>
 									</tr>
 								))}
 							</tbody>

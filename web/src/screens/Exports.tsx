@@ -127,7 +127,7 @@ export function Exports({ secret, info, search, onAuthError }: ScreenProps) {
 							<tbody>
 								{rows.map((r) => (
 									<tr data-export={r.id} data-state={r.state} data-rows={r.rows} aria-current={r.id === mark ? "true" : undefined} class={r.id === mark ? "marked" : undefined}>
-										<td data-label="Created">{when(r.created_at, info.tenant.timezone)}</td>
+										<td data-label={`Created (${info.tenant.timezone})`}>{when(r.created_at, info.tenant.timezone)}</td>
 										<td data-label="Of">
 											<Source job={r} />
 											{r.schedule_id && <span class="muted small"> (scheduled)</span>}
