@@ -10,6 +10,7 @@ import { type DestDraft, destinationsOf, DestinationsField, destinationText, dra
 import { FORMAT_LABELS, formatsFor } from "./ExportButton";
 import { ErrorNote, Skeleton } from "./States";
 import "../ops.css";
+import { ListHead } from "./Table";
 
 export const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 type Target = { report_id: string } | { board_id: string };
@@ -81,17 +82,7 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 				<div class="table-wrap" tabIndex={0} role="region" aria-label="Schedules">
 					<table data-testid="schedule-list" class="stack">
 						<caption class="sr-only">Schedules of this {what}</caption>
-						<thead>
-							<tr>
-								<th scope="col">Schedule</th>
-								<th scope="col">Format</th>
-								<th scope="col">Destinations</th>
-								<th scope="col">Next run</th>
-								<th scope="col">
-									<span class="sr-only">Actions</span>
-								</th>
-							</tr>
-						</thead>
+						<ListHead columns={["Schedule", "Format", "Destinations", "Next run"]} />
 						<tbody>
 							{mine.map((s) => (
 								<>

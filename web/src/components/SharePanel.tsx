@@ -6,6 +6,7 @@ import { when } from "../lib/boards";
 import { ConfirmButton, useConfirmed } from "./Confirm";
 import { CopyButton } from "./Copy";
 import { ErrorNote, Skeleton } from "./States";
+import { ListHead } from "./Table";
 
 /**
  * A board's share links: an admin key creates one (with an expiry; its URL is shown once), lists
@@ -102,19 +103,7 @@ function Links({ shares, admin, revoke, reload }: { shares: Share[]; admin: bool
 			<div class="table-wrap" tabIndex={0} role="region" aria-label="Share links">
 				<table data-testid="shares">
 					<caption class="sr-only">Share links of this board</caption>
-					<thead>
-						<tr>
-							<th scope="col">Link</th>
-							<th scope="col">Created</th>
-							<th scope="col">Expires</th>
-							<th scope="col">Status</th>
-							{admin && (
-								<th scope="col">
-									<span class="sr-only">Actions</span>
-								</th>
-							)}
-						</tr>
-					</thead>
+					<ListHead columns={["Link", "Created", "Expires", "Status"]} actions={admin} />
 					<tbody>
 						{shares.map((s) => (
 							<tr data-share={s.id} data-status={s.status}>

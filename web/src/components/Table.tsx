@@ -46,3 +46,19 @@ export function Behind({ label, children }: { label: string; children: Component
 		</details>
 	);
 }
+
+/** A listing's header row: its column names (a name, or [name, class]), then an "Actions" column read only by screen readers. */
+export function ListHead({ columns, actions = true }: { columns: (string | [string, string])[]; actions?: boolean }) {
+	return (
+		<thead>
+			<tr>
+				{columns.map((c) => (typeof c === "string" ? <th scope="col">{c}</th> : <th scope="col" class={c[1]}>{c[0]}</th>))}
+				{actions && (
+					<th scope="col">
+						<span class="sr-only">Actions</span>
+					</th>
+				)}
+			</tr>
+		</thead>
+	);
+}

@@ -6,6 +6,7 @@ import { when } from "../lib/boards";
 import { CopyButton } from "./Copy";
 import { ErrorNote, Skeleton } from "./States";
 import "../ops.css";
+import { ListHead } from "./Table";
 
 /**
  * The workspace's webhook signing secrets (`/v1/webhook-secrets`, Standard Webhooks `whsec_…`):
@@ -99,18 +100,7 @@ export function WebhookSecrets({ secret, admin }: { secret: string; admin: boole
 				<div class="table-wrap" tabIndex={0} role="region" aria-label="Signing secrets">
 					<table data-testid="secrets" class="small stack">
 						<caption class="sr-only">Valid webhook signing secrets</caption>
-						<thead>
-							<tr>
-								<th scope="col">Secret</th>
-								<th scope="col">Created</th>
-								<th scope="col">Status</th>
-								{admin && (
-									<th scope="col">
-										<span class="sr-only">Actions</span>
-									</th>
-								)}
-							</tr>
-						</thead>
+						<ListHead columns={["Secret", "Created", "Status"]} actions={admin} />
 						<tbody>
 							{secrets.map((s) => (
 								<tr data-secret={s.id} data-status={s.status}>

@@ -8,6 +8,7 @@ import { useLoad, useTitle } from "../hooks";
 import { chartLabel, when } from "../lib/boards";
 import { navigate, onLinkClick } from "../router";
 import { BoardPage } from "./Board";
+import { ListHead } from "../components/Table";
 
 /** /boards: the tenant's boards and saved reports; /boards/<id>: one board. */
 export function Boards(props: ScreenProps) {
@@ -151,18 +152,7 @@ function ReportTable({ reports, boards, remove, reload }: { reports: Report[]; b
 			<div class="table-wrap">
 				<table class="list-table" data-testid="report-list">
 					<caption class="sr-only">Saved reports of this workspace</caption>
-					<thead>
-						<tr>
-							<th scope="col">Report</th>
-							<th scope="col">Chart</th>
-							<th scope="col" class="num hide-narrow">
-								Boards
-							</th>
-							<th scope="col">
-								<span class="sr-only">Actions</span>
-							</th>
-						</tr>
-					</thead>
+					<ListHead columns={["Report", "Chart", ["Boards", "num hide-narrow"]]} />
 					<tbody>
 						{reports.map((r) => (
 							<tr data-report={r.id}>
