@@ -1,4 +1,9 @@
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { z } from "zod";
+
+// A missing field reads "required (array)" rather than zod's "Invalid input: expected array, received
+// undefined"; messages a schema sets itself still win.
+z.config({ customError: (iss) => (iss.code === "invalid_type" && iss.input === undefined ? `required (${iss.expected})` : undefined) });
 
 /** The one error type the API throws; `onError` renders it as {"error":{code,message,details}}. */
 export class ApiError extends Error {

@@ -33,7 +33,7 @@ describe("normaliseNative", () => {
 		expect(ms.ok && ms.event.timestamp).toBe(NOW - 1);
 	});
 	it.each([
-		[{ user_id: "u" }, "events[2].event", "expected string"],
+		[{ user_id: "u" }, "events[2].event", "required (string)"],
 		[{ event: "", user_id: "u" }, "events[2].event", "must not be empty"],
 		[{ event: "x" }, "events[2].user_id", "user_id or anonymous_id"],
 		[{ event: "x", user_id: "u", timestamp: 1_700_000_000 }, "events[2].timestamp", "looks like seconds"],
