@@ -1,5 +1,6 @@
 import { buildChunk, type BuildState, type ChunkResult, idsOf, type KnownId, type PassRow, WEEK_MS, WORD_BITS } from "./build";
 import { dayNumbers } from "./zone";
+import { advanceCursor, releaseCursor, takeCursor } from "../rollup/cursor";
 
 /**
  * The people pass: the cron's second job after the rollup pass. It scans new events by rowid past
@@ -17,7 +18,6 @@ const PAGE = 5_000;
 const ID_LOOKUP = 4_000;
 /** JSON text per bound array, under D1's 2 MB per value. */
 const JSON_CHARS = 900_000;
-const LEASE_MS = 90_000;
 const DAY_MS = 86_400_000;
 
 export interface PeopleReport {
@@ -289,20 +289,13 @@ export async function runPeople(env: { DB: D1Database }, opts: { trigger: string
 		timings: { read: 0, build: 0, write: 0 },
 		errors: [],
 	};
-	const lease = await db
-		.prepare(
-			`INSERT INTO rollup_cursor (id, watermark, lease_owner, lease_until, updated_at) VALUES ('people', 0, ?1, ?2, ?3)
-			ON CONFLICT(id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-			WHERE rollup_cursor.lease_until < ?3 RETURNING watermark`,
-		)
-		.bind(owner, t0 + LEASE_MS, t0)
-		.first<{ watermark: number }>();
-	if (!lease) {
+	const taken = await takeCursor(db, "people", owner, t0);
+	if (taken == null) {
 		report.busy = true;
 		report.duration_ms = clock() - t0;
 		return report;
 	}
-	let w = lease.watermark;
+	let w = taken;
 	try {
 		const zones = await syncZones(db, t0);
 		const tzOf = new Map(zones.map((z) => [z.id, z.timezone]));
@@ -341,7 +334,7 @@ export async function runPeople(env: { DB: D1Database }, opts: { trigger: string
 			const now = clock();
 			await db.batch([
 				...stmts,
-				db.prepare("UPDATE rollup_cursor SET watermark = ?1, updated_at = ?2, lease_until = ?3 WHERE id = 'people' AND lease_owner = ?4").bind(hi, now, now + LEASE_MS, owner),
+				advanceCursor(db, "people", owner, hi, now),
 			]);
 			report.timings.write += clock() - t;
 			report.scanned_events += hi - w;
@@ -364,7 +357,7 @@ export async function runPeople(env: { DB: D1Database }, opts: { trigger: string
 	} catch (err) {
 		report.errors.push(err instanceof Error ? err.message : String(err));
 	} finally {
-		await db.prepare("UPDATE rollup_cursor SET lease_until = 0 WHERE id = 'people' AND lease_owner = ?1").bind(owner).run();
+		await releaseCursor(db, "people", owner);
 	}
 	const top = await db.prepare("SELECT coalesce(max(rowid), 0) AS m FROM events").first<{ m: number }>();
 	report.watermark = w;

@@ -4,12 +4,12 @@ import { archiveExpired } from "./archive";
 import { DayBuilder, HOUR_MS, HourBuilder, hourStartOf, MINUTE_MS, propsOf, type RollupConfig, RowMerger, type RollupRow } from "./build";
 import { backfillPairs, pairStatements, resetPairs } from "./pairs";
 import { dimsOf, insertRollups, placeholders, rawPages } from "./store";
+import { advanceCursor, releaseCursor, takeCursor } from "./cursor";
 
 /** How long minute buckets are kept; hour and day buckets are kept for ever. */
 export const MINUTE_RETENTION_MS = 7 * 24 * HOUR_MS;
 /** Events (by rowid) turned into dirty-hour marks per statement. */
 const SCAN_CHUNK = 250_000;
-const LEASE_MS = 90_000;
 /** Keys looked up per statement when merging (JSON text, under D1's statement size limit). */
 const KEY_CHUNK_CHARS = 90_000;
 
@@ -94,20 +94,13 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 		timings: { layouts: 0, scan: 0, hours: 0, read: 0, write: 0, days: 0, archive: 0 },
 		errors: [],
 	};
-	const lease = await db
-		.prepare(
-			`INSERT INTO rollup_cursor (id, watermark, lease_owner, lease_until, updated_at) VALUES ('events', 0, ?1, ?2, ?3)
-			ON CONFLICT(id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-			WHERE rollup_cursor.lease_until < ?3 RETURNING watermark`,
-		)
-		.bind(owner, t0 + LEASE_MS, t0)
-		.first<{ watermark: number }>();
-	if (!lease) {
+	const taken = await takeCursor(db, "events", owner, t0);
+	if (taken == null) {
 		report.busy = true;
 		report.duration_ms = clock() - t0;
 		return report;
 	}
-	let watermark = lease.watermark;
+	let watermark = taken;
 	try {
 		const tm = report.timings;
 		let mark = clock();
@@ -135,7 +128,7 @@ export async function runRollups(env: Env, opts: { trigger: string; budgetMs?: n
 	} catch (err) {
 		report.errors.push(err instanceof Error ? err.message : String(err));
 	} finally {
-		await db.prepare("UPDATE rollup_cursor SET lease_until = 0 WHERE id = 'events' AND lease_owner = ?1").bind(owner).run();
+		await releaseCursor(db, "events", owner);
 	}
 	const [pending, maxRow] = await db.batch([
 		db.prepare("SELECT level, count(*) AS n FROM rollup_dirty GROUP BY level"),
@@ -291,7 +284,7 @@ async function scan(db: D1Database, watermark: number, owner: string, deadline: 
 				.bind(w, hi, now),
 			// The pairs' starts and ends among these events, and the spans they touch (rollup/pairs.ts).
 			...(withPairs ? pairStatements(db, w, hi, null) : []),
-			db.prepare("UPDATE rollup_cursor SET watermark = ?1, updated_at = ?2, lease_until = ?3 WHERE id = 'events' AND lease_owner = ?4").bind(hi, now, now + LEASE_MS, owner),
+			advanceCursor(db, "events", owner, hi, now),
 		]);
 		w = hi;
 	}
