@@ -1,5 +1,6 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 
 // Same as .dev.vars, which wrangler would otherwise layer over the test bindings.
 export const ADMIN = "ew_dev_admin";
@@ -58,3 +59,24 @@ export async function d1Count(tenantId: string, where = "1=1", ...binds: unknown
 }
 
 export const ev = (event: string, extra: Record<string, unknown> = {}) => ({ event, user_id: "u1", ...extra });
+
+/** A tenant of makeTenant with a tenant admin key (`name` labels the key). */
+export type AdminTenant = Awaited<ReturnType<typeof makeTenant>> & { adminKey: string };
+export async function withAdminKey(t: Awaited<ReturnType<typeof makeTenant>>, name?: string): Promise<AdminTenant> {
+	const k = await json(await call(`/v1/admin/tenants/${t.id}/keys`, { method: "POST", key: ADMIN, json: { scope: "admin", ...(name ? { name } : {}) } }));
+	return { ...t, adminKey: k.key as string };
+}
+
+/** A request with a key (or none) and a JSON body (or none): the response, its status and its JSON. */
+export async function send(method: string, path: string, key: string | undefined, body?: unknown) {
+	const res = await call(path, { method, ...(key ? { key } : {}), ...(body === undefined ? {} : { json: body }) });
+	return { res, status: res.status, body: await json(res) };
+}
+
+/** The field a 400 names: its first issue's path, which its message must start with. */
+export function fieldOf(r: { status: number; body: any }): string {
+	expect(r.status, JSON.stringify(r.body)).toBe(400);
+	const path = r.body.error.details.issues[0].path as string;
+	expect(r.body.error.message.startsWith(`${path}: `), r.body.error.message).toBe(true);
+	return path;
+}

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { INSERT_EVENTS_SQL } from "../workers/hub/flush";
-import { ADMIN, call, json } from "./helpers";
+import { passesUntilCaughtUp, prng } from "./rollup-data";
 
 /** One raw event as the tests write it (the rest of the row gets defaults). */
 export interface Ev {
@@ -45,30 +45,9 @@ export async function insertEvents(tenantId: string, events: Ev[]): Promise<void
 }
 
 /** Runs people passes through the admin API until caught up; returns their reports. */
-export async function peopleUp(): Promise<any[]> {
-	const reports = [];
-	for (let i = 0; i < 100; i++) {
-		const res = await call("/v1/admin/people/run", { method: "POST", key: ADMIN });
-		if (res.status !== 200) throw new Error(`people/run: ${res.status} ${await res.text()}`);
-		const rep = await json(res);
-		if (rep.errors.length) throw new Error(`people/run errors: ${rep.errors.join("; ")}`);
-		reports.push(rep);
-		if (rep.caught_up) return reports;
-	}
-	throw new Error("the people pass did not catch up in 100 passes");
-}
+export const peopleUp = () => passesUntilCaughtUp("people", 100);
 
-/** mulberry32, seeded. */
-export function prng(seed: number) {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
+export { prng };
 
 export const MIN = 60_000;
 export const HOUR = 3_600_000;

@@ -85,19 +85,22 @@ export async function insertRows(tenantId: string, rows: Row[]): Promise<void> {
 	}
 }
 
-/** Runs rollup passes through the admin API until everything is rolled up. */
-export async function rollUp(): Promise<any[]> {
+/** Runs a cron pass through its admin endpoint (`/v1/admin/<what>/run`) until caught up, at most `max` times; returns the reports. */
+export async function passesUntilCaughtUp(what: "rollups" | "people", max: number): Promise<any[]> {
 	const reports = [];
-	for (let i = 0; i < 50; i++) {
-		const res = await call("/v1/admin/rollups/run", { method: "POST", key: ADMIN });
-		if (res.status !== 200) throw new Error(`rollups/run: ${res.status} ${await res.text()}`);
+	for (let i = 0; i < max; i++) {
+		const res = await call(`/v1/admin/${what}/run`, { method: "POST", key: ADMIN });
+		if (res.status !== 200) throw new Error(`${what}/run: ${res.status} ${await res.text()}`);
 		const rep = await json(res);
-		if (rep.errors.length) throw new Error(`rollups/run errors: ${rep.errors.join("; ")}`);
+		if (rep.errors.length) throw new Error(`${what}/run errors: ${rep.errors.join("; ")}`);
 		reports.push(rep);
 		if (rep.caught_up) return reports;
 	}
-	throw new Error("rollups did not catch up in 50 passes");
+	throw new Error(`the ${what} pass did not catch up in ${max} passes`);
 }
+
+/** Runs rollup passes through the admin API until everything is rolled up. */
+export const rollUp = () => passesUntilCaughtUp("rollups", 50);
 
 /** POST /v1/query with a read key; returns status and parsed body. */
 export async function query(key: string, body: unknown): Promise<{ status: number; body: any }> {

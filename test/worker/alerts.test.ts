@@ -10,28 +10,13 @@ import { openSecret, webhookKey } from "../../workers/notify/secrets";
 import { signV1 } from "../../workers/notify/signing";
 import { checkDestination, DestinationRefused, ResolveFailed, safeFetch } from "../../workers/notify/ssrf";
 import { TENANT_BY_ID_SQL, type TenantRow } from "../../workers/query/answer";
-import { ADMIN, call, ev, flush, json, makeTenant } from "../helpers";
+import { ADMIN, type AdminTenant, call, ev, fieldOf, flush, json, makeTenant, send, withAdminKey } from "../helpers";
 import { fakeNet, outbox, testDeps, verifyStandardWebhook } from "../notify-kit";
 import { insertRows, type Row } from "../rollup-data";
 
 // Alerts: rules, their evaluation against fresh data, the state machine, notifications by email,
 // Slack and signed webhooks, retries, the delivery log, and the SSRF rules every outbound URL obeys.
 
-type Tenant = Awaited<ReturnType<typeof makeTenant>> & { adminKey: string };
-async function withAdminKey(t: Awaited<ReturnType<typeof makeTenant>>): Promise<Tenant> {
-	const k = await json(await call(`/v1/admin/tenants/${t.id}/keys`, { method: "POST", key: ADMIN, json: { scope: "admin" } }));
-	return { ...t, adminKey: k.key as string };
-}
-const send = async (method: string, path: string, key: string | undefined, body?: unknown) => {
-	const res = await call(path, { method, ...(key ? { key } : {}), ...(body === undefined ? {} : { json: body }) });
-	return { status: res.status, body: await json(res) };
-};
-const fieldOf = (r: { status: number; body: any }) => {
-	expect(r.status, JSON.stringify(r.body)).toBe(400);
-	const path = r.body.error.details.issues[0].path as string;
-	expect(r.body.error.message.startsWith(`${path}: `), r.body.error.message).toBe(true);
-	return path;
-};
 
 const MIN = 60_000;
 const HOOK = "https://hooks.example.com/edgewise";
@@ -39,8 +24,8 @@ const SLACK = "https://hooks.slack.example.com/services/T0/B0/xyz";
 const DNS = { "hooks.example.com": ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"], "hooks.slack.example.com": ["34.200.1.1"] };
 const escalations = { metrics: ["count"], filters: [["is", "event", "conversation_escalated"]] };
 
-let a: Tenant;
-let b: Tenant;
+let a: AdminTenant;
+let b: AdminTenant;
 let secretA: string;
 
 beforeAll(async () => {

@@ -1,27 +1,21 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, call, json, makeTenant } from "../helpers";
+import { ADMIN, type AdminTenant, call, fieldOf as issueField, json, makeTenant, send, withAdminKey } from "../helpers";
 import { EXPERIMENT_BODY, FUNNEL_BODY, FUNNEL_ENTERED, INSIGHTS_BODY, kindEvents, LIFECYCLE_BODY, RETENTION_BODY, RETENTION_COHORTS } from "../kinds-data";
 import { insertEvents, peopleUp } from "../people-data";
 
 // Saved reports of every kind (funnel, retention and lifecycle, experiment, insights): saved with
 // their endpoint's checks, answered on boards and share links as their endpoint answers.
 
-type Tenant = Awaited<ReturnType<typeof makeTenant>> & { adminKey: string };
+type Tenant = AdminTenant;
 let a: Tenant;
 let b: Tenant;
 
-const send = async (method: string, path: string, key: string | undefined, body?: unknown) => {
-	const res = await call(path, { method, ...(key ? { key } : {}), ...(body === undefined ? {} : { json: body }) });
-	return { status: res.status, body: await json(res) };
-};
 const post = (path: string, key: string, body: unknown) => send("POST", path, key, body);
 /** The field a 400 names (and its message starts with it). */
 const fieldOf = (r: { status: number; body: any }) => {
-	expect(r.status, JSON.stringify(r.body)).toBe(400);
+	const path = issueField(r);
 	expect(Object.keys(r.body.error).sort()).toEqual(["code", "details", "message"]);
-	const path = r.body.error.details.issues[0].path as string;
-	expect(r.body.error.message.startsWith(`${path}: `), r.body.error.message).toBe(true);
 	return path;
 };
 /** Timings and cache verdicts differ between two answers of the same question; nothing else may. */
@@ -31,11 +25,6 @@ const untimed = (x: unknown): unknown =>
 		: x && typeof x === "object"
 			? Object.fromEntries(Object.entries(x).flatMap(([k, v]) => (k === "took_ms" || k === "cache" || k === "complete_through" ? [] : [[k, untimed(v)]])))
 			: x;
-
-async function withAdminKey(t: Awaited<ReturnType<typeof makeTenant>>): Promise<Tenant> {
-	const k = await json(await call(`/v1/admin/tenants/${t.id}/keys`, { method: "POST", key: ADMIN, json: { scope: "admin", name: "owner" } }));
-	return { ...t, adminKey: k.key as string };
-}
 
 const REPORTS = {
 	funnel: { kind: "funnel", chart: "funnel", query: FUNNEL_BODY, endpoint: "/v1/funnels" },
@@ -48,8 +37,8 @@ const REPORTS = {
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
-	a = await withAdminKey(await makeTenant("kinds-a"));
-	b = await withAdminKey(await makeTenant("kinds-b"));
+	a = await withAdminKey(await makeTenant("kinds-a"), "owner");
+	b = await withAdminKey(await makeTenant("kinds-b"), "owner");
 	await insertEvents(a.id, kindEvents("a-"));
 	await insertEvents(b.id, kindEvents("b-").slice(0, 5));
 	await peopleUp();

@@ -4,7 +4,7 @@ import { runDeliveries } from "../../workers/notify/deliver";
 import { describe as describeCadence, nextRunAt, type Cadence } from "../../workers/schedules/calendar";
 import type { ScheduleRow } from "../../workers/schedules/model";
 import { runSchedule, runSchedules } from "../../workers/schedules/run";
-import { ADMIN, call, json, makeTenant } from "../helpers";
+import { ADMIN, type AdminTenant, call, fieldOf, json, makeTenant, send, withAdminKey } from "../helpers";
 import { fakeExporter, fakeNet, outbox, testDeps, verifyStandardWebhook } from "../notify-kit";
 import { dataset, insertRows } from "../rollup-data";
 
@@ -12,21 +12,6 @@ import { dataset, insertRows } from "../rollup-data";
 // once, never twice), and the deliveries of a run once its export is done: email with the PDF and a
 // plain-text KPI summary, Slack with the KPIs and the link, a signed webhook with a JSON summary.
 
-type Tenant = Awaited<ReturnType<typeof makeTenant>> & { adminKey: string };
-async function withAdminKey(t: Awaited<ReturnType<typeof makeTenant>>): Promise<Tenant> {
-	const k = await json(await call(`/v1/admin/tenants/${t.id}/keys`, { method: "POST", key: ADMIN, json: { scope: "admin" } }));
-	return { ...t, adminKey: k.key as string };
-}
-const send = async (method: string, path: string, key: string | undefined, body?: unknown) => {
-	const res = await call(path, { method, ...(key ? { key } : {}), ...(body === undefined ? {} : { json: body }) });
-	return { status: res.status, body: await json(res) };
-};
-const fieldOf = (r: { status: number; body: any }) => {
-	expect(r.status, JSON.stringify(r.body)).toBe(400);
-	const path = r.body.error.details.issues[0].path as string;
-	expect(r.body.error.message.startsWith(`${path}: `), r.body.error.message).toBe(true);
-	return path;
-};
 const iso = (ms: number) => new Date(ms).toISOString();
 const NY = "America/New_York";
 const daily = (hour: number, minute: number, timezone = NY): Cadence => ({ frequency: "daily", hour, minute, weekday: null, month_day: null, timezone });
@@ -76,8 +61,8 @@ describe("the calendar", () => {
 const FROM = Date.UTC(2026, 10, 2);
 const TO = Date.UTC(2026, 10, 16);
 const kpiQuery = { metrics: ["count", "uniques"], date_range: { from: "2026-11-09", to: "2026-11-15" } };
-let a: Tenant;
-let b: Tenant;
+let a: AdminTenant;
+let b: AdminTenant;
 let report: string;
 let board: string;
 let secretA: string;
