@@ -28,6 +28,7 @@ import { startMiniflare } from "./lib/miniflare.mjs";
 import { CSV_COLUMNS, csvLine, DATA_VERSION, dataPlan, EVENTS_INSERT_SQL, forEachEvent, sqliteParams } from "./lib/querydata.mjs";
 import { round } from "./lib/querystats.mjs";
 import { cpuSeconds, descendants, killAllSync, machineCpu, memory, memoryBreakdown, portFree, runMeta } from "./lib/system.mjs";
+import { findD1File } from "./lib/d1file.mjs";
 
 const env = process.env;
 const CFG = {
@@ -43,7 +44,6 @@ const BUILD = join(DATA, "build-export");
 const STATE = join(DATA, "export-state");
 const PORTS = { entry: 8880, direct: 8881 };
 const DAY = 86_400_000;
-const D1_DIR = join("v3", "d1", "miniflare-D1DatabaseObject");
 const TARGET_CSV_ROWS_S = 200_000;
 
 const log = (...a) => console.error("•", ...a);
@@ -51,20 +51,6 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rel = (p) => p.replace(`${ROOT}/`, "");
 const fmt = (n, d = 0) => (n == null ? "–" : Number(n).toLocaleString("en-US", { maximumFractionDigits: d }));
 const mib = (b) => round(b / 2 ** 20, 1);
-
-function findD1File(persist) {
-	const dir = join(persist, D1_DIR);
-	for (const f of existsSync(dir) ? readdirSync(dir) : []) {
-		if (!f.endsWith(".sqlite") || f === "metadata.sqlite") continue;
-		const db = new DatabaseSync(join(dir, f), { readOnly: true });
-		try {
-			if (db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events'").get()) return join(dir, f);
-		} finally {
-			db.close();
-		}
-	}
-	throw new Error(`no D1 file with an events table under ${rel(dir)}`);
-}
 
 /** The events into a fresh local D1 file (node:sqlite, indexes built once at the end) and a CSV for DuckDB. */
 async function generate(plan, into, csvPath) {
