@@ -43,3 +43,8 @@ export function useConfirmed(act: (id: string) => Promise<unknown>, after: () =>
 	};
 	return { asking, setAsking, error, run };
 }
+
+/** A row's ConfirmButton wired to a table's useConfirmed state: asking when `id` is, running `confirmed.run(id)`. */
+export function ConfirmRow({ confirmed, id, ...rest }: { confirmed: ReturnType<typeof useConfirmed>; id: string; label: string; yes: string; no?: string; ariaLabel?: string }) {
+	return <ConfirmButton asking={confirmed.asking === id} onAsk={() => confirmed.setAsking(id)} onCancel={() => confirmed.setAsking(null)} onConfirm={() => confirmed.run(id)} {...rest} />;
+}

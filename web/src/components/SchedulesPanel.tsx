@@ -4,7 +4,7 @@ import { asFailure, type CreateScheduleInput, type ExportFormat, type OpsClient,
 import { useLoad } from "../hooks";
 import { when } from "../lib/format";
 import { onLinkClick } from "../router";
-import { ConfirmButton, useConfirmed } from "./Confirm";
+import { ConfirmRow, useConfirmed } from "./Confirm";
 import { DeliveryLog } from "./DeliveryLog";
 import { type DestDraft, destinationsOf, DestinationsField, destinationText, draftsOf } from "./Destinations";
 import { FORMAT_LABELS, formatsFor } from "./ExportButton";
@@ -123,15 +123,7 @@ export function SchedulesPanel({ ops, target, timezone, what }: { ops: OpsClient
 												<button type="button" aria-expanded={log === s.id ? "true" : "false"} onClick={() => setLog(log === s.id ? null : s.id)}>
 													Deliveries
 												</button>
-												<ConfirmButton
-													asking={deleting.asking === s.id}
-													onAsk={() => deleting.setAsking(s.id)}
-													onCancel={() => deleting.setAsking(null)}
-													onConfirm={() => deleting.run(s.id)}
-													label="Delete"
-													yes="Yes, delete"
-													ariaLabel={`Delete ${s.name || "schedule"}`}
-												/>
+												<ConfirmRow confirmed={deleting} id={s.id} label="Delete" yes="Yes, delete" ariaLabel={`Delete ${s.name || "schedule"}`} />
 											</span>
 										</td>
 									</tr>

@@ -3,7 +3,7 @@ import { API_ORIGIN, ApiFailure, type ApiClient } from "../api/client";
 import type { Share } from "../api/types";
 import { useLoad } from "../hooks";
 import { when } from "../lib/boards";
-import { ConfirmButton, useConfirmed } from "./Confirm";
+import { ConfirmRow, useConfirmed } from "./Confirm";
 import { CopyButton } from "./Copy";
 import { ErrorNote, Skeleton } from "./States";
 import { ListHead } from "./Table";
@@ -118,15 +118,7 @@ function Links({ shares, admin, revoke, reload }: { shares: Share[]; admin: bool
 								{admin && (
 									<td class="num">
 										{s.status === "active" && (
-											<ConfirmButton
-												asking={revoking.asking === s.id}
-												onAsk={() => revoking.setAsking(s.id)}
-												onCancel={() => revoking.setAsking(null)}
-												onConfirm={() => revoking.run(s.id)}
-												label="Revoke"
-												yes="Yes, revoke"
-												ariaLabel={`Revoke link ${s.id}`}
-											/>
+											<ConfirmRow confirmed={revoking} id={s.id} label="Revoke" yes="Yes, revoke" ariaLabel={`Revoke link ${s.id}`} />
 										)}
 									</td>
 								)}

@@ -2,7 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { ScreenProps } from "../App";
 import { ApiFailure } from "../api/client";
 import type { Board, Report } from "../api/types";
-import { ConfirmButton, useConfirmed } from "../components/Confirm";
+import { ConfirmRow, useConfirmed } from "../components/Confirm";
 import { Empty, ErrorNote, Skeleton } from "../components/States";
 import { useLoad, useTitle } from "../hooks";
 import { chartLabel, when } from "../lib/boards";
@@ -164,15 +164,7 @@ function ReportTable({ reports, boards, remove, reload }: { reports: Report[]; b
 								<td>{chartLabel(r.chart)}</td>
 								<td class="num hide-narrow">{onBoards(r.id)}</td>
 								<td class="num">
-									<ConfirmButton
-										asking={deleting.asking === r.id}
-										onAsk={() => deleting.setAsking(r.id)}
-										onCancel={() => deleting.setAsking(null)}
-										onConfirm={() => deleting.run(r.id)}
-										label="Delete"
-										yes="Yes, delete"
-										ariaLabel={`Delete report ${r.name}`}
-									/>
+									<ConfirmRow confirmed={deleting} id={r.id} label="Delete" yes="Yes, delete" ariaLabel={`Delete report ${r.name}`} />
 								</td>
 							</tr>
 						))}
