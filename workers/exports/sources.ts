@@ -3,6 +3,7 @@ import { answerQuery, TENANT_BY_ID_SQL, type TenantRow } from "../query/answer";
 import { resolveRange } from "../query/plan";
 import { type Filter, parseQuery } from "../query/spec";
 import { isValidTimeZone } from "../query/time";
+import { nextPageRows, pageHalving } from "../rollup/store";
 import type { ReportKind } from "../db/schema";
 import { answerReport, type QueryAnswer, type ReportAnswer, reportContext } from "../reports/kinds";
 import { type BoardRow, notFound, type ReportRow, reportJson, type Tile } from "../reports/model";
@@ -127,9 +128,6 @@ export async function countScope(db: D1Database, tenantId: string, s: EventScope
 	return r!.n;
 }
 
-const PAGE_TARGET_CHARS = 1_000_000;
-const PAGE_MAX_ROWS = 20_000;
-
 /**
  * Pages of raw events after `pos`, in (timestamp, rowid) order: keyset paging on the
  * (tenant_id, timestamp) index, each page one JSON array built by SQLite (one value to ship instead of
@@ -145,20 +143,9 @@ export async function* eventPages(db: D1Database, tenantId: string, s: EventScop
 	let [ts, rowid] = pos ?? [s.from, -1];
 	let limit = firstRows;
 	for (;;) {
-		let text: string;
-		try {
-			const r = await db
-				.prepare(sql(limit))
-				.bind(tenantId, s.from, s.to, ts, rowid, s.snap, ...s.params)
-				.first<{ page: string }>();
-			text = r?.page ?? "[]";
-		} catch (err) {
-			if (limit > 1 && /too big|TOOBIG/i.test(String(err))) {
-				limit = Math.max(1, limit >> 1);
-				continue;
-			}
-			throw err;
-		}
+		const read = await pageHalving<{ page: string }>((n) => db.prepare(sql(n)).bind(tenantId, s.from, s.to, ts, rowid, s.snap, ...s.params), limit);
+		limit = read.limit;
+		const text = read.row?.page ?? "[]";
 		const rows = JSON.parse(text) as Cell[][];
 		if (!rows.length) return;
 		// SQLite keeps the subquery's order in json_group_array, but the cursor is the maximum, not the last.
@@ -172,7 +159,7 @@ export async function* eventPages(db: D1Database, tenantId: string, s: EventScop
 			r.length = 15;
 		}
 		const full = rows.length >= limit;
-		limit = Math.max(100, Math.min(PAGE_MAX_ROWS, Math.floor((PAGE_TARGET_CHARS * rows.length) / text.length)));
+		limit = nextPageRows(rows.length, text.length);
 		yield { rows, pos: [ts, rowid], next: limit };
 		if (!full) return;
 	}
@@ -205,24 +192,14 @@ export async function* eventTextPages(db: D1Database, tenantId: string, s: Event
 	let cur: EventPos = pos ?? [s.from, -1];
 	let limit = firstRows;
 	for (;;) {
-		let r: { text: string | null; n: number; last: string | null } | null;
-		try {
-			r = await db
-				.prepare(sql(limit))
-				.bind(tenantId, s.from, s.to, cur[0], cur[1], s.snap, 0, ...s.params)
-				.first();
-		} catch (err) {
-			if (limit > 1 && /too big|TOOBIG/i.test(String(err))) {
-				limit = Math.max(1, limit >> 1);
-				continue;
-			}
-			throw err;
-		}
+		const read = await pageHalving<{ text: string | null; n: number; last: string | null }>((n) => db.prepare(sql(n)).bind(tenantId, s.from, s.to, cur[0], cur[1], s.snap, 0, ...s.params), limit);
+		limit = read.limit;
+		const r = read.row;
 		if (!r || !r.n) return;
 		cur = JSON.parse(r.last!) as EventPos;
 		const text = r.text ?? "";
 		const full = r.n >= limit;
-		limit = Math.max(100, Math.min(PAGE_MAX_ROWS, Math.floor((PAGE_TARGET_CHARS * r.n) / Math.max(1, text.length))));
+		limit = nextPageRows(r.n, text.length);
 		yield { text, rows: r.n, pos: cur, next: limit };
 		if (!full) return;
 	}

@@ -46,6 +46,27 @@ const PAGE_FIRST_ROWS = 2_000;
 const PAGE_TARGET_CHARS = 1_000_000;
 
 /**
+ * The first row of `stmt(limit)`, a page SQLite builds as one string: unusually large rows make a
+ * page over D1's string limit, which is read again with half the rows. Returns the limit it was read with.
+ */
+export async function pageHalving<T>(stmt: (limit: number) => D1PreparedStatement, limit: number): Promise<{ row: T | null; limit: number }> {
+	for (;;) {
+		try {
+			return { row: await stmt(limit).first<T>(), limit };
+		} catch (err) {
+			if (limit > 1 && /too big|TOOBIG/i.test(String(err))) {
+				limit = Math.max(1, limit >> 1);
+				continue;
+			}
+			throw err;
+		}
+	}
+}
+
+/** Rows of the next page: as many as make about PAGE_TARGET_CHARS at this page's characters per row. */
+export const nextPageRows = (rows: number, chars: number) => Math.max(100, Math.min(PAGE_MAX_ROWS, Math.floor((PAGE_TARGET_CHARS * rows) / Math.max(1, chars))));
+
+/**
  * Streams the raw events of [from, to) for one tenant in pages ordered by (timestamp, rowid):
  * keyset paging on the (tenant_id, timestamp) index, so every page is an index range scan.
  * Rows are RAW_COLUMNS then the values of `props` (extracted in SQL: the rest of the properties
@@ -77,21 +98,9 @@ export async function* rawPages(
 	let rowid = -1;
 	let limit = PAGE_FIRST_ROWS;
 	for (;;) {
-		let text: string;
-		try {
-			const r = await db
-				.prepare(page(limit))
-				.bind(tenantId, ts, to, rowid, ...extra.params, ...paths)
-				.first<{ page: string }>();
-			text = r?.page ?? "[]";
-		} catch (err) {
-			// Unusually large rows: a page over the string limit is read again in halves.
-			if (limit > 1 && /too big|TOOBIG/i.test(String(err))) {
-				limit = Math.max(1, limit >> 1);
-				continue;
-			}
-			throw err;
-		}
+		const read = await pageHalving<{ page: string }>((n) => db.prepare(page(n)).bind(tenantId, ts, to, rowid, ...extra.params, ...paths), limit);
+		limit = read.limit;
+		const text = read.row?.page ?? "[]";
 		const rows = JSON.parse(text) as [...RawRow, number][];
 		if (rows.length === 0) return;
 		yield rows as unknown as RawRow[];
@@ -103,6 +112,6 @@ export async function* rawPages(
 				rowid = r[9];
 			}
 		}
-		limit = Math.max(100, Math.min(PAGE_MAX_ROWS, Math.floor((PAGE_TARGET_CHARS * rows.length) / text.length)));
+		limit = nextPageRows(rows.length, text.length);
 	}
 }
